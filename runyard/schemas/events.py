@@ -1,0 +1,65 @@
+"""Events that workers publish to Redis Streams and the server's ingester stores.
+
+Delivery is at least once. Each event carries (run_id, attempt, seq), unique per run attempt,
+so the ingester can store it idempotently. Metric points are keyed by (run_id, key, step): a
+run resumed from a checkpoint re-emits the steps after that checkpoint, and the newer attempt's
+value replaces the older one, so a series has each step exactly once.
+"""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from runyard.schemas.states import RunState
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    attempt: int = Field(ge=1)
+    seq: int = Field(ge=0, description="monotonic per (run_id, attempt)")
+    ts: datetime
+
+
+class LogEvent(_EventBase):
+    kind: Literal["log"] = "log"
+    stream: Literal["stdout", "stderr", "system"] = "stdout"
+    lines: list[str] = Field(max_length=10_000)
+
+
+class MetricPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=200)
+    step: int = Field(ge=0)
+    epoch: int | None = Field(default=None, ge=0)
+    value: float
+    wall_time: float = Field(description="seconds since the epoch")
+
+
+class MetricsEvent(_EventBase):
+    kind: Literal["metrics"] = "metrics"
+    points: list[MetricPoint] = Field(max_length=100_000)
+
+
+class StateEvent(_EventBase):
+    kind: Literal["state"] = "state"
+    state: RunState
+    reason: str | None = None
+    traceback: str | None = None
+
+
+class CheckpointEvent(_EventBase):
+    kind: Literal["checkpoint"] = "checkpoint"
+    checkpoint_id: str = Field(description="id the server gave the uploaded checkpoint")
+    epoch: int = Field(ge=0)
+    step: int = Field(ge=0)
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+Event = Annotated[
+    LogEvent | MetricsEvent | StateEvent | CheckpointEvent, Field(discriminator="kind")
+]
+EventAdapter: TypeAdapter[Event] = TypeAdapter(Event)

@@ -1,0 +1,187 @@
+"""The experiment spec: what a user submits, as JSON or YAML.
+
+Every model forbids unknown fields, so a typo (`max_epoch`) is a 422 naming the field rather
+than a silently ignored setting.
+"""
+
+import json
+import re
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_ENTRYPOINT = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EntrypointSpec(_Strict):
+    """A class to instantiate on the worker, as `package.module:Class`."""
+
+    entrypoint: Annotated[str, Field(examples=["examples.digits:DigitsClassifier"])]
+    init_args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _check_entrypoint(cls, value: str) -> str:
+        if not _ENTRYPOINT.match(value):
+            raise ValueError(
+                f"entrypoint {value!r} must look like 'package.module:ClassName' "
+                "(a dotted module path, a colon, then the class name)"
+            )
+        return value
+
+
+class TrainerArgs(_Strict):
+    """The Trainer flags a user may set from a spec. Devices, loggers and checkpoint paths are
+    the worker's to decide, so they are not here."""
+
+    max_epochs: int | None = Field(default=None, ge=1)
+    min_epochs: int | None = Field(default=None, ge=0)
+    max_steps: int | None = Field(default=None, ge=1)
+    limit_train_batches: float | int = Field(default=1.0, gt=0)
+    limit_val_batches: float | int = Field(default=1.0, ge=0)
+    limit_test_batches: float | int = Field(default=1.0, ge=0)
+    val_check_interval: float | int = Field(default=1.0, gt=0)
+    check_val_every_n_epoch: int = Field(default=1, ge=1)
+    accumulate_grad_batches: int = Field(default=1, ge=1)
+    gradient_clip_val: float = Field(default=0.0, ge=0)
+    precision: Literal[16, 32, "bf16"] = 32
+    deterministic: bool = False
+    log_every_n_steps: int = Field(default=50, ge=1)
+    num_sanity_val_steps: int = Field(default=2, ge=-1)
+    automatic_optimization: bool | None = None
+    seed: int | None = Field(default=None, ge=0, description="passed to seed_everything")
+
+
+class Resources(_Strict):
+    gpus_per_node: int = Field(default=0, ge=0, le=64, description="0 trains on CPU")
+    nodes: int = Field(default=1, ge=1, le=64)
+
+    @property
+    def slots(self) -> int:
+        """Slots the run reserves in all: a CPU-only run still takes one slot per node."""
+        return max(self.gpus_per_node, 1) * self.nodes
+
+
+class CheckpointPolicy(_Strict):
+    monitor: str | None = Field(default=None, description="logged key to rank checkpoints by")
+    mode: Literal["min", "max"] = "min"
+    save_top_k: int = Field(default=1, ge=-1, description="-1 keeps every checkpoint")
+    save_last: bool = True
+
+
+class ExportPolicy(_Strict):
+    formats: list[Literal["torchscript", "onnx"]] = Field(
+        default_factory=lambda: ["torchscript", "onnx"]
+    )
+    torchscript_method: Literal["script", "trace"] = "trace"
+
+
+class ParamSpace(_Strict):
+    """One searched hyperparameter: either explicit `values`, or a numeric range."""
+
+    values: list[Any] | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Self:
+        has_range = self.low is not None or self.high is not None
+        if self.values is not None and has_range:
+            raise ValueError("give either 'values' or 'low'/'high', not both")
+        if self.values is None and not has_range:
+            raise ValueError("give 'values' (a list) or a range with 'low' and 'high'")
+        if self.values is not None and not self.values:
+            raise ValueError("'values' must not be empty")
+        if has_range:
+            if self.low is None or self.high is None:
+                raise ValueError("a range needs both 'low' and 'high'")
+            if self.low > self.high:
+                raise ValueError(f"'low' ({self.low}) must not exceed 'high' ({self.high})")
+            if self.log and self.low <= 0:
+                raise ValueError("a log range needs 'low' > 0")
+        return self
+
+
+class SearchSpec(_Strict):
+    """A hyperparameter search that expands into several runs.
+
+    Parameter names are dotted paths into the spec, e.g. `model.init_args.lr`.
+    """
+
+    method: Literal["grid", "random"] = "grid"
+    parameters: dict[str, ParamSpace]
+    max_trials: int = Field(default=16, ge=1, le=10_000)
+    max_concurrent: int = Field(default=4, ge=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _grid_needs_values(self) -> Self:
+        if not self.parameters:
+            raise ValueError("a search needs at least one parameter")
+        for name, space in self.parameters.items():
+            if not re.match(r"^(model|datamodule)\.init_args\.[\w.]+$|^trainer\.\w+$", name):
+                raise ValueError(
+                    f"search parameter {name!r} must be a path such as 'model.init_args.lr' "
+                    "or 'trainer.max_epochs'"
+                )
+            if self.method == "grid" and space.values is None:
+                raise ValueError(f"grid search parameter {name!r} needs a 'values' list")
+        return self
+
+
+class ExperimentSpec(_Strict):
+    name: str
+    project: str
+    description: str = ""
+    tags: list[str] = Field(default_factory=list, max_length=32)
+    model: EntrypointSpec
+    datamodule: EntrypointSpec | None = None
+    trainer: TrainerArgs = Field(default_factory=TrainerArgs)
+    resources: Resources = Field(default_factory=Resources)
+    priority: int = Field(default=0, ge=-100, le=100, description="higher runs first")
+    max_restarts: int = Field(default=2, ge=0, le=20)
+    checkpoint: CheckpointPolicy = Field(default_factory=CheckpointPolicy)
+    export: ExportPolicy = Field(default_factory=ExportPolicy)
+    search: SearchSpec | None = None
+
+    @field_validator("name", "project")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"{value!r} must be 1-128 letters, digits, '_', '.' or '-', starting with a "
+                "letter or digit"
+            )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _check_tags(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
+            if not tag or len(tag) > 64:
+                raise ValueError(f"tag {tag!r} must be 1-64 characters")
+        return tags
+
+
+def parse_spec_text(text: str | bytes, content_type: str | None = None) -> ExperimentSpec:
+    """Parse a spec from JSON or YAML text. Raises pydantic's ValidationError for a bad spec
+    and ValueError for text that is neither JSON nor YAML or is not a mapping."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    data: Any
+    if content_type and "json" in content_type:
+        data = json.loads(text)
+    else:
+        # YAML is a superset of JSON, so one parser accepts both.
+        data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError("an experiment spec must be a mapping (a JSON object or YAML mapping)")
+    return ExperimentSpec.model_validate(data)

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sets up everything the project needs on a fresh machine, idempotently:
+# a virtualenv in .venv with the CPU torch wheel pinned first (so no dependency can pull a
+# multi-GB CUDA build), the project in editable mode with its extras, and the web build tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+TORCH_VERSION=${RUNYARD_TORCH_VERSION:-2.13.0}
+
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
+  "$PY" -m venv .venv
+fi
+# shellcheck disable=SC1091
+. .venv/bin/activate
+
+pip_quiet() { pip install --disable-pip-version-check -q "$@" 2>&1 | grep -v 'is ignored: it is neither' || true; }
+
+if ! python -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '$TORCH_VERSION' else 1)" 2>/dev/null; then
+  echo "bootstrap: installing torch==$TORCH_VERSION"
+  pip_quiet "torch==$TORCH_VERSION"
+fi
+
+stamp=.venv/.runyard-deps
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "bootstrap: installing runyard with extras server, worker, dev"
+  pip_quiet -e ".[server,worker,dev]"
+  python -c "import torch, fastapi, sqlalchemy, celery, pytest" # fail loudly if an install broke
+  touch "$stamp"
+fi
+
+if [ -f web/package.json ] && command -v npm >/dev/null; then
+  if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
+    echo "bootstrap: npm ci in web/"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
