@@ -1,0 +1,1 @@
+"""Metric series of runs: storage, the downsampled query, and the API routes."""
