@@ -1,0 +1,82 @@
+"""The FastAPI application: routers, lifespan (engine, sessions, Redis) and error mapping."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+from redis import Redis
+
+from server.db import make_engine, make_session_factory
+from server.errors import InvalidInput, RunyardServerError
+from server.health.router import router as health_router
+from server.limits import BodySizeLimit
+from server.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+# (router, prefix). Each slice adds one line.
+ROUTERS: tuple[tuple[APIRouter, str], ...] = ((health_router, ""),)
+
+# Context managers entered for the app's lifetime (e.g. a background consumer), given the app
+# after its engine, session factory and Redis client exist. Each slice adds one line.
+BACKGROUND_SERVICES: tuple[Callable[[FastAPI], AbstractContextManager[object]], ...] = ()
+
+DASHBOARD_NOT_BUILT = (
+    "Runyard API is running; the web dashboard is not built.\n"
+    "Build it with: cd web && npm ci && npm run build\n"
+    "The API is under /api/v1 (documentation at /docs).\n"
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        redis = Redis.from_url(settings.redis_url)
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        app.state.redis = redis
+        try:
+            with ExitStack() as stack:
+                for service in BACKGROUND_SERVICES:
+                    stack.enter_context(service(app))
+                yield
+        finally:
+            redis.close()
+            engine.dispose()
+
+    app = FastAPI(title="Runyard", version="1", lifespan=lifespan)
+    app.state.settings = settings
+    for router, prefix in ROUTERS:
+        app.include_router(router, prefix=prefix)
+    _add_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    _add_dashboard(app, settings)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def runyard_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RunyardServerError)
+        if isinstance(exc, InvalidInput):
+            # Same shape as FastAPI's own validation errors, so clients parse one format.
+            body: object = [{"loc": exc.loc, "msg": exc.detail, "type": "value_error"}]
+        else:
+            body = exc.detail
+        return JSONResponse({"detail": body}, status_code=exc.status_code, headers=exc.headers)
+
+    app.add_exception_handler(RunyardServerError, runyard_error)
+
+
+def _add_dashboard(app: FastAPI, settings: Settings) -> None:
+    if (settings.web_dist / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=settings.web_dist, html=True), name="dashboard")
+        return
+
+    @app.get("/", include_in_schema=False)
+    def dashboard_not_built() -> PlainTextResponse:
+        return PlainTextResponse(DASHBOARD_NOT_BUILT)

@@ -1,0 +1,1 @@
+"""Code bundles: safe validation, storage, download by workers."""

@@ -1,0 +1,1 @@
+"""Experiments: submitted specs, search expansion into runs."""

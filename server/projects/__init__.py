@@ -1,0 +1,1 @@
+"""Projects, membership and roles."""

@@ -1,0 +1,1 @@
+"""Runs: listing, cancel, state transitions."""

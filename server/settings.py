@@ -1,0 +1,63 @@
+"""The server's settings: one class, read from RUNYARD_* environment variables.
+
+Built by `create_app(settings)` or `python -m server`, never at import time, so tests and
+several apps in one process can each have their own.
+"""
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class SettingsError(ValueError):
+    """Settings that would be unsafe or inconsistent; the message says which variable to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RUNYARD_", extra="ignore")
+
+    environment: Literal["local", "production"] = "local"
+    data_dir: Path = Path(".runyard")
+    database_url: str = Field(default="", description="default: sqlite:///<data_dir>/runyard.db")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = Field(default="runyard", pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")
+    artifact_dir: Path | None = Field(default=None, description="default: <data_dir>/artifacts")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_upload_bytes: int = Field(default=4 * 1024**3, ge=1, description="any one request body")
+    max_spec_bytes: int = Field(default=1024**2, ge=1, description="a JSON or YAML spec body")
+    max_bundle_bytes: int = Field(default=64 * 1024**2, ge=1, description="a compressed bundle")
+    max_bundle_unpacked_bytes: int = Field(default=512 * 1024**2, ge=1)
+    max_bundle_members: int = Field(default=10_000, ge=1)
+    web_dist: Path = _REPO_ROOT / "web" / "dist"
+
+    @model_validator(mode="after")
+    def _fill_defaults_and_refuse_unsafe(self) -> Self:
+        explicit_db = bool(self.database_url)
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'runyard.db'}"
+        if self.artifact_dir is None:
+            self.artifact_dir = self.data_dir / "artifacts"
+        if self.environment == "production":
+            problems = []
+            if not explicit_db:
+                problems.append("set RUNYARD_DATABASE_URL (the default is a local SQLite file)")
+            if not self.data_dir.is_absolute():
+                problems.append("set RUNYARD_DATA_DIR to an absolute path")
+            if self.redis_prefix == "runyard" and self.redis_url.endswith("127.0.0.1:6379/0"):
+                problems.append("set RUNYARD_REDIS_URL to the production Redis")
+            if problems:
+                raise SettingsError(
+                    "refusing to start in production with local defaults: " + "; ".join(problems)
+                )
+        return self
+
+    @property
+    def artifacts(self) -> Path:
+        """The artifact directory (always set after validation)."""
+        assert self.artifact_dir is not None
+        return self.artifact_dir
