@@ -21,9 +21,18 @@ from runyard.schemas.spec import (
     parse_spec_text,
 )
 from runyard.schemas.states import TERMINAL_STATES, RunState, can_transition
+from runyard.schemas.tasks import (
+    RUN_TASK,
+    CancelNotice,
+    RunAssignment,
+    cancel_channel,
+    worker_queue,
+)
 
 __all__ = [
+    "RUN_TASK",
     "TERMINAL_STATES",
+    "CancelNotice",
     "CheckpointEvent",
     "CheckpointPolicy",
     "EntrypointSpec",
@@ -36,10 +45,13 @@ __all__ = [
     "MetricsEvent",
     "ParamSpace",
     "Resources",
+    "RunAssignment",
     "RunState",
     "SearchSpec",
     "StateEvent",
     "TrainerArgs",
     "can_transition",
+    "cancel_channel",
     "parse_spec_text",
+    "worker_queue",
 ]

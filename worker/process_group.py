@@ -1,0 +1,223 @@
+"""A run's child process: its own process group, slots, working directory and a scrubbed
+environment; output streamed line by line; cancel by group; exit classified.
+
+The child gets a one-way "notice" pipe (file descriptor number in RUNYARD_NOTICE_FD) on which
+it writes JSON lines (metrics, checkpoints); the parent turns them into events. User code
+never sees the worker token, the database URL or the Redis URL.
+"""
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+# Variables a child may inherit from the worker's environment; everything else is dropped.
+_INHERITED = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "LD_LIBRARY_PATH",
+    "CUDA_HOME",
+    "NCCL_DEBUG",
+    "NCCL_SOCKET_IFNAME",
+    "OMP_NUM_THREADS",
+)
+
+Outcome = Literal["completed", "failed", "killed", "canceled"]
+LineSink = Callable[[Literal["stdout", "stderr"], str], None]
+NoticeSink = Callable[[dict[str, Any]], None]
+
+
+def child_environment(
+    *,
+    slots: Sequence[str],
+    use_gpus: bool,
+    run_id: str,
+    attempt: int,
+    server_url: str,
+    run_token: str,
+    extra: Mapping[str, str] | None = None,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The whole environment of a run's child, built from an allow-list."""
+    source = os.environ if base is None else base
+    env = {k: source[k] for k in _INHERITED if k in source}
+    env.update(
+        {
+            # A CPU-only run still holds a slot but must not see (and grab memory on) a GPU.
+            "CUDA_VISIBLE_DEVICES": ",".join(slots) if use_gpus else "",
+            "PYTHONUNBUFFERED": "1",  # so log lines arrive as they are printed
+            "RUNYARD_RUN_ID": run_id,
+            "RUNYARD_ATTEMPT": str(attempt),
+            "RUNYARD_SERVER_URL": server_url,
+            "RUNYARD_RUN_TOKEN": run_token,
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+@dataclass(frozen=True)
+class ChildExit:
+    outcome: Outcome
+    returncode: int
+    signal: int | None
+    reason: str
+    traceback: str | None = None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _last_traceback(stderr_tail: Sequence[str]) -> str | None:
+    lines = list(stderr_tail)
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call")]
+    if not starts:
+        return None
+    return "\n".join(lines[starts[-1] :])
+
+
+class RunProcess:
+    """One child process group. `start()`, then `wait()`; `cancel()` from any thread."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        on_line: LineSink,
+        on_notice: NoticeSink | None = None,
+        stderr_tail_lines: int = 400,
+    ) -> None:
+        self._argv = list(argv)
+        self._cwd = cwd
+        self._env = dict(env)
+        self._on_line = on_line
+        self._on_notice = on_notice
+        self._tail: deque[str] = deque(maxlen=stderr_tail_lines)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._readers: list[threading.Thread] = []
+        self._cancel_requested = threading.Event()
+        self._cancel_reason = ""
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def start(self) -> None:
+        self._cwd.mkdir(parents=True, exist_ok=True)
+        notice_read, notice_write = os.pipe()
+        env = self._env | {"RUNYARD_NOTICE_FD": str(notice_write)}
+        try:
+            self._proc = subprocess.Popen(
+                self._argv,
+                cwd=self._cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(notice_write,),
+                start_new_session=True,  # own process group: cancel reaches grandchildren too
+            )
+        finally:
+            os.close(notice_write)  # the child holds the only write end now
+        assert self._proc.stdout and self._proc.stderr
+        self._spawn_reader(self._read_lines, self._proc.stdout, "stdout")
+        self._spawn_reader(self._read_lines, self._proc.stderr, "stderr")
+        self._spawn_reader(self._read_notices, os.fdopen(notice_read, "rb"), "notice")
+
+    def _spawn_reader(self, target: Callable[..., None], pipe: IO[bytes], name: str) -> None:
+        thread = threading.Thread(target=target, args=(pipe, name), name=f"run-{name}", daemon=True)
+        thread.start()
+        self._readers.append(thread)
+
+    def _read_lines(self, pipe: IO[bytes], stream: Literal["stdout", "stderr"]) -> None:
+        with pipe:
+            for raw in pipe:
+                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if stream == "stderr":
+                    self._tail.append(line)
+                self._on_line(stream, line)
+
+    def _read_notices(self, pipe: IO[bytes], _name: str) -> None:
+        with pipe:
+            for raw in pipe:
+                try:
+                    notice = json.loads(raw)
+                except ValueError:
+                    continue  # a torn line from a crashing child carries nothing usable
+                if self._on_notice is not None and isinstance(notice, dict):
+                    self._on_notice(notice)
+
+    def cancel(self, grace_seconds: float, reason: str = "canceled") -> None:
+        """SIGTERM to the whole group, SIGKILL to what is left after `grace_seconds`."""
+        self._cancel_reason = reason
+        self._cancel_requested.set()
+        if self._proc is None:
+            return
+        self._signal_group(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout=grace_seconds)
+        self._signal_group(signal.SIGKILL)
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        assert self._proc is not None
+        # The group may be gone already; that is the goal, not an error.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, sig)
+
+    def wait(self, timeout: float | None = None) -> ChildExit:
+        assert self._proc is not None, "start() first"
+        returncode = self._proc.wait(timeout=timeout)
+        # Grandchildren the user code left behind (dataloader workers...) must not keep the
+        # slots busy after the run ends.
+        self._signal_group(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        for reader in self._readers:
+            reader.join(timeout=max(0.0, deadline - time.monotonic()))
+        return self._classify(returncode)
+
+    def _classify(self, returncode: int) -> ChildExit:
+        if self._cancel_requested.is_set():
+            return ChildExit("canceled", returncode, None, self._cancel_reason or "canceled")
+        if returncode == 0:
+            return ChildExit("completed", 0, None, "completed")
+        if returncode < 0:
+            number = -returncode
+            name = _signal_name(number)
+            hint = (
+                " (often the out-of-memory killer; lower the batch size or request more memory)"
+                if number == signal.SIGKILL
+                else ""
+            )
+            return ChildExit(
+                "killed", returncode, number, f"killed by {name} ({number}){hint}", None
+            )
+        traceback = _last_traceback(self._tail)
+        if traceback:
+            reason = traceback.splitlines()[-1]
+        else:
+            tail = [line for line in self._tail if line.strip()]
+            reason = f"exited with status {returncode}" + (f": {tail[-1]}" if tail else "")
+        return ChildExit("failed", returncode, None, reason, traceback)

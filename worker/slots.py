@@ -1,0 +1,16 @@
+"""Which slots a worker advertises."""
+
+
+def detect_slots(declared: int | None) -> tuple[str, ...]:
+    """Slot ids as CUDA ordinals ("0", "1", ...).
+
+    `declared` (RUNYARD_WORKER_GPUS) wins, so scheduling can be exercised on a CPU-only
+    machine; otherwise the CUDA devices torch sees; a machine with none still offers one slot,
+    because a CPU-only run reserves one slot per node.
+    """
+    if declared is not None:
+        return tuple(str(i) for i in range(declared))
+    import torch  # late: only a worker that has to look at its devices pays for the import
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return tuple(str(i) for i in range(max(count, 1)))
