@@ -2,22 +2,40 @@
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from redis import Redis
 
+from runyard.schemas.spec import ExperimentSpec
+from server.bundles.router import router as bundles_router
 from server.db import make_engine, make_session_factory
 from server.errors import InvalidInput, RunyardServerError
+from server.experiments.router import router as experiments_router
 from server.health.router import router as health_router
 from server.limits import BodySizeLimit
+from server.projects.router import router as projects_router
+from server.runs.router import router as runs_router
 from server.settings import Settings
+from server.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
 
 # (router, prefix). Each slice adds one line.
-ROUTERS: tuple[tuple[APIRouter, str], ...] = ((health_router, ""),)
+ROUTERS: tuple[tuple[APIRouter, str], ...] = (
+    (health_router, ""),
+    (users_router, API_PREFIX),
+    (projects_router, API_PREFIX),
+    (experiments_router, API_PREFIX),
+    (runs_router, API_PREFIX),
+    (bundles_router, API_PREFIX),
+)
+
+# Models a route documents by hand (a raw request body) rather than through its signature.
+EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (ExperimentSpec,)
 
 # Context managers entered for the app's lifetime (e.g. a background consumer), given the app
 # after its engine, session factory and Redis client exist. Each slice adds one line.
@@ -54,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router, prefix in ROUTERS:
         app.include_router(router, prefix=prefix)
     _add_error_handlers(app)
+    _add_extra_schemas(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     _add_dashboard(app, settings)
     return app
@@ -70,6 +89,24 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": body}, status_code=exc.status_code, headers=exc.headers)
 
     app.add_exception_handler(RunyardServerError, runyard_error)
+
+
+def _add_extra_schemas(app: FastAPI) -> None:
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = default_openapi()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for model in EXTRA_SCHEMAS:
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, definition in schema.pop("$defs", {}).items():
+                    schemas.setdefault(name, definition)
+                schemas.setdefault(model.__name__, schema)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_dashboard(app: FastAPI, settings: Settings) -> None:

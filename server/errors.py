@@ -41,3 +41,7 @@ class Conflict(RunyardServerError):
 
 class PayloadTooLarge(RunyardServerError):
     status_code = 413
+
+
+class UnsupportedMediaType(RunyardServerError):
+    status_code = 415

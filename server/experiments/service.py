@@ -1,0 +1,86 @@
+"""Submitting an experiment: validate, expand the search, store the experiment and its runs in
+one transaction, and keep the code bundle only once that transaction has committed."""
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from server.bundles.inspection import BundleLimits, inspect_bundle
+from server.bundles.storage import discard, keep
+from server.db import utcnow
+from server.errors import InvalidInput
+from server.experiments.intake import Submission
+from server.experiments.models import Experiment, ExperimentTag
+from server.experiments.search import SearchError, expand
+from server.projects.models import Role
+from server.projects.service import project_by_name, require_role
+from server.runs.models import Run
+from server.runs.service import record_created
+from server.users.models import User
+
+
+def create_experiment(
+    session: Session,
+    user: User,
+    submission: Submission,
+    artifact_dir: Path,
+    limits: BundleLimits,
+) -> tuple[Experiment, list[str]]:
+    """Returns the experiment and its run ids. The spooled bundle is kept or discarded here,
+    whatever happens."""
+    bundle = submission.bundle
+    try:
+        spec = submission.spec
+        project = project_by_name(session, user, spec.project)
+        require_role(session, user, project.id, Role.member)
+        if bundle is not None:
+            inspect_bundle(bundle.path, limits)
+        try:
+            trials = expand(spec)
+        except SearchError as exc:
+            raise InvalidInput(str(exc), loc=exc.loc) from exc
+        now = utcnow()
+        experiment = Experiment(
+            project_id=project.id,
+            owner_id=user.id,
+            name=spec.name,
+            description=spec.description,
+            tags=list(dict.fromkeys(spec.tags)),
+            spec=spec.model_dump(mode="json"),
+            bundle_sha256=bundle.sha256 if bundle else None,
+            bundle_size=bundle.size if bundle else None,
+            created_at=now,
+        )
+        session.add(experiment)
+        session.flush()
+        session.add_all(ExperimentTag(experiment_id=experiment.id, tag=t) for t in experiment.tags)
+        runs = [
+            Run(
+                experiment_id=experiment.id,
+                project_id=project.id,
+                owner_id=user.id,
+                trial_index=index,
+                state="queued",
+                attempt=1,
+                spec=trial.spec.model_dump(mode="json"),
+                params=trial.params,
+                priority=trial.spec.priority,
+                devices=[],
+                created_at=now,
+                queued_at=now,
+            )
+            for index, trial in enumerate(trials)
+        ]
+        session.add_all(runs)
+        session.flush()
+        for run in runs:
+            record_created(session, run)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if bundle is not None:
+            discard(bundle)
+        raise
+    if bundle is not None:
+        keep(bundle, artifact_dir)
+    return experiment, [run.id for run in runs]

@@ -1,0 +1,53 @@
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from runyard.schemas.states import RunState
+
+RunSort = Literal["created_at", "-created_at", "priority", "-priority"]
+
+
+class RunPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    experiment_id: str
+    experiment_name: str
+    project_id: str
+    owner_id: str
+    trial_index: int
+    state: RunState
+    attempt: int
+    params: dict[str, Any]
+    priority: int
+    worker_id: str | None
+    devices: list[int]
+    created_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    cancel_requested_at: datetime | None
+    exit_reason: str | None
+    resume_checkpoint_id: str | None
+
+
+class TransitionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    from_state: RunState | None
+    to_state: RunState
+    attempt: int
+    reason: str | None
+    at: datetime
+
+
+class RunDetail(RunPublic):
+    spec: dict[str, Any]
+    traceback: str | None
+    transitions: list[TransitionPublic]
+
+
+class RunPage(BaseModel):
+    items: list[RunPublic]
+    next_cursor: str | None

@@ -1,0 +1,131 @@
+"""Run lifecycle: state transitions (each one recorded) and cancellation."""
+
+import logging
+from datetime import datetime
+
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from runyard.schemas.states import TERMINAL_STATES, RunState, can_transition
+from server.db import utcnow
+from server.errors import Conflict, Forbidden
+from server.projects.models import Role
+from server.projects.service import require_role
+from server.runs.models import Run, RunTransition
+from server.runs.repository import get_readable_run
+from server.users.models import User
+
+log = logging.getLogger(__name__)
+
+
+def cancel_channel(prefix: str) -> str:
+    """Redis pub/sub channel on which the server announces run ids whose cancel was requested."""
+    return f"{prefix}:cancel"
+
+
+def transition(
+    session: Session, run: Run, to_state: RunState, reason: str | None, at: datetime | None = None
+) -> None:
+    """Moves the run and records the transition (the caller has checked it is legal and
+    commits)."""
+    now = at or utcnow()
+    session.add(
+        RunTransition(
+            run_id=run.id,
+            from_state=run.state,
+            to_state=to_state.value,
+            attempt=run.attempt,
+            reason=reason,
+            at=now,
+        )
+    )
+    run.state = to_state.value
+    if to_state == RunState.running:
+        run.started_at = now
+    elif to_state == RunState.queued:
+        run.queued_at = now
+    elif to_state in TERMINAL_STATES:
+        run.finished_at = now
+        run.exit_reason = reason
+
+
+def record_created(session: Session, run: Run) -> None:
+    """The first transition of a new run (nothing -> queued)."""
+    session.add(
+        RunTransition(
+            run_id=run.id,
+            from_state=None,
+            to_state=RunState.queued.value,
+            attempt=run.attempt,
+            reason="submitted",
+            at=run.created_at,
+        )
+    )
+
+
+def apply_state_event(
+    session: Session,
+    run_id: str,
+    attempt: int,
+    state: RunState,
+    reason: str | None = None,
+    traceback: str | None = None,
+) -> bool:
+    """Applies a worker's state event. Returns False (and changes nothing) for an unknown run,
+    a stale attempt, a repeat of the current state or an illegal transition: events arrive at
+    least once and possibly late. The caller commits (the ingester batches many events)."""
+    run = session.get(Run, run_id, with_for_update=True)
+    if run is None or attempt != run.attempt:
+        return False
+    current = RunState(run.state)
+    if current == state or not can_transition(current, state):
+        return False
+    transition(session, run, state, reason)
+    if traceback is not None:
+        run.traceback = traceback
+    return True
+
+
+def requeue(session: Session, run: Run, reason: str) -> bool:
+    """Puts a scheduled or running run back in the queue as its next attempt (worker lost or
+    preempted); the caller checks the restart limit and commits."""
+    current = RunState(run.state)
+    if not can_transition(current, RunState.queued):
+        return False
+    transition(session, run, RunState.queued, reason)
+    run.attempt += 1
+    run.worker_id = None
+    run.devices = []
+    run.cancel_requested_at = None
+    return True
+
+
+def cancel_run(session: Session, redis: Redis, prefix: str, user: User, run_id: str) -> Run:
+    """Owner or project admin only. A queued or scheduled run is canceled at once; a scheduled
+    or running one also gets `cancel_requested_at` and a notice on the cancel channel, published
+    after the commit so a worker never acts on a cancel that was rolled back."""
+    run = get_readable_run(session, user, run_id)
+    role = require_role(session, user, run.project_id, Role.member)
+    if run.owner_id != user.id and role != Role.admin:
+        raise Forbidden("only the run's owner or a project admin may cancel it")
+    locked = session.scalar(select(Run).where(Run.id == run.id).with_for_update())
+    assert locked is not None
+    run = locked
+    current = RunState(run.state)
+    if current in TERMINAL_STATES:
+        raise Conflict(f"the run is {current.value} already; there is nothing to cancel")
+    notify = current in (RunState.scheduled, RunState.running)
+    if notify and run.cancel_requested_at is None:
+        run.cancel_requested_at = utcnow()
+    if current in (RunState.queued, RunState.scheduled):
+        transition(session, run, RunState.canceled, f"canceled by {user.email}")
+    session.commit()
+    if notify:
+        try:
+            redis.publish(cancel_channel(prefix), run.id)
+        except RedisError:
+            # The database holds the request; workers also see it through the run's state.
+            log.warning("could not publish the cancel notice of run %s", run.id, exc_info=True)
+    return run
