@@ -101,13 +101,14 @@ class EventPublisher:
         attempt: int,
         metric_batch_size: int = 500,
         metric_max_delay: float = 1.0,
+        seq_start: int = 0,
     ) -> None:
         self._client = client
         self._stream = events_stream(prefix)
-        self._spool = Spool(spool_dir / f"{run_id}.{attempt}.jsonl")
+        self._spool = Spool(spool_dir / f"{run_id}.{attempt}.{seq_start}.jsonl")
         self._run_id = run_id
         self._attempt = attempt
-        self._seq = 0
+        self._seq = seq_start
         self._lock = threading.Lock()
         self._metrics: list[MetricPoint] = []
         self._metrics_since = 0.0

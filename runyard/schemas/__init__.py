@@ -25,6 +25,8 @@ from runyard.schemas.tasks import (
     RUN_TASK,
     CancelNotice,
     RunAssignment,
+    assignment_key,
+    broker_transport_options,
     cancel_channel,
     worker_queue,
 )
@@ -50,6 +52,8 @@ __all__ = [
     "SearchSpec",
     "StateEvent",
     "TrainerArgs",
+    "assignment_key",
+    "broker_transport_options",
     "can_transition",
     "cancel_channel",
     "parse_spec_text",

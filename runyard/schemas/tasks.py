@@ -17,10 +17,23 @@ def worker_queue(worker_name: str) -> str:
     return f"worker.{worker_name}"
 
 
+def broker_transport_options(prefix: str) -> dict[str, str]:
+    """Celery/kombu Redis transport options both the sender and the workers use, so a
+    deployment's (or a test's) broker keys live under its prefix."""
+    return {"global_keyprefix": f"{prefix}:celery:"}
+
+
 def cancel_channel(prefix: str) -> str:
     """Redis pub/sub channel the server's cancel route publishes `CancelNotice` JSON on (a
     bare run id is accepted too); every worker listens and stops the runs it holds."""
     return f"{prefix}:cancel"
+
+
+def assignment_key(prefix: str, run_id: str) -> str:
+    """Redis key the scheduler sets (JSON `{"attempt": n, "workers": [...]}`) before sending a
+    run's tasks; a worker starts a task only if it still matches, which makes a redelivered or
+    stale task (the run was requeued or canceled meanwhile) a no-op."""
+    return f"{prefix}:assignment:{run_id}"
 
 
 class RunAssignment(BaseModel):

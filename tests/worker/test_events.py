@@ -85,7 +85,7 @@ def test_events_published_during_an_outage_are_spooled_and_replayed_in_order(
     pub.metrics([point(0)])
     pub.state(RunState.completed)
     assert [e.seq for e in stored(redis_client, redis_prefix)] == [0]
-    assert Spool(tmp_path / "run-1.2.jsonl").pending()
+    assert Spool(tmp_path / "run-1.2.0.jsonl").pending()
 
     pub.point_client_at(connect(REDIS_URL))
     pub.log("stdout", ["after"])
@@ -93,14 +93,14 @@ def test_events_published_during_an_outage_are_spooled_and_replayed_in_order(
     events = stored(redis_client, redis_prefix)
     assert [e.seq for e in events] == list(range(9))
     assert events[-1].lines == ["after"]
-    assert not Spool(tmp_path / "run-1.2.jsonl").pending()
+    assert not Spool(tmp_path / "run-1.2.0.jsonl").pending()
 
 
 def test_flush_reports_undelivered_events_while_redis_is_down(redis_prefix, tmp_path):
     pub = publisher(redis_prefix, tmp_path, url=dead_redis_url())
     pub.log("stdout", ["lost?"])
     assert pub.flush() is False
-    assert Spool(tmp_path / "run-1.2.jsonl").pending()
+    assert Spool(tmp_path / "run-1.2.0.jsonl").pending()
 
 
 def test_spools_left_by_a_dead_worker_process_are_delivered_on_restart(
@@ -122,7 +122,7 @@ def test_partial_replay_keeps_exactly_the_undelivered_remainder(
     pub = publisher(redis_prefix, tmp_path, url=dead_redis_url())
     for i in range(4):
         pub.log("stdout", [str(i)])
-    payloads = (tmp_path / "run-1.2.jsonl").read_text().splitlines()
+    payloads = (tmp_path / "run-1.2.0.jsonl").read_text().splitlines()
     spool.append(payloads)
 
     class FailsAfter:
