@@ -3,23 +3,34 @@
 Each slice adds one import line here.
 """
 
+from server.artifacts.models import Checkpoint, ExportedModel
 from server.db import Base
 from server.experiments.models import Experiment, ExperimentTag
+from server.logs.models import LogLine
+from server.metrics.models import MetricPointRow, MetricRollup, MetricSeries
 from server.projects.models import Project, ProjectMember
 from server.runs.models import Run, RunTransition
 from server.users.models import ApiToken, User
+from server.workers.models import Worker
 
 metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
     "Base",
+    "Checkpoint",
     "Experiment",
     "ExperimentTag",
+    "ExportedModel",
+    "LogLine",
+    "MetricPointRow",
+    "MetricRollup",
+    "MetricSeries",
     "Project",
     "ProjectMember",
     "Run",
     "RunTransition",
     "User",
+    "Worker",
     "metadata",
 ]

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     max_bundle_unpacked_bytes: int = Field(default=512 * 1024**2, ge=1)
     max_bundle_members: int = Field(default=10_000, ge=1)
     web_dist: Path = _REPO_ROOT / "web" / "dist"
+    ingest_in_process: bool = Field(default=True, description="run the ingester in the app")
 
     @model_validator(mode="after")
     def _fill_defaults_and_refuse_unsafe(self) -> Self:

@@ -51,17 +51,17 @@ def downsample(points: Sequence[Point], max_points: int) -> list[Point]:
     for point in body:
         b = bucket_of(point.step, first_step, last_step, buckets)
         low = lows.get(b)
-        if low is None or _replaces(point, low, lower=True):
+        if low is None or replaces(point, low, lower=True):
             lows[b] = point
         high = highs.get(b)
-        if high is None or _replaces(point, high, lower=False):
+        if high is None or replaces(point, high, lower=False):
             highs[b] = point
     kept = {p.step: p for p in (*lows.values(), *highs.values())}
     kept[last.step] = last
     return [kept[step] for step in sorted(kept)]
 
 
-def _replaces(candidate: Point, current: Point, *, lower: bool) -> bool:
+def replaces(candidate: Point, current: Point, *, lower: bool) -> bool:
     """Whether `candidate` is a strictly better extreme than `current`. A real value always
     beats a missing one; a missing value never beats anything; ties keep the earlier step."""
     if candidate.value is None:

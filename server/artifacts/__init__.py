@@ -1,0 +1,1 @@
+"""Checkpoints and exported models: streamed upload and download, storage on disk, retention."""

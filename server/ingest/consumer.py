@@ -1,0 +1,229 @@
+"""The Redis Streams side of the ingester: read, validate, hand to the writer, acknowledge.
+
+Delivery is at least once: entries are acknowledged only after their batch has committed, so a
+crash between the two leaves them pending, and they are read again (by this consumer's next
+incarnation from its own pending list, or by any consumer through XAUTOCLAIM once idle long
+enough). The writer makes the second delivery a no-op.
+"""
+
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from redis import Redis
+from redis.exceptions import RedisError, ResponseError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from runyard.schemas.events import Event, EventAdapter
+from runyard.schemas.streams import EVENT_FIELD, INGEST_GROUP, events_stream, run_channel
+from server.ingest.writer import BatchResult, write_batch
+
+log = logging.getLogger(__name__)
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+class IngestError(Exception):
+    """The ingester cannot go on; the message says what to check."""
+
+
+def dead_letter_stream(prefix: str) -> str:
+    return f"{events_stream(prefix)}:dead"
+
+
+def default_consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class IngestOptions:
+    batch_size: int = 500
+    block_ms: int = 200
+    claim_idle_ms: int = 60_000
+    """Pending entries idle this long belong to a consumer presumed dead and are taken over."""
+    claim_every: int = 50
+    """Look for dead consumers' entries every this many reads (and once at start)."""
+
+
+class Ingester:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        redis: Redis,
+        prefix: str,
+        consumer: str | None = None,
+        options: IngestOptions | None = None,
+        on_batch: Callable[[BatchResult, int], None] | None = None,
+        crash_after_commit: bool = False,
+    ) -> None:
+        self.session_factory = session_factory
+        self.redis = redis
+        self.prefix = prefix
+        self.stream = events_stream(prefix)
+        self.consumer = consumer or default_consumer_name()
+        self.options = options or IngestOptions()
+        self.on_batch = on_batch
+        # Test hook: die like a killed process between commit and acknowledgement.
+        self.crash_after_commit = crash_after_commit
+        self._reads = 0
+
+    def ensure_group(self) -> None:
+        try:
+            self.redis.xgroup_create(self.stream, INGEST_GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise IngestError(f"cannot create consumer group on {self.stream}: {exc}") from exc
+
+    def run(self, stop: threading.Event) -> None:
+        """Consumes until `stop` is set. Errors of Redis or the database are logged and retried,
+        so a restart of either does not end the ingester."""
+        self.ensure_group()
+        self.drain_own_pending()
+        while not stop.is_set():
+            try:
+                self.step()
+            except (RedisError, SQLAlchemyError):
+                log.exception("ingest step failed; retrying")
+                stop.wait(1.0)
+
+    def drain_own_pending(self) -> None:
+        """Entries this consumer name read but never acknowledged (before a crash)."""
+        while True:
+            entries = self._read("0", block=False)
+            if not entries:
+                return
+            self.handle(entries)
+
+    def step(self) -> int:
+        """One read (and, now and then, a claim of dead consumers' entries). Returns the number
+        of entries handled."""
+        handled = 0
+        if self._reads % self.options.claim_every == 0:
+            handled += self.claim_abandoned()
+        self._reads += 1
+        entries = self._read(">", block=True)
+        if entries:
+            self.handle(entries)
+        return handled + len(entries)
+
+    def claim_abandoned(self) -> int:
+        handled = 0
+        cursor = "0-0"
+        while True:
+            reply = self.redis.xautoclaim(
+                self.stream,
+                INGEST_GROUP,
+                self.consumer,
+                min_idle_time=self.options.claim_idle_ms,
+                start_id=cursor,
+                count=self.options.batch_size,
+            )
+            cursor, entries = reply[0], reply[1]
+            entries = [e for e in entries if e is not None and e[1] is not None]
+            if entries:
+                self.handle(entries)
+                handled += len(entries)
+            if cursor in (b"0-0", "0-0"):
+                return handled
+
+    def handle(self, entries: list[Entry]) -> None:
+        events: list[Event] = []
+        ids: list[bytes] = []
+        dead: list[tuple[bytes, dict[bytes, bytes], str]] = []
+        for entry_id, fields in entries:
+            try:
+                events.append(EventAdapter.validate_json(fields[EVENT_FIELD.encode()]))
+                ids.append(entry_id)
+            except (KeyError, ValidationError) as exc:
+                dead.append((entry_id, fields, _short(exc)))
+        result = BatchResult()
+        if events:
+            result = self._write(events, ids, entries, dead)
+        if self.crash_after_commit and events:
+            os._exit(17)
+        self._acknowledge(ids, dead)
+        self._announce(result)
+        if self.on_batch is not None:
+            self.on_batch(result, len(events))
+
+    def _write(
+        self,
+        events: list[Event],
+        ids: list[bytes],
+        entries: list[Entry],
+        dead: list[tuple[bytes, dict[bytes, bytes], str]],
+    ) -> BatchResult:
+        """Writes the batch; if the database rejects its data (not a lost connection, which
+        propagates and is retried), writes event by event and dead-letters the ones it refuses,
+        so one poisonous event cannot block the stream."""
+        fields_of = dict(entries)
+        try:
+            with self.session_factory() as session:
+                result = write_batch(session, events)
+        except (DataError, IntegrityError) as exc:
+            log.warning("batch rejected (%s); writing its events one by one", _short(exc))
+            result = BatchResult()
+            for entry_id, event in zip(ids, events, strict=True):
+                try:
+                    with self.session_factory() as session:
+                        single = write_batch(session, [event])
+                except (DataError, IntegrityError) as single_exc:
+                    dead.append((entry_id, fields_of[entry_id], _short(single_exc)))
+                    continue
+                result.points += single.points
+                result.lines += single.lines
+                result.states += single.states
+                result.runs |= single.runs
+                result.unknown_run += [ids.index(entry_id)] if single.unknown_run else []
+        for index in result.unknown_run:
+            dead.append((ids[index], fields_of[ids[index]], "unknown run_id: no such run"))
+        return result
+
+    def _read(self, start: str, *, block: bool) -> list[Entry]:
+        reply: Any = self.redis.xreadgroup(
+            INGEST_GROUP,
+            self.consumer,
+            {self.stream: start},
+            count=self.options.batch_size,
+            block=self.options.block_ms if block else None,
+        )
+        if not reply:
+            return []
+        return [(i, f) for i, f in reply[0][1] if f]
+
+    def _acknowledge(
+        self, ids: list[bytes], dead: list[tuple[bytes, dict[bytes, bytes], str]]
+    ) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        for entry_id, fields, reason in dead:
+            log.warning("dead-lettering stream entry %s: %s", entry_id, reason)
+            pipe.xadd(
+                dead_letter_stream(self.prefix),
+                {
+                    "entry_id": entry_id,
+                    "reason": reason,
+                    "data": fields.get(EVENT_FIELD.encode(), b""),
+                },
+            )
+        all_ids = set(ids) | {entry_id for entry_id, _, _ in dead}
+        if all_ids:
+            pipe.xack(self.stream, INGEST_GROUP, *sorted(all_ids))
+        pipe.execute()
+
+    def _announce(self, result: BatchResult) -> None:
+        notice = json.dumps({"points": result.points, "lines": result.lines})
+        for run_id in result.runs:
+            self.redis.publish(run_channel(run_id, self.prefix), notice)
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"entry has no '{EVENT_FIELD}' field"
+    return str(exc)[:500]

@@ -1,0 +1,65 @@
+"""Bulk upserts of metric points and log lines, with a fast path per backend.
+
+PostgreSQL gets one `INSERT ... SELECT FROM unnest(arrays)` statement per table (a single
+round trip for thousands of rows); SQLite gets `executemany`, which is already in-process.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+
+from server.logs.models import LogLine
+from server.metrics.models import MetricPointRow
+
+_POINT_COLUMNS = ("series_id", "step", "epoch", "value", "wall_time", "attempt", "seq")
+_PG_POINT_TYPES = ("bigint", "bigint", "integer", "float8", "float8", "integer", "bigint")
+
+# A point written by an older attempt never replaces one from a newer attempt: a run resumed
+# from a checkpoint re-emits later steps, and only the new run's values describe it.
+_POINT_CONFLICT = (
+    " ON CONFLICT (series_id, step) DO UPDATE SET epoch = excluded.epoch,"
+    " value = excluded.value, wall_time = excluded.wall_time, attempt = excluded.attempt,"
+    " seq = excluded.seq WHERE excluded.attempt >= metric_points.attempt"
+)
+
+_LOG_COLUMNS = ("run_id", "attempt", "seq", "line_no", "stream", "text", "ts")
+_PG_LOG_TYPES = ("varchar", "integer", "integer", "integer", "varchar", "text", "timestamptz")
+_LOG_CONFLICT = " ON CONFLICT (run_id, attempt, seq, line_no) DO NOTHING"
+_TABLES = {"metric_points": MetricPointRow.__table__, "log_lines": LogLine.__table__}
+
+
+def upsert_points(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows are tuples in `_POINT_COLUMNS` order, at most one per (series_id, step)."""
+    _bulk_insert(conn, "metric_points", _POINT_COLUMNS, _PG_POINT_TYPES, rows, _POINT_CONFLICT)
+
+
+def insert_log_lines(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows are tuples in `_LOG_COLUMNS` order; lines already stored are skipped."""
+    _bulk_insert(conn, "log_lines", _LOG_COLUMNS, _PG_LOG_TYPES, rows, _LOG_CONFLICT)
+
+
+def _bulk_insert(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    pg_types: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    conflict: str,
+) -> None:
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        arrays = ", ".join(f"CAST(:c{i} AS {t}[])" for i, t in enumerate(pg_types))
+        sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){conflict}"
+        params = {f"c{i}": list(column) for i, column in enumerate(zip(*rows, strict=True))}
+        conn.execute(text(sql), params)
+        return
+    # Through the table's column types, so SQLite stores timestamps the way the ORM reads them.
+    placeholders = ", ".join(f":{c}" for c in columns)
+    statement = text(f"INSERT INTO {table} ({names}) VALUES ({placeholders}){conflict}")
+    statement = statement.bindparams(
+        *(bindparam(c, type_=_TABLES[table].c[c].type) for c in columns)
+    )
+    conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])

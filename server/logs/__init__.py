@@ -1,0 +1,1 @@
+"""Log lines of runs: storage and the paged API."""

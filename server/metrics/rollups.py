@@ -1,0 +1,111 @@
+"""Keeps `metric_rollups` (each bucket's min and max point) in step with `metric_points`.
+
+Called by the ingester inside the batch's transaction. A bucket that only gains steps after
+its last known step (the normal, appending case) is merged from the batch alone; a bucket whose
+existing steps may have been rewritten (redelivery, a resumed attempt) is recomputed from the
+stored points, so the rollup always matches what is stored.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+
+from server.metrics.downsample import Point, replaces
+from server.metrics.models import ROLLUP_WIDTH
+
+_COLUMNS = (
+    "series_id",
+    "bucket",
+    "last_step",
+    "min_step",
+    "min_value",
+    "min_epoch",
+    "min_wall_time",
+    "max_step",
+    "max_value",
+    "max_epoch",
+    "max_wall_time",
+)
+_UPSERT = text(
+    f"INSERT INTO metric_rollups ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
+    "ON CONFLICT (series_id, bucket) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:])
+)
+_EXISTING = text(
+    "SELECT bucket, last_step, min_step, min_value, min_epoch, min_wall_time, "
+    "max_step, max_value, max_epoch, max_wall_time FROM metric_rollups "
+    "WHERE series_id = :series_id AND bucket BETWEEN :lo AND :hi"
+)
+_STORED = text(
+    "SELECT step, value, epoch, wall_time FROM metric_points "
+    "WHERE series_id = :series_id AND step >= :lo AND step < :hi ORDER BY step"
+).bindparams(bindparam("lo"), bindparam("hi"))
+
+
+def extremes(points: Iterable[Point]) -> tuple[Point, Point]:
+    """The min and max point (ties keep the first seen; a real value beats a missing one)."""
+    iterator = iter(points)
+    low = high = next(iterator)
+    for point in iterator:
+        if replaces(point, low, lower=True):
+            low = point
+        if replaces(point, high, lower=False):
+            high = point
+    return low, high
+
+
+def refresh_rollups(conn: Connection, written: dict[int, Sequence[Point]]) -> None:
+    """Updates the rollups of every bucket the batch's points (by series id) fall in."""
+    rows: list[dict[str, Any]] = []
+    for series_id, points in written.items():
+        by_bucket: dict[int, list[Point]] = defaultdict(list)
+        for point in points:
+            by_bucket[point.step // ROLLUP_WIDTH].append(point)
+        existing = {
+            row.bucket: row
+            for row in conn.execute(
+                _EXISTING, {"series_id": series_id, "lo": min(by_bucket), "hi": max(by_bucket)}
+            )
+        }
+        for bucket, fresh in by_bucket.items():
+            old = existing.get(bucket)
+            if old is None:
+                candidates: list[Point] = sorted(fresh, key=lambda p: p.step)
+            elif min(p.step for p in fresh) > old.last_step:
+                candidates = [
+                    Point(old.min_step, old.min_value, old.min_epoch, old.min_wall_time),
+                    Point(old.max_step, old.max_value, old.max_epoch, old.max_wall_time),
+                    *sorted(fresh, key=lambda p: p.step),
+                ]
+            else:
+                candidates = _stored(conn, series_id, bucket)
+            low, high = extremes(candidates)
+            rows.append(
+                {
+                    "series_id": series_id,
+                    "bucket": bucket,
+                    "last_step": max(p.step for p in candidates),
+                    **_as_columns("min", low),
+                    **_as_columns("max", high),
+                }
+            )
+    if rows:
+        conn.execute(_UPSERT, rows)
+
+
+def _stored(conn: Connection, series_id: int, bucket: int) -> list[Point]:
+    lo = bucket * ROLLUP_WIDTH
+    result = conn.execute(_STORED, {"series_id": series_id, "lo": lo, "hi": lo + ROLLUP_WIDTH})
+    return [Point(r.step, r.value, r.epoch, r.wall_time) for r in result]
+
+
+def _as_columns(prefix: str, point: Point) -> dict[str, Any]:
+    return {
+        f"{prefix}_step": point.step,
+        f"{prefix}_value": point.value,
+        f"{prefix}_epoch": point.epoch,
+        f"{prefix}_wall_time": point.wall_time,
+    }

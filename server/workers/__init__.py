@@ -1,0 +1,1 @@
+"""The worker registry: heartbeats in, a list for users out."""

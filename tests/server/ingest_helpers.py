@@ -1,0 +1,58 @@
+"""Helpers shared by the ingester tests: publish events, drive an ingester, read the store."""
+
+from datetime import UTC, datetime
+
+from redis import Redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from runyard.schemas.events import Event, LogEvent, MetricPoint, MetricsEvent
+from runyard.schemas.streams import EVENT_FIELD, INGEST_GROUP, events_stream
+from server.ingest.consumer import Ingester
+from server.metrics.models import MetricPointRow, MetricSeries
+
+
+def publish(redis: Redis, prefix: str, *events: Event) -> None:
+    for event in events:
+        redis.xadd(events_stream(prefix), {EVENT_FIELD: event.model_dump_json()})
+
+
+def metrics_event(
+    run_id: str, seq: int, steps: range, key: str = "loss", attempt: int = 1, offset: float = 0
+) -> MetricsEvent:
+    return MetricsEvent(
+        run_id=run_id,
+        attempt=attempt,
+        seq=seq,
+        ts=datetime.now(UTC),
+        points=[
+            MetricPoint(key=key, step=s, epoch=s // 100, value=s + offset, wall_time=1e9 + s)
+            for s in steps
+        ],
+    )
+
+
+def log_event(run_id: str, seq: int, lines: list[str], attempt: int = 1) -> LogEvent:
+    return LogEvent(run_id=run_id, attempt=attempt, seq=seq, ts=datetime.now(UTC), lines=lines)
+
+
+def drain(ingester: Ingester) -> None:
+    """Steps the ingester until the stream has nothing new and nothing pending."""
+    ingester.ensure_group()
+    while True:
+        ingester.step()
+        pending = ingester.redis.xpending(ingester.stream, INGEST_GROUP)["pending"]
+        group = ingester.redis.xinfo_groups(ingester.stream)[0]
+        if pending == 0 and group["lag"] in (0, None):
+            return
+
+
+def stored_points(session: Session, run_id: str, key: str = "loss") -> list[tuple[int, float]]:
+    session.expire_all()
+    rows = session.execute(
+        select(MetricPointRow.step, MetricPointRow.value)
+        .join(MetricSeries, MetricSeries.id == MetricPointRow.series_id)
+        .where(MetricSeries.run_id == run_id, MetricSeries.key == key)
+        .order_by(MetricPointRow.step)
+    )
+    return [(r.step, r.value) for r in rows]

@@ -1,0 +1,230 @@
+"""The ingester against real Redis and both SQL backends: batches, idempotence, dead letters."""
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+from redis import Redis
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from runyard.schemas.events import StateEvent
+from runyard.schemas.states import RunState
+from runyard.schemas.streams import EVENT_FIELD, INGEST_GROUP, events_stream, run_channel
+from server.db import make_session_factory
+from server.ingest.consumer import Ingester, IngestOptions, dead_letter_stream
+from server.logs.models import LogLine
+from server.metrics.downsample import Point
+from server.metrics.models import MetricRollup
+from server.metrics.rollups import extremes
+from server.runs.models import Run, RunTransition
+from tests.server.conftest import TestDatabase
+from tests.server.ingest_helpers import (
+    drain,
+    log_event,
+    metrics_event,
+    publish,
+    stored_points,
+)
+
+
+@pytest.fixture
+def run(make_user: Callable, make_project: Callable, make_run: Callable) -> Run:
+    user, _ = make_user()
+    return make_run(make_project(user), user, state=RunState.running)
+
+
+@pytest.fixture
+def ingester(database: TestDatabase, redis_prefix: str) -> Iterator[Ingester]:
+    redis = Redis.from_url("redis://127.0.0.1:6379/0")
+    yield Ingester(
+        make_session_factory(database.engine),
+        redis,
+        redis_prefix,
+        consumer="test-consumer",
+        options=IngestOptions(block_ms=10, claim_idle_ms=50),
+    )
+    redis.close()
+
+
+def test_metric_points_are_stored(ingester: Ingester, run: Run, session: Session) -> None:
+    publish(ingester.redis, ingester.prefix, metrics_event(run.id, 0, range(0, 5)))
+    drain(ingester)
+    assert stored_points(session, run.id) == [(s, float(s)) for s in range(5)]
+
+
+def test_redelivered_metric_event_stores_each_point_once(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    event = metrics_event(run.id, 0, range(0, 100))
+    publish(ingester.redis, ingester.prefix, event, event)
+    drain(ingester)
+    publish(ingester.redis, ingester.prefix, event)
+    drain(ingester)
+    assert stored_points(session, run.id) == [(s, float(s)) for s in range(100)]
+
+
+def test_redelivered_log_event_stores_each_line_once(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    event = log_event(run.id, 0, ["epoch 0", "epoch 1", "done"])
+    publish(ingester.redis, ingester.prefix, event, event)
+    drain(ingester)
+    publish(ingester.redis, ingester.prefix, event)
+    drain(ingester)
+    texts = session.scalars(
+        select(LogLine.text).where(LogLine.run_id == run.id).order_by(LogLine.id)
+    )
+    assert list(texts) == ["epoch 0", "epoch 1", "done"]
+
+
+def test_newer_attempt_replaces_points_and_older_attempt_does_not(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    publish(ingester.redis, ingester.prefix, metrics_event(run.id, 0, range(0, 10), attempt=2))
+    drain(ingester)
+    # A late event of attempt 1 must not undo attempt 2; attempt 3 replaces steps 5-9.
+    publish(
+        ingester.redis,
+        ingester.prefix,
+        metrics_event(run.id, 9, range(0, 10), attempt=1, offset=1000),
+        metrics_event(run.id, 0, range(5, 10), attempt=3, offset=0.5),
+    )
+    drain(ingester)
+    expected = [(s, float(s)) for s in range(5)] + [(s, s + 0.5) for s in range(5, 10)]
+    assert stored_points(session, run.id) == expected
+
+
+def test_rollups_match_the_stored_points_after_rewrites(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    publish(
+        ingester.redis,
+        ingester.prefix,
+        metrics_event(run.id, 0, range(0, 300)),
+        metrics_event(run.id, 0, range(100, 150), attempt=2, offset=-1000),
+        metrics_event(run.id, 1, range(300, 400), attempt=2),
+    )
+    drain(ingester)
+    points = stored_points(session, run.id)
+    rollups = session.scalars(select(MetricRollup).order_by(MetricRollup.bucket)).all()
+    for rollup in rollups:
+        members = [Point(s, v) for s, v in points if s // 64 == rollup.bucket]
+        low, high = extremes(members)
+        assert (rollup.min_step, rollup.min_value) == (low.step, low.value)
+        assert (rollup.max_step, rollup.max_value) == (high.step, high.value)
+        assert rollup.last_step == members[-1].step
+    assert len(rollups) == len({s // 64 for s, _ in points})
+
+
+def test_invalid_entries_are_dead_lettered_and_the_rest_is_stored(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    stream = events_stream(ingester.prefix)
+    ingester.redis.xadd(stream, {EVENT_FIELD: b"{not json"})
+    ingester.redis.xadd(stream, {"other": b"x"})
+    ingester.redis.xadd(stream, {EVENT_FIELD: b'{"kind": "metrics", "run_id": 1}'})
+    publish(ingester.redis, ingester.prefix, metrics_event(run.id, 0, range(3)))
+    drain(ingester)
+    assert ingester.redis.xlen(dead_letter_stream(ingester.prefix)) == 3
+    assert len(stored_points(session, run.id)) == 3
+
+
+def test_events_of_unknown_runs_are_dead_lettered(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    publish(
+        ingester.redis,
+        ingester.prefix,
+        metrics_event("no-such-run", 0, range(3)),
+        metrics_event(run.id, 0, range(3)),
+    )
+    drain(ingester)
+    dead = ingester.redis.xrange(dead_letter_stream(ingester.prefix))
+    assert [fields[b"reason"] for _, fields in dead] == [b"unknown run_id: no such run"]
+    assert len(stored_points(session, run.id)) == 3
+
+
+def test_log_line_with_nul_byte_is_stored_without_blocking_the_stream(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    publish(ingester.redis, ingester.prefix, log_event(run.id, 0, ["bad\x00byte"]))
+    drain(ingester)
+    assert session.scalar(select(LogLine.text)) == "bad\ufffdbyte"
+
+
+def test_state_events_move_the_run_and_stale_attempts_are_ignored(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    now = datetime.now(UTC)
+    publish(
+        ingester.redis,
+        ingester.prefix,
+        StateEvent(run_id=run.id, attempt=0 + 2, seq=0, ts=now, state=RunState.failed),
+        StateEvent(run_id=run.id, attempt=1, seq=5, ts=now, state=RunState.completed),
+        StateEvent(run_id=run.id, attempt=1, seq=5, ts=now, state=RunState.completed),
+    )
+    drain(ingester)
+    session.expire_all()
+    assert session.get(Run, run.id).state == RunState.completed  # type: ignore[union-attr]
+    to_states = session.scalars(
+        select(RunTransition.to_state).where(RunTransition.run_id == run.id)
+    ).all()
+    assert to_states.count(RunState.completed.value) == 1
+
+
+def test_entries_are_acknowledged_after_the_batch_is_stored(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    publish(ingester.redis, ingester.prefix, metrics_event(run.id, 0, range(3)))
+    drain(ingester)
+    assert ingester.redis.xpending(ingester.stream, INGEST_GROUP)["pending"] == 0
+
+
+def test_pending_entries_of_a_dead_consumer_are_claimed(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    ingester.ensure_group()
+    publish(ingester.redis, ingester.prefix, metrics_event(run.id, 0, range(7)))
+    # Another consumer reads the entry and dies without acknowledging it.
+    ingester.redis.xreadgroup(INGEST_GROUP, "dead-consumer", {ingester.stream: ">"}, count=10)
+    assert ingester.redis.xpending(ingester.stream, INGEST_GROUP)["pending"] == 1
+    _wait_until(lambda: ingester.claim_abandoned() > 0)
+    assert len(stored_points(session, run.id)) == 7
+    assert ingester.redis.xpending(ingester.stream, INGEST_GROUP)["pending"] == 0
+
+
+def test_a_notice_is_published_on_the_run_channel_after_commit(
+    ingester: Ingester, run: Run
+) -> None:
+    pubsub = ingester.redis.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(run_channel(run.id, ingester.prefix))
+    publish(ingester.redis, ingester.prefix, log_event(run.id, 0, ["hello"]))
+    drain(ingester)
+    message = None
+    deadline = datetime.now(UTC).timestamp() + 5
+    while message is None and datetime.now(UTC).timestamp() < deadline:
+        message = pubsub.get_message(timeout=0.5)
+    pubsub.close()
+    assert message is not None
+    assert b'"lines": 1' in message["data"]
+
+
+def test_batch_counts_points_in_sql(ingester: Ingester, run: Run, session: Session) -> None:
+    publish(
+        ingester.redis,
+        ingester.prefix,
+        *[metrics_event(run.id, seq, range(seq * 1000, seq * 1000 + 1000)) for seq in range(5)],
+    )
+    drain(ingester)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(LogLine)) == 0
+    assert len(stored_points(session, run.id)) == 5000
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = datetime.now(UTC).timestamp() + timeout
+    while datetime.now(UTC).timestamp() < deadline:
+        if condition():
+            return
+    raise AssertionError("condition not met before the deadline")
