@@ -17,6 +17,8 @@ from server.errors import InvalidInput, RunyardServerError
 from server.experiments.router import router as experiments_router
 from server.health.router import router as health_router
 from server.limits import BodySizeLimit
+from server.logs.router import router as logs_router
+from server.metrics.router import router as metrics_router
 from server.projects.router import router as projects_router
 from server.runs.router import router as runs_router
 from server.settings import Settings
@@ -32,6 +34,8 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (experiments_router, API_PREFIX),
     (runs_router, API_PREFIX),
     (bundles_router, API_PREFIX),
+    (metrics_router, API_PREFIX),
+    (logs_router, API_PREFIX),
 )
 
 # Models a route documents by hand (a raw request body) rather than through its signature.

@@ -56,3 +56,11 @@ def stored_points(session: Session, run_id: str, key: str = "loss") -> list[tupl
         .order_by(MetricPointRow.step)
     )
     return [(r.step, r.value) for r in rows]
+
+
+def store(session: Session, *events: Event) -> None:
+    """Stores events the way the ingester does, without the stream (for API tests)."""
+    from server.ingest.writer import write_batch
+
+    write_batch(session, list(events))
+    session.expire_all()

@@ -1,0 +1,79 @@
+"""Queries of metric series. A long range is read through the rollups, a short one directly."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.metrics.downsample import Point
+from server.metrics.models import ROLLUP_WIDTH, MetricPointRow, MetricRollup, MetricSeries
+
+RAW_SPAN_LIMIT = 50_000
+"""Ranges spanning at most this many steps are downsampled from the points themselves."""
+
+
+def series_keys(session: Session, run_id: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(MetricSeries.key).where(MetricSeries.run_id == run_id).order_by(MetricSeries.key)
+        )
+    )
+
+
+def series_id(session: Session, run_id: str, key: str) -> int | None:
+    return session.scalar(
+        select(MetricSeries.id).where(MetricSeries.run_id == run_id, MetricSeries.key == key)
+    )
+
+
+def _points(session: Session, sid: int, lo: int, hi: int) -> list[Point]:
+    """Stored points with lo <= step <= hi, in step order."""
+    p = MetricPointRow
+    rows = session.execute(
+        select(p.step, p.value, p.epoch, p.wall_time)
+        .where(p.series_id == sid, p.step >= lo, p.step <= hi)
+        .order_by(p.step)
+    )
+    return [Point(r.step, r.value, r.epoch, r.wall_time) for r in rows]
+
+
+def _edge_step(session: Session, sid: int, lo: int, hi: int, *, last: bool) -> int | None:
+    p = MetricPointRow
+    order = p.step.desc() if last else p.step.asc()
+    return session.scalar(
+        select(p.step)
+        .where(p.series_id == sid, p.step >= lo, p.step <= hi)
+        .order_by(order)
+        .limit(1)
+    )
+
+
+def candidate_points(session: Session, sid: int, start: int | None, end: int | None) -> list[Point]:
+    """Points of the range that can survive min/max downsampling, sorted by step.
+
+    Short ranges return every point. Long ones return each whole rollup bucket's min and max,
+    every point of the partial buckets at both edges, and the range's last point, so the global
+    extremes and the last point are exact while only ~2/ROLLUP_WIDTH of the rows are read.
+    """
+    lo = start if start is not None else 0
+    hi = end if end is not None else 2**62
+    first = _edge_step(session, sid, lo, hi, last=False)
+    last = _edge_step(session, sid, lo, hi, last=True)
+    if first is None or last is None:
+        return []
+    if last - first < RAW_SPAN_LIMIT:
+        return _points(session, sid, first, last)
+    whole_lo = -(-first // ROLLUP_WIDTH)
+    whole_hi = (last + 1) // ROLLUP_WIDTH - 1
+    r = MetricRollup
+    rollups = session.execute(
+        select(r).where(r.series_id == sid, r.bucket >= whole_lo, r.bucket <= whole_hi)
+    ).scalars()
+    found: dict[int, Point] = {}
+    for row in rollups:
+        found[row.min_step] = Point(row.min_step, row.min_value, row.min_epoch, row.min_wall_time)
+        found[row.max_step] = Point(row.max_step, row.max_value, row.max_epoch, row.max_wall_time)
+    edges = _points(session, sid, first, whole_lo * ROLLUP_WIDTH - 1)
+    edges += _points(session, sid, (whole_hi + 1) * ROLLUP_WIDTH, last)
+    edges += _points(session, sid, last, last)
+    for point in edges:
+        found[point.step] = point
+    return [found[step] for step in sorted(found)]

@@ -1,0 +1,50 @@
+import math
+
+from sqlalchemy.orm import Session
+
+from server.errors import InvalidInput, NotFound
+from server.metrics import repository
+from server.metrics.downsample import downsample
+from server.metrics.schemas import MetricKeysPublic, MetricPointPublic, MetricSeriesPublic
+
+
+def list_keys(session: Session, run_id: str) -> MetricKeysPublic:
+    return MetricKeysPublic(run_id=run_id, keys=repository.series_keys(session, run_id))
+
+
+def get_series(
+    session: Session,
+    run_id: str,
+    key: str,
+    max_points: int,
+    start: int | None,
+    end: int | None,
+) -> MetricSeriesPublic:
+    if start is not None and end is not None and start > end:
+        raise InvalidInput(
+            f"start ({start}) is after end ({end}); give a step range with start <= end",
+            loc=["query", "start"],
+        )
+    sid = repository.series_id(session, run_id, key)
+    if sid is None:
+        raise NotFound(
+            f"this run has no metric {key!r}; list its keys with GET /api/v1/runs/{run_id}/metrics"
+        )
+    candidates = repository.candidate_points(session, sid, start, end)
+    points = downsample(candidates, max_points)
+    return MetricSeriesPublic(
+        run_id=run_id,
+        key=key,
+        max_points=max_points,
+        downsampled=len(points) < len(candidates),
+        points=[
+            MetricPointPublic(
+                step=p.step,
+                # JSON has no NaN or infinity; a chart shows a gap instead.
+                value=p.value if p.value is not None and math.isfinite(p.value) else None,
+                epoch=p.epoch,
+                wall_time=p.wall_time,
+            )
+            for p in points
+        ],
+    )

@@ -1,0 +1,117 @@
+"""GET /api/v1/runs/{id}/metrics and /metrics/{key}: keys, downsampled series, zoom, access."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from runyard.schemas.events import MetricPoint, MetricsEvent
+from server.metrics.repository import RAW_SPAN_LIMIT
+from server.runs.models import Run
+from tests.server.ingest_helpers import metrics_event, store
+
+
+@pytest.fixture
+def owner(make_user: Callable) -> tuple:
+    return make_user()
+
+
+@pytest.fixture
+def run(owner: tuple, make_project: Callable, make_run: Callable) -> Run:
+    return make_run(make_project(owner[0]), owner[0])
+
+
+def _series(client: TestClient, headers: dict, run: Run, key: str = "loss", **params: object):
+    return client.get(f"/api/v1/runs/{run.id}/metrics/{key}", params=params, headers=headers)
+
+
+def test_lists_the_metric_keys_of_a_run(
+    client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
+) -> None:
+    store(
+        session,
+        metrics_event(run.id, 0, range(3), key="val/acc"),
+        metrics_event(run.id, 1, range(3)),
+    )
+    response = client.get(f"/api/v1/runs/{run.id}/metrics", headers=auth(owner[1]))
+    assert response.status_code == 200
+    assert response.json()["keys"] == ["loss", "val/acc"]
+
+
+def test_short_series_comes_back_whole_with_epoch_and_wall_time(
+    client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
+) -> None:
+    store(session, metrics_event(run.id, 0, range(150)))
+    body = _series(client, auth(owner[1]), run).json()
+    assert body["downsampled"] is False
+    assert len(body["points"]) == 150
+    assert body["points"][120] == {"step": 120, "value": 120.0, "epoch": 1, "wall_time": 1e9 + 120}
+
+
+def test_keys_with_slashes_are_addressable(
+    client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
+) -> None:
+    store(session, metrics_event(run.id, 0, range(5), key="val/acc"))
+    assert len(_series(client, auth(owner[1]), run, key="val/acc").json()["points"]) == 5
+
+
+def test_long_series_is_downsampled_keeping_min_max_and_last(
+    client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
+) -> None:
+    # Steps 10 apart so the range spans more than RAW_SPAN_LIMIT steps (the rollup path).
+    steps = range(0, RAW_SPAN_LIMIT * 2, 10)
+    points = [
+        MetricPoint(key="loss", step=s, value=float(s % 777), wall_time=float(s)) for s in steps
+    ]
+    points[3333] = MetricPoint(key="loss", step=33330, value=-5.0, wall_time=0.0)
+    points[4444] = MetricPoint(key="loss", step=44440, value=5000.0, wall_time=0.0)
+    store(
+        session, MetricsEvent(run_id=run.id, attempt=1, seq=0, ts=datetime.now(UTC), points=points)
+    )
+    body = _series(client, auth(owner[1]), run, max_points=500).json()
+    result = body["points"]
+    assert body["downsampled"] is True
+    assert len(result) <= 500
+    assert [p["step"] for p in result] == sorted(p["step"] for p in result)
+    values = {p["value"] for p in result}
+    assert {-5.0, 5000.0} <= values
+    assert result[-1]["step"] == steps[-1]
+
+
+def test_zoom_returns_only_steps_between_start_and_end(
+    client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
+) -> None:
+    store(session, metrics_event(run.id, 0, range(1000)))
+    body = _series(client, auth(owner[1]), run, start=100, end=199, max_points=1000).json()
+    assert [p["step"] for p in body["points"]] == list(range(100, 200))
+
+
+@pytest.mark.parametrize("params", [{"start": 10, "end": 5}, {"max_points": 2}, {"start": -1}])
+def test_bad_query_parameters_get_422(
+    client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable, params: dict
+) -> None:
+    store(session, metrics_event(run.id, 0, range(10)))
+    assert _series(client, auth(owner[1]), run, **params).status_code == 422
+
+
+def test_unknown_key_gets_404_naming_the_keys_route(
+    client: TestClient, run: Run, owner: tuple, auth: Callable
+) -> None:
+    response = _series(client, auth(owner[1]), run, key="nope")
+    assert response.status_code == 404
+    assert f"/api/v1/runs/{run.id}/metrics" in response.json()["detail"]
+
+
+def test_another_teams_run_is_not_found(
+    client: TestClient, session: Session, run: Run, make_user: Callable, auth: Callable
+) -> None:
+    store(session, metrics_event(run.id, 0, range(10)))
+    _, stranger = make_user()
+    assert client.get(f"/api/v1/runs/{run.id}/metrics", headers=auth(stranger)).status_code == 404
+    assert _series(client, auth(stranger), run).status_code == 404
+
+
+def test_metrics_need_a_token(client: TestClient, run: Run) -> None:
+    assert client.get(f"/api/v1/runs/{run.id}/metrics").status_code == 401
