@@ -1,0 +1,16 @@
+"""Callbacks: the `Callback` base and the stock ones."""
+
+from trainer_core.callbacks.base import Callback
+from trainer_core.callbacks.early_stopping import EarlyStopping
+from trainer_core.callbacks.lr_monitor import LearningRateMonitor
+from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
+from trainer_core.callbacks.progress import ProgressBar, ProgressBarBase
+
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "LearningRateMonitor",
+    "ModelCheckpoint",
+    "ProgressBar",
+    "ProgressBarBase",
+]

@@ -1,0 +1,281 @@
+"""`ModelCheckpoint`: save the last state, or the top-k by a monitored metric.
+
+Saves at `on_validation_end` (never during the sanity check, never twice at the same global
+step), or at the end of each training epoch when there is no validation loop, every
+`period` epochs. Each saved file is announced to all callbacks through
+`on_checkpoint_saved(trainer, pl_module, filepath)`, each deleted one through
+`on_checkpoint_removed`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from trainer_core.callbacks.base import Callback
+from trainer_core.exceptions import MisconfigurationException
+
+if TYPE_CHECKING:
+    from trainer_core.core.module import LightningModule
+    from trainer_core.trainer.trainer import Trainer
+
+_TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][\w./-]*)(:[^}]*)?\}")
+
+
+class ModelCheckpoint(Callback):
+    """Checkpointing policy (Lightning 1.0.4 signature, with `dirpath`/`filename`).
+
+    `monitor=None`: keep only the latest checkpoint (`save_top_k=-1` keeps every one).
+    `monitor='val_loss'`: keep the best `save_top_k` (default 1) by `mode` ('min', 'max', or
+    'auto': 'max' when the name contains "acc" or starts with "fmeasure"). `save_last=True`
+    also writes `last.ckpt` every time. `filename` is a template such as
+    `'{epoch}-{val_loss:.2f}'`, expanded to `epoch=3-val_loss=0.12.ckpt`.
+    """
+
+    CHECKPOINT_NAME_LAST = "last"
+    FILE_EXTENSION = ".ckpt"
+
+    def __init__(
+        self,
+        filepath: str | None = None,
+        monitor: str | None = None,
+        verbose: bool = False,
+        save_last: bool | None = None,
+        save_top_k: int | None = None,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        period: int = 1,
+        prefix: str = "",
+        dirpath: str | None = None,
+        filename: str | None = None,
+    ) -> None:
+        if filepath is not None:  # 1.0.0 form: one path, split into folder and template
+            if os.path.isdir(filepath) or filepath.endswith(os.sep):
+                dirpath = dirpath or filepath
+            else:
+                dirpath = dirpath or os.path.dirname(filepath) or None
+                filename = filename or os.path.splitext(os.path.basename(filepath))[0]
+        if mode not in ("min", "max", "auto"):
+            raise MisconfigurationException(
+                f"ModelCheckpoint(mode={mode!r}): use 'min', 'max' or 'auto'."
+            )
+        if save_top_k is not None and save_top_k < -1:
+            raise MisconfigurationException(
+                f"ModelCheckpoint(save_top_k={save_top_k}): use -1 (all), 0 (none) or k >= 1."
+            )
+        if monitor is None and save_top_k not in (None, -1, 0, 1):
+            raise MisconfigurationException(
+                f"ModelCheckpoint(save_top_k={save_top_k}) needs monitor=... to rank checkpoints; set monitor or save_top_k=-1."
+            )
+        if period < 1:
+            raise MisconfigurationException(f"ModelCheckpoint(period={period}): use an int >= 1.")
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_last = save_last
+        self.save_top_k = save_top_k
+        self.save_weights_only = save_weights_only
+        self.period = period
+        self.prefix = prefix
+        self.dirpath = os.fspath(dirpath) if dirpath is not None else None
+        self.filename = filename
+        if mode == "auto":
+            mode = (
+                "max"
+                if monitor is not None and ("acc" in monitor or monitor.startswith("fmeasure"))
+                else "min"
+            )
+        self.mode = mode
+        self.best_k_models: dict[str, float] = {}
+        self.kth_best_model_path = ""
+        self.best_model_path = ""
+        self.best_model_score: torch.Tensor | None = None
+        self.last_model_path = ""
+        self._last_global_step_saved = -1
+
+    @property
+    def state_key(self) -> str:
+        return f"ModelCheckpoint{{'monitor': {self.monitor!r}, 'mode': {self.mode!r}}}"
+
+    # --- state ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "monitor": self.monitor,
+            "best_model_score": self.best_model_score,
+            "best_model_path": self.best_model_path,
+            "best_k_models": dict(self.best_k_models),
+            "kth_best_model_path": self.kth_best_model_path,
+            "last_model_path": self.last_model_path,
+            "dirpath": self.dirpath,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best_model_score = state_dict.get("best_model_score")
+        self.best_model_path = state_dict.get("best_model_path", "")
+        self.best_k_models = dict(state_dict.get("best_k_models", {}))
+        self.kth_best_model_path = state_dict.get("kth_best_model_path", "")
+        self.last_model_path = state_dict.get("last_model_path", "")
+
+    # --- hooks ---------------------------------------------------------------------------
+    def on_pretrain_routine_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.dirpath is None:
+            self.dirpath = self._default_dirpath(trainer)
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.running_sanity_check or trainer.testing:
+            return
+        self.save_checkpoint(trainer, pl_module)
+
+    def on_train_epoch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any = None
+    ) -> None:
+        if not trainer.enable_validation:
+            self.save_checkpoint(trainer, pl_module)
+
+    # --- saving --------------------------------------------------------------------------
+    def save_checkpoint(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Apply the policy for the current state (what the hooks above call)."""
+        epoch, step = trainer.current_epoch, trainer.global_step
+        if self.save_top_k == 0 and not self.save_last:
+            return
+        if (epoch + 1) % self.period != 0 or step == self._last_global_step_saved:
+            return
+        if self.dirpath is None:
+            self.dirpath = self._default_dirpath(trainer)
+        self._last_global_step_saved = step
+        metrics = trainer.callback_metrics
+        if self.monitor is None:
+            self._save_latest(trainer, metrics)
+        else:
+            self._save_top_k(trainer, metrics)
+        if self.save_last:
+            path = self._path(self.CHECKPOINT_NAME_LAST, allow_clash=True)
+            trainer.save_checkpoint(path, self.save_weights_only)
+            if self.last_model_path and self.last_model_path != path:
+                self._remove(trainer, self.last_model_path)
+            self.last_model_path = path
+
+    def _save_latest(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        if self.save_top_k == 0:
+            return
+        path = self.format_checkpoint_name(trainer.current_epoch, trainer.global_step, metrics)
+        previous = self.best_model_path
+        trainer.save_checkpoint(path, self.save_weights_only)
+        if self.save_top_k == -1:
+            self.best_k_models[path] = float(trainer.current_epoch)
+        elif previous and previous != path:
+            self._remove(trainer, previous)
+        self.best_model_path = path
+
+    def _save_top_k(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        assert self.monitor is not None
+        if self.monitor not in metrics:
+            raise MisconfigurationException(
+                f"ModelCheckpoint(monitor={self.monitor!r}) could not find {self.monitor!r} among the logged metrics "
+                f"{sorted(metrics)}. Log it with self.log({self.monitor!r}, value) (e.g. in validation_step), "
+                "or change monitor."
+            )
+        score = _as_float(metrics[self.monitor])
+        if math.isnan(score):
+            score = math.inf if self.mode == "min" else -math.inf  # NaN ranks worst
+        k = 1 if self.save_top_k is None else self.save_top_k
+        if (
+            k != -1
+            and len(self.best_k_models) >= k
+            and not self._better(score, self.best_k_models[self.kth_best_model_path])
+        ):
+            return
+        path = self.format_checkpoint_name(trainer.current_epoch, trainer.global_step, metrics)
+        evicted = None
+        if k != -1 and len(self.best_k_models) >= k:
+            evicted = self.kth_best_model_path
+            del self.best_k_models[evicted]
+        self.best_k_models[path] = score
+        ranked = sorted(
+            self.best_k_models.items(), key=lambda kv: kv[1], reverse=self.mode == "max"
+        )
+        self.best_model_path, best = ranked[0]
+        self.best_model_score = torch.tensor(best)
+        self.kth_best_model_path = ranked[-1][0]
+        if self.verbose:
+            print(
+                f"Epoch {trainer.current_epoch}: {self.monitor} reached {score:.5f}; saving {path}"
+            )
+        trainer.save_checkpoint(path, self.save_weights_only)
+        if evicted is not None and evicted != path:
+            self._remove(trainer, evicted)
+
+    def _better(self, score: float, reference: float) -> bool:
+        return score < reference if self.mode == "min" else score > reference
+
+    def _remove(self, trainer: Trainer, path: str) -> None:
+        trainer.strategy.remove_checkpoint(path)
+        if trainer.is_global_zero:
+            trainer._call_callbacks("on_checkpoint_removed", path)
+
+    # --- names ---------------------------------------------------------------------------
+    def format_checkpoint_name(
+        self, epoch: int, step: int, metrics: dict[str, Any], ver: int | None = None
+    ) -> str:
+        """The file path for this state, e.g. `dirpath/epoch=3-val_loss=0.12.ckpt`."""
+        template = self.filename or "{epoch}"
+        values: dict[str, Any] = {k: _as_float(v) for k, v in metrics.items()}
+        values["epoch"], values["step"] = epoch, step
+
+        def expand(match: re.Match[str]) -> str:
+            name, spec = match.group(1), match.group(2) or ""
+            value = values.get(name, 0)
+            if spec and any(c in spec for c in "d") and isinstance(value, float):
+                value = int(value)
+            return f"{name}={format(value, spec[1:] if spec else '')}"
+
+        name = _TEMPLATE_FIELD.sub(expand, template)
+        if self.prefix:
+            name = f"{self.prefix}-{name}"
+        return self._path(name, allow_clash=False)
+
+    def _path(self, name: str, allow_clash: bool) -> str:
+        assert self.dirpath is not None
+        path = os.path.join(self.dirpath, name + self.FILE_EXTENSION)
+        if (
+            allow_clash
+            or not os.path.exists(path)
+            or path in (self.best_model_path, self.last_model_path)
+        ):
+            return path
+        version = 0
+        while os.path.exists(
+            candidate := os.path.join(self.dirpath, f"{name}-v{version}{self.FILE_EXTENSION}")
+        ):
+            version += 1
+        return candidate
+
+    @staticmethod
+    def _default_dirpath(trainer: Trainer) -> str:
+        logger = trainer.logger
+        if logger is not None:
+            root = (
+                trainer.weights_save_path
+                if trainer.weights_save_path != trainer.default_root_dir
+                else (logger.save_dir or trainer.default_root_dir)
+            )
+            version = logger.version
+            version_dir = version if isinstance(version, str) else f"version_{version}"
+            parts = [root, str(logger.name), version_dir] if logger.name else [root, version_dir]
+            return os.path.join(*parts, "checkpoints")
+        return os.path.join(trainer.weights_save_path, "checkpoints")
+
+    def to_yaml(self, filepath: str | None = None) -> None:
+        """Write best_k_models (path: score) to YAML next to the checkpoints."""
+        import yaml
+
+        target = filepath or os.path.join(self.dirpath or ".", "best_k_models.yaml")
+        with open(target, "w") as fh:
+            yaml.safe_dump({k: float(v) for k, v in self.best_k_models.items()}, fh)
+
+
+def _as_float(value: Any) -> float:
+    return float(value.item() if isinstance(value, torch.Tensor) else value)

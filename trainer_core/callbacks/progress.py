@@ -1,0 +1,161 @@
+"""Progress bars: `ProgressBarBase` (counters) and `ProgressBar` (tqdm), showing `prog_bar`
+metrics, the running loss and the logger version."""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import TYPE_CHECKING, Any
+
+from trainer_core.callbacks.base import Callback
+
+if TYPE_CHECKING:
+    from trainer_core.core.module import LightningModule
+    from trainer_core.trainer.trainer import Trainer
+
+
+class ProgressBarBase(Callback):
+    """Counts batches; subclasses draw. `enable()`/`disable()` switch drawing."""
+
+    def __init__(self) -> None:
+        self.train_batch_idx = 0
+        self.val_batch_idx = 0
+        self.test_batch_idx = 0
+        self._enabled = True
+
+    def enable(self) -> None:
+        self._enabled = True
+
+    def disable(self) -> None:
+        self._enabled = False
+
+    @property
+    def is_enabled(self) -> bool:
+        return self._enabled
+
+    def close(self) -> None:
+        """Release the terminal (called when fit ends, also on errors)."""
+
+
+class ProgressBar(ProgressBarBase):
+    """A tqdm bar per training epoch (training plus validation batches) and one for tests."""
+
+    def __init__(self, refresh_rate: int = 1, process_position: int = 0) -> None:
+        super().__init__()
+        self.refresh_rate = max(int(refresh_rate), 1)
+        self.process_position = process_position
+        self.main_progress_bar: Any = None
+        self.val_progress_bar: Any = None
+        self.test_progress_bar: Any = None
+
+    def _bar(self, desc: str, total: float, leave: bool, offset: int = 0) -> Any:
+        from tqdm.auto import tqdm
+
+        return tqdm(
+            desc=desc,
+            total=None if math.isinf(total) else int(total),
+            position=2 * self.process_position + offset,
+            leave=leave,
+            dynamic_ncols=True,
+            file=sys.stdout,
+            smoothing=0,
+            disable=not self.is_enabled,
+        )
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.train_batch_idx = 0
+        total = trainer.num_training_batches
+        if (
+            trainer.enable_validation
+            and (trainer.current_epoch + 1) % trainer.check_val_every_n_epoch == 0
+        ):
+            runs = (
+                1
+                if math.isinf(trainer.val_check_batch)
+                else max(1, int(total // trainer.val_check_batch))
+            )
+            total = total + runs * sum(trainer.num_val_batches)
+        if self.main_progress_bar is None:
+            self.main_progress_bar = self._bar(f"Epoch {trainer.current_epoch}", total, leave=True)
+        else:
+            self.main_progress_bar.reset(total=None if math.isinf(total) else int(total))
+            self.main_progress_bar.set_description(f"Epoch {trainer.current_epoch}")
+
+    def on_train_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int,
+    ) -> None:
+        self.train_batch_idx += 1
+        if self.main_progress_bar is not None and self.train_batch_idx % self.refresh_rate == 0:
+            self.main_progress_bar.update(self.refresh_rate)
+            self.main_progress_bar.set_postfix(trainer.progress_bar_dict, refresh=True)
+
+    def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.val_batch_idx = 0
+        if trainer.running_sanity_check:
+            self.val_progress_bar = self._bar(
+                "Validation sanity check", sum(trainer.num_val_batches), leave=False, offset=1
+            )
+        else:
+            self.val_progress_bar = self._bar(
+                "Validating", sum(trainer.num_val_batches), leave=False, offset=1
+            )
+
+    def on_validation_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int,
+    ) -> None:
+        self.val_batch_idx += 1
+        if self.val_progress_bar is not None and self.val_batch_idx % self.refresh_rate == 0:
+            self.val_progress_bar.update(self.refresh_rate)
+            if not trainer.running_sanity_check and self.main_progress_bar is not None:
+                self.main_progress_bar.update(self.refresh_rate)
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.val_progress_bar is not None:
+            self.val_progress_bar.close()
+            self.val_progress_bar = None
+        if self.main_progress_bar is not None and not trainer.running_sanity_check:
+            self.main_progress_bar.set_postfix(trainer.progress_bar_dict, refresh=True)
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.close()
+
+    def on_test_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.test_batch_idx = 0
+        self.test_progress_bar = self._bar("Testing", sum(trainer.num_test_batches), leave=True)
+
+    def on_test_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int,
+    ) -> None:
+        self.test_batch_idx += 1
+        if self.test_progress_bar is not None and self.test_batch_idx % self.refresh_rate == 0:
+            self.test_progress_bar.update(self.refresh_rate)
+
+    def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.test_progress_bar is not None:
+            self.test_progress_bar.close()
+            self.test_progress_bar = None
+
+    def close(self) -> None:
+        for name in ("main_progress_bar", "val_progress_bar", "test_progress_bar"):
+            bar = getattr(self, name)
+            if bar is not None:
+                bar.close()
+                setattr(self, name, None)

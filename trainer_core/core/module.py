@@ -1,0 +1,567 @@
+"""`LightningModule`: a torch `nn.Module` that also says how it trains (Lightning 1.0's API).
+
+Users override the step methods and `configure_optimizers`; every `on_*` hook is a no-op here.
+The Trainer calls `*_step_end` and `*_epoch_end` only when a subclass overrides them, so their
+defaults cost nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from trainer_core.attribute_dict import AttributeDict
+from trainer_core.core import export
+from trainer_core.core import hparams as hp
+from trainer_core.core.summary import summarize
+from trainer_core.exceptions import CheckpointMismatchError, MisconfigurationException
+
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
+
+# (on_step, on_epoch) defaults of self.log, by the hook it is called from (Lightning 1.0 table)
+_STEP_HOOKS = frozenset(
+    {
+        "training_step",
+        "training_step_end",
+        "on_train_batch_start",
+        "on_train_batch_end",
+        "on_batch_start",
+        "on_batch_end",
+        "backward",
+        "on_after_backward",
+        "on_before_zero_grad",
+        "optimizer_step",
+        "optimizer_zero_grad",
+    }
+)
+_EPOCH_END_HOOKS = frozenset({"training_epoch_end", "validation_epoch_end", "test_epoch_end"})
+
+
+class LightningModule(nn.Module):
+    """Subclass this; implement `training_step` and `configure_optimizers` at least."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.trainer: Trainer | None = None
+        self._hparams: AttributeDict = AttributeDict()
+        self._hparams_initial: AttributeDict = AttributeDict()
+        self._hparams_name: str | None = None
+        self._automatic_optimization: bool | None = None
+        self._example_input_array: Any = None
+        self._current_fx_name: str | None = None
+        self._results: Any = None  # the Trainer's ResultStore while a loop runs
+        self.datamodule: Any = None
+        self.precision: int | str = 32
+
+    # --- proxies to the trainer ---------------------------------------------------------------
+    @property
+    def current_epoch(self) -> int:
+        return self.trainer.current_epoch if self.trainer is not None else 0
+
+    @property
+    def global_step(self) -> int:
+        return self.trainer.global_step if self.trainer is not None else 0
+
+    @property
+    def logger(self) -> Any:
+        return self.trainer.logger if self.trainer is not None else None
+
+    @property
+    def global_rank(self) -> int:
+        return self.trainer.global_rank if self.trainer is not None else 0
+
+    @property
+    def local_rank(self) -> int:
+        return self.trainer.local_rank if self.trainer is not None else 0
+
+    @property
+    def device(self) -> torch.device:
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return self.trainer.root_device if self.trainer is not None else torch.device("cpu")
+
+    @property
+    def dtype(self) -> torch.dtype:
+        for tensor in self.parameters():
+            return tensor.dtype
+        return torch.get_default_dtype()
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def use_amp(self) -> bool:
+        return str(self.precision) in ("16", "bf16")
+
+    @property
+    def automatic_optimization(self) -> bool:
+        """True unless set False here or with the 1.0 flag `Trainer(automatic_optimization=False)`."""
+        if self._automatic_optimization is not None:
+            return self._automatic_optimization
+        if self.trainer is not None and self.trainer._automatic_optimization_flag is not None:
+            return self.trainer._automatic_optimization_flag
+        return True
+
+    @automatic_optimization.setter
+    def automatic_optimization(self, value: bool) -> None:
+        self._automatic_optimization = bool(value)
+
+    @property
+    def example_input_array(self) -> Any:
+        return self._example_input_array
+
+    @example_input_array.setter
+    def example_input_array(self, value: Any) -> None:
+        self._example_input_array = value
+
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        """`print` on global rank 0 only."""
+        if self.trainer is None or self.trainer.is_global_zero:
+            print(*args, **kwargs)
+
+    # --- logging ----------------------------------------------------------------------------
+    def log(
+        self,
+        name: str,
+        value: Any,
+        prog_bar: bool = False,
+        logger: bool = True,
+        on_step: bool | None = None,
+        on_epoch: bool | None = None,
+        reduce_fx: Callable[..., Any] = torch.mean,
+        tbptt_reduce_fx: Callable[..., Any] = torch.mean,
+        tbptt_pad_token: int = 0,
+        enable_graph: bool = False,
+        sync_dist: bool = False,
+        sync_dist_op: str = "mean",
+        sync_dist_group: Any = None,
+    ) -> None:
+        """Record `value` under `name` for callbacks, the progress bar and the logger.
+
+        Defaults follow Lightning 1.0: from training_step, on_step=True/on_epoch=False; from
+        validation/test steps and every *_epoch_end, on_step=False/on_epoch=True. Epoch values
+        are the batch-size-weighted mean (or `reduce_fx` of the step values). A Metric object
+        logs its last forward value per step and `compute()` (then `reset()`) per epoch.
+        """
+        results = self._results
+        fx = self._current_fx_name
+        if results is None or fx is None:
+            return  # outside a loop there is nowhere to log to (Lightning 1.0 drops it too)
+        if fx in _EPOCH_END_HOOKS:
+            if on_step:
+                raise MisconfigurationException(
+                    f"self.log({name!r}, on_step=True) is not allowed in {fx}; drop on_step."
+                )
+            if on_epoch is False:
+                raise MisconfigurationException(
+                    f"self.log({name!r}, on_epoch=False) is not allowed in {fx}; drop on_epoch."
+                )
+            on_step, on_epoch = False, True
+        else:
+            step_like = fx in _STEP_HOOKS
+            if on_step is None:
+                on_step = step_like
+            if on_epoch is None:
+                on_epoch = not step_like
+        if not (on_step or on_epoch):
+            raise MisconfigurationException(
+                f"self.log({name!r}): on_step and on_epoch are both False; set one to True."
+            )
+        results.log(
+            name,
+            value,
+            on_step=on_step,
+            on_epoch=on_epoch,
+            prog_bar=prog_bar,
+            logger=logger,
+            reduce_fx=reduce_fx,
+            enable_graph=enable_graph,
+            sync_dist=sync_dist,
+            sync_dist_op=sync_dist_op,
+        )
+
+    def log_dict(self, dictionary: Mapping[str, Any], **kwargs: Any) -> None:
+        """`self.log(name, value, **kwargs)` for every item."""
+        for name, value in dictionary.items():
+            self.log(name, value, **kwargs)
+
+    def get_progress_bar_dict(self) -> dict[str, Any]:
+        """What the progress bar shows besides `prog_bar` metrics: running loss and version."""
+        items: dict[str, Any] = {}
+        trainer = self.trainer
+        if trainer is None:
+            return items
+        running = trainer._running_loss_mean()
+        if running is not None:
+            items["loss"] = f"{running:.3g}"
+        if trainer.logger is not None:
+            version = trainer.logger.version
+            items["v_num"] = version[-4:] if isinstance(version, str) else version
+        return items
+
+    # --- the methods users implement --------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("Implement forward() in your LightningModule to call model(x).")
+
+    def training_step(self, *args: Any, **kwargs: Any) -> Any:
+        raise MisconfigurationException(
+            f"{type(self).__name__} has no training_step(); implement it to return a loss (or a dict with 'loss')."
+        )
+
+    def training_step_end(self, outputs: Any) -> Any:
+        return outputs
+
+    def training_epoch_end(self, outputs: list[Any]) -> None:
+        """Receives one entry per training batch (dicts with a detached 'loss')."""
+
+    def validation_step(self, *args: Any, **kwargs: Any) -> Any:
+        """Not overridden: the validation loop does not run."""
+
+    def validation_step_end(self, outputs: Any) -> Any:
+        return outputs
+
+    def validation_epoch_end(self, outputs: list[Any]) -> None:
+        """Receives what every validation step returned (None outputs dropped)."""
+
+    def test_step(self, *args: Any, **kwargs: Any) -> Any:
+        """Not overridden: `trainer.test()` refuses to run."""
+
+    def test_step_end(self, outputs: Any) -> Any:
+        return outputs
+
+    def test_epoch_end(self, outputs: list[Any]) -> None:
+        """Receives what every test step returned (None outputs dropped)."""
+
+    def configure_optimizers(self) -> Any:
+        raise MisconfigurationException(
+            f"{type(self).__name__} has no configure_optimizers(); implement it to return an optimizer "
+            "(or lists of optimizers and schedulers, or a dict with 'optimizer' and 'lr_scheduler')."
+        )
+
+    def train_dataloader(self) -> Any:
+        return None
+
+    def val_dataloader(self) -> Any:
+        return None
+
+    def test_dataloader(self) -> Any:
+        return None
+
+    def prepare_data(self) -> None:
+        """Download or write data once per machine."""
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build what depends on data (stage is 'fit' or 'test')."""
+
+    def teardown(self, stage: str | None = None) -> None:
+        """Release what setup built."""
+
+    # --- optimization hooks -----------------------------------------------------------------
+    def optimizers(self) -> Any:
+        """The optimizer, or the list of them when `configure_optimizers` returned several."""
+        if self.trainer is None:
+            raise MisconfigurationException(
+                "self.optimizers() needs a Trainer; call it from a step while fitting."
+            )
+        opts = self.trainer.optimizers
+        return opts[0] if len(opts) == 1 else opts
+
+    def lr_schedulers(self) -> Any:
+        if self.trainer is None:
+            return None
+        scheds = [cfg.scheduler for cfg in self.trainer.lr_schedulers]
+        if not scheds:
+            return None
+        return scheds[0] if len(scheds) == 1 else scheds
+
+    def backward(
+        self, loss: torch.Tensor, optimizer: Any, optimizer_idx: int, *args: Any, **kwargs: Any
+    ) -> None:
+        """Run backward on `loss` (already divided by accumulate_grad_batches)."""
+        loss.backward(*args, **kwargs)
+
+    def manual_backward(
+        self, loss: torch.Tensor, optimizer: Any = None, *args: Any, **kwargs: Any
+    ) -> None:
+        """Backward for manual optimization: handles mixed-precision scaling and clipping."""
+        trainer = self.trainer
+        if trainer is None:
+            raise MisconfigurationException(
+                "manual_backward needs a Trainer; call it from training_step while fitting."
+            )
+        if self.automatic_optimization:
+            raise MisconfigurationException(
+                "manual_backward is for manual optimization. Set Trainer(automatic_optimization=False) or "
+                "self.automatic_optimization = False, or just return the loss from training_step."
+            )
+        trainer._manual_backward(loss, optimizer, *args, **kwargs)
+
+    def optimizer_step(
+        self,
+        epoch: int,
+        batch_idx: int,
+        optimizer: torch.optim.Optimizer,
+        optimizer_idx: int = 0,
+        optimizer_closure: Callable[[], Any] | None = None,
+        on_tpu: bool = False,
+        using_native_amp: bool = False,
+        using_lbfgs: bool = False,
+    ) -> None:
+        """Step `optimizer`. Forward and backward already ran (Lightning 1.0); the closure
+        re-runs them and is only used for LBFGS-style optimizers."""
+        precision = self.trainer.strategy.precision_plugin if self.trainer is not None else None
+        closure = optimizer_closure if using_lbfgs else None
+        if precision is not None:
+            precision.step(optimizer, closure)
+        elif closure is not None:
+            optimizer.step(closure)
+        else:
+            optimizer.step()
+
+    def optimizer_zero_grad(
+        self, epoch: int, batch_idx: int, optimizer: torch.optim.Optimizer, optimizer_idx: int
+    ) -> None:
+        optimizer.zero_grad()
+
+    def toggle_optimizer(self, optimizer: torch.optim.Optimizer, optimizer_idx: int) -> None:
+        """Only the parameters of `optimizer` require grad (with several optimizers)."""
+        owned = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        for opt in self.trainer.optimizers if self.trainer is not None else []:
+            for group in opt.param_groups:
+                for param in group["params"]:
+                    param.requires_grad = id(param) in owned
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device) -> Any:
+        """Move every tensor in `batch` (nested lists/tuples/dicts) to `device`."""
+        return move_data_to_device(batch, device)
+
+    # --- no-op hooks (called in Lightning 1.0's order) ----------------------------------------
+    def on_fit_start(self) -> None: ...
+    def on_fit_end(self) -> None: ...
+    def on_pretrain_routine_start(self) -> None: ...
+    def on_pretrain_routine_end(self) -> None: ...
+    def on_train_start(self) -> None: ...
+    def on_train_end(self) -> None: ...
+    def on_epoch_start(self) -> None: ...
+    def on_epoch_end(self) -> None: ...
+    def on_train_epoch_start(self) -> None: ...
+    def on_train_epoch_end(self, outputs: Any = None) -> None: ...
+    def on_batch_start(self, batch: Any) -> None: ...
+    def on_batch_end(self) -> None: ...
+    def on_train_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int) -> None: ...
+    def on_train_batch_end(
+        self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int
+    ) -> None: ...
+    def on_validation_start(self) -> None: ...
+    def on_validation_end(self) -> None: ...
+    def on_validation_epoch_start(self) -> None: ...
+    def on_validation_epoch_end(self) -> None: ...
+    def on_validation_batch_start(
+        self, batch: Any, batch_idx: int, dataloader_idx: int
+    ) -> None: ...
+    def on_validation_batch_end(
+        self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int
+    ) -> None: ...
+    def on_test_start(self) -> None: ...
+    def on_test_end(self) -> None: ...
+    def on_test_epoch_start(self) -> None: ...
+    def on_test_epoch_end(self) -> None: ...
+    def on_test_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int) -> None: ...
+    def on_test_batch_end(
+        self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int
+    ) -> None: ...
+    def on_after_backward(self) -> None: ...
+    def on_before_zero_grad(self, optimizer: torch.optim.Optimizer) -> None: ...
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
+
+    def on_validation_model_eval(self) -> None:
+        self.eval()
+
+    def on_validation_model_train(self) -> None:
+        self.train()
+
+    def on_test_model_eval(self) -> None:
+        self.eval()
+
+    def on_test_model_train(self) -> None:
+        self.train()
+
+    # --- hyperparameters --------------------------------------------------------------------
+    def save_hyperparameters(
+        self, *args: Any, ignore: list[str] | str | None = None, frame: Any = None
+    ) -> None:
+        """Store `__init__` arguments in `self.hparams` (all, some by name, or one dict/Namespace)."""
+        if frame is None:
+            current = inspect.currentframe()
+            frame = current.f_back if current is not None else None
+        if frame is None:
+            raise MisconfigurationException(
+                "save_hyperparameters could not see __init__'s arguments; pass them as a dict."
+            )
+        init_args = hp.init_args_of_frame(frame)
+        ignored = {ignore} if isinstance(ignore, str) else set(ignore or ())
+        if len(args) == 1 and not isinstance(args[0], str):
+            obj = args[0]
+            self._hparams_name = hp.name_of_object_in_frame(obj, frame)
+            values = hp.to_attribute_dict(obj)
+        else:
+            self._hparams_name = "kwargs"
+            names = [a for a in args if isinstance(a, str)]
+            missing = [n for n in names if n not in init_args]
+            if missing:
+                raise MisconfigurationException(
+                    f"save_hyperparameters{tuple(names)}: {missing} are not arguments of __init__ ({sorted(init_args)})."
+                )
+            values = AttributeDict(
+                {k: v for k, v in init_args.items() if (not names or k in names)}
+            )
+        for key in ignored:
+            values.pop(key, None)
+        self._hparams = values
+        self._hparams_initial = copy.deepcopy(values)
+
+    @property
+    def hparams(self) -> AttributeDict:
+        return self._hparams
+
+    @hparams.setter
+    def hparams(self, value: Any) -> None:
+        self._hparams = hp.to_attribute_dict(value)
+        self._hparams_initial = copy.deepcopy(self._hparams)
+        self._hparams_name = self._hparams_name or "hparams"
+
+    @property
+    def hparams_initial(self) -> AttributeDict:
+        return self._hparams_initial
+
+    @classmethod
+    def load_from_checkpoint(
+        cls,
+        checkpoint_path: str,
+        map_location: Any = None,
+        hparams_file: str | None = None,
+        strict: bool = True,
+        **kwargs: Any,
+    ) -> LightningModule:
+        """Rebuild the module from a checkpoint's hyperparameters (kwargs override) and weights."""
+        checkpoint = torch.load(
+            checkpoint_path, map_location=map_location or "cpu", weights_only=True
+        )
+        if "state_dict" not in checkpoint:
+            raise CheckpointMismatchError(
+                f"{checkpoint_path} has no 'state_dict'; it is not a trainer_core/Lightning checkpoint."
+            )
+        saved = dict(checkpoint.get("hyper_parameters") or {})
+        if hparams_file is not None:
+            import yaml
+
+            with open(hparams_file) as fh:
+                saved.update(yaml.safe_load(fh) or {})
+        saved.update(kwargs)
+        model = cls._from_hparams(saved, checkpoint.get("hparams_name"))
+        model.on_load_checkpoint(checkpoint)
+        load_module_state(
+            model, checkpoint["state_dict"], strict=strict, source=str(checkpoint_path)
+        )
+        return model
+
+    @classmethod
+    def _from_hparams(cls, saved: dict[str, Any], hparams_name: str | None) -> LightningModule:
+        params = inspect.signature(cls.__init__).parameters
+        takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        if hparams_name not in (None, "kwargs") and hparams_name in params:
+            return cls(**{hparams_name: saved})
+        if takes_kwargs:
+            return cls(**saved)
+        return cls(**{k: v for k, v in saved.items() if k in params})
+
+    # --- inference helpers ------------------------------------------------------------------
+    def freeze(self) -> None:
+        """No gradients for any parameter, and eval mode."""
+        for param in self.parameters():
+            param.requires_grad = False
+        self.eval()
+
+    def unfreeze(self) -> None:
+        for param in self.parameters():
+            param.requires_grad = True
+        self.train()
+
+    def to_torchscript(
+        self,
+        file_path: str | None = None,
+        method: str = "script",
+        example_inputs: Any = None,
+        **kwargs: Any,
+    ) -> torch.jit.ScriptModule:
+        """A TorchScript module (`method='script'` or `'trace'`), saved to `file_path` if given."""
+        return export.to_torchscript(self, file_path, method, example_inputs, **kwargs)
+
+    def to_onnx(self, file_path: str, input_sample: Any = None, **kwargs: Any) -> None:
+        """Export to ONNX from `input_sample` (or `example_input_array`)."""
+        export.to_onnx(self, file_path, input_sample, **kwargs)
+
+    def summarize(self, mode: str = "top") -> str:
+        """A table of layers and parameter counts ('top' or 'full')."""
+        return summarize(self, mode)
+
+    # TorchScript must not compile the trainer-facing API
+    __jit_unused_properties__ = [
+        "trainer",
+        "current_epoch",
+        "global_step",
+        "logger",
+        "global_rank",
+        "local_rank",
+        "device",
+        "dtype",
+        "on_gpu",
+        "use_amp",
+        "automatic_optimization",
+        "example_input_array",
+        "hparams",
+        "hparams_initial",
+    ]
+
+
+def move_data_to_device(batch: Any, device: torch.device) -> Any:
+    """Recursively move tensors (and objects with `.to`) inside lists, tuples and dicts."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, list):
+        return [move_data_to_device(b, device) for b in batch]
+    if isinstance(batch, tuple):
+        moved = [move_data_to_device(b, device) for b in batch]
+        return type(batch)(*moved) if hasattr(batch, "_fields") else tuple(moved)
+    if isinstance(batch, Mapping):
+        return (
+            type(batch)({k: move_data_to_device(v, device) for k, v in batch.items()})
+            if not isinstance(batch, dict)
+            else {k: move_data_to_device(v, device) for k, v in batch.items()}
+        )
+    if hasattr(batch, "to") and callable(batch.to):
+        return batch.to(device)
+    return batch
+
+
+def load_module_state(
+    module: nn.Module, state_dict: Mapping[str, Any], *, strict: bool, source: str
+) -> None:
+    """`load_state_dict`, with a message that says the checkpoint belongs to another model."""
+    try:
+        module.load_state_dict(state_dict, strict=strict)
+    except RuntimeError as exc:
+        raise CheckpointMismatchError(
+            f"The checkpoint {source} does not fit {type(module).__name__}: {exc}. Load it into the model class "
+            "(and hyperparameters) that wrote it, or pass strict=False to load the matching weights only."
+        ) from exc

@@ -1,0 +1,115 @@
+"""`TensorBoardLogger`: event files under `save_dir/name/version_N` that TensorBoard reads."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from trainer_core.loggers.base import LightningLoggerBase, sanitize_params
+from trainer_core.loggers.versions import next_version, version_dir_name, write_hparams_yaml
+
+
+class TensorBoardLogger(LightningLoggerBase):
+    """Writes scalars (and hparams) with `torch.utils.tensorboard.SummaryWriter`.
+
+    The writer is created lazily on first use, so constructing the logger creates no files.
+    """
+
+    def __init__(
+        self,
+        save_dir: str,
+        name: str | None = "default",
+        version: int | str | None = None,
+        log_graph: bool = False,
+        default_hp_metric: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        self._save_dir = save_dir
+        self._name = name or ""
+        self._version = version
+        self._log_graph = log_graph
+        self._default_hp_metric = default_hp_metric
+        self._kwargs = kwargs
+        self._experiment: Any = None
+        self.hparams: dict[str, Any] = {}
+
+    @property
+    def root_dir(self) -> str:
+        return os.path.join(self._save_dir, self._name) if self._name else self._save_dir
+
+    @property
+    def log_dir(self) -> str:
+        return os.path.join(self.root_dir, version_dir_name(self.version))
+
+    @property
+    def save_dir(self) -> str:
+        return self._save_dir
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def version(self) -> int | str:
+        if self._version is None:
+            self._version = next_version(self.root_dir)
+        return self._version
+
+    @property
+    def experiment(self) -> Any:
+        if self._experiment is None:
+            from torch.utils.tensorboard import SummaryWriter  # imports tensorboard: only when used
+
+            os.makedirs(self.log_dir, exist_ok=True)
+            self._experiment = SummaryWriter(log_dir=self.log_dir, **self._kwargs)
+        return self._experiment
+
+    def log_hyperparams(self, params: Any, metrics: dict[str, float] | None = None) -> None:
+        params = sanitize_params(params)
+        self.hparams.update(params)
+        write_hparams_yaml(os.path.join(self.log_dir, "hparams.yaml"), self.hparams)
+        if not params:
+            return
+        from torch.utils.tensorboard.summary import hparams as hparams_summary
+
+        if metrics is None and self._default_hp_metric:
+            metrics = {"hp_metric": -1.0}
+        scalar_params = {
+            k: v if isinstance(v, bool | int | float | str) else str(v) for k, v in params.items()
+        }
+        exp, ssi, sei = hparams_summary(scalar_params, metrics or {})
+        writer = self.experiment._get_file_writer()
+        writer.add_summary(exp)
+        writer.add_summary(ssi)
+        writer.add_summary(sei)
+        for key, value in (metrics or {}).items():
+            self.experiment.add_scalar(key, value, 0)
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        for key, value in metrics.items():
+            if isinstance(value, torch.Tensor):
+                value = value.item()
+            self.experiment.add_scalar(key, value, step)
+
+    def log_graph(self, model: torch.nn.Module, input_array: Any = None) -> None:
+        if not self._log_graph:
+            return
+        sample = (
+            input_array if input_array is not None else getattr(model, "example_input_array", None)
+        )
+        if sample is not None:
+            self.experiment.add_graph(model, sample)
+
+    def save(self) -> None:
+        super().save()
+        if self._experiment is not None:
+            self._experiment.flush()
+
+    def finalize(self, status: str) -> None:
+        self.save()
+        if self._experiment is not None:
+            self._experiment.close()
+            self._experiment = None

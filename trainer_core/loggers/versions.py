@@ -1,0 +1,37 @@
+"""Version folders of file loggers: `save_dir/name/version_N`, N one more than the largest."""
+
+import os
+import re
+
+_VERSION_DIR = re.compile(r"^version_(\d+)$")
+
+
+def next_version(root: str) -> int:
+    """The next free `version_N` number under `root` (0 when there is none)."""
+    if not os.path.isdir(root):
+        return 0
+    numbers = [int(m.group(1)) for entry in os.listdir(root) if (m := _VERSION_DIR.match(entry))]
+    return max(numbers) + 1 if numbers else 0
+
+
+def version_dir_name(version: int | str) -> str:
+    """An int version becomes `version_N`; a string is used as given."""
+    return version if isinstance(version, str) else f"version_{version}"
+
+
+def write_hparams_yaml(path: str, params: dict) -> None:
+    """Write hyperparameters as YAML (plain values; anything else is written as its repr)."""
+    import yaml
+
+    def plain(value):  # type: ignore[no-untyped-def]
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        return repr(value)
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        yaml.safe_dump(plain(params), fh, sort_keys=False)

@@ -1,0 +1,107 @@
+"""Precision plugins: what `Trainer(precision=...)` changes in the step.
+
+32 is plain float32. 16 runs the step under CUDA autocast (float16) with a GradScaler that
+scales the loss before backward and unscales before clipping and stepping. "bf16" runs under
+autocast with bfloat16 on CUDA or CPU and needs no scaler (bfloat16 keeps float32's range).
+"""
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from trainer_core.exceptions import MisconfigurationException
+
+
+class PrecisionPlugin:
+    """Full float32 precision: every method is a pass-through. Subclasses change the step."""
+
+    precision: int | str = 32
+    uses_scaler = False
+
+    @contextlib.contextmanager
+    def autocast(self) -> Iterator[None]:
+        yield
+
+    def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        return loss
+
+    def unscale_gradients(self, optimizer: torch.optim.Optimizer) -> None:
+        """Bring gradients back to their true scale; called before clipping and stepping."""
+
+    def step(self, optimizer: torch.optim.Optimizer, closure: Any = None) -> Any:
+        return optimizer.step(closure) if closure is not None else optimizer.step()
+
+    def after_step(self) -> None:
+        """Called once per optimizer step after the user's `optimizer_step` hook."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned; nothing to restore for plain precision."""
+
+
+class AutocastPrecisionPlugin(PrecisionPlugin):
+    """Mixed precision through `torch.autocast`; float16 also scales the loss."""
+
+    def __init__(self, device: torch.device, dtype: torch.dtype) -> None:
+        self.device_type = device.type
+        self.dtype = dtype
+        self.precision = 16 if dtype == torch.float16 else "bf16"
+        self.uses_scaler = dtype == torch.float16
+        self.scaler = torch.amp.GradScaler(self.device_type) if self.uses_scaler else None
+        # unscale_ may run only once per step; remember which optimizers it already saw
+        self._unscaled: set[int] = set()
+
+    @contextlib.contextmanager
+    def autocast(self) -> Iterator[None]:
+        with torch.autocast(self.device_type, dtype=self.dtype):
+            yield
+
+    def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        return self.scaler.scale(loss) if self.scaler is not None else loss
+
+    def unscale_gradients(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.scaler is not None and id(optimizer) not in self._unscaled:
+            self.scaler.unscale_(optimizer)
+            self._unscaled.add(id(optimizer))
+
+    def step(self, optimizer: torch.optim.Optimizer, closure: Any = None) -> Any:
+        if self.scaler is None:
+            return super().step(optimizer, closure)
+        if closure is not None:
+            closure()  # the scaler cannot pass a closure through; evaluate it first
+        return self.scaler.step(optimizer)
+
+    def after_step(self) -> None:
+        if self.scaler is not None:
+            self.scaler.update()
+            self._unscaled.clear()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"scaler": self.scaler.state_dict()} if self.scaler is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
+
+
+def make_precision_plugin(precision: int | str, device: torch.device) -> PrecisionPlugin:
+    """The plugin for a `Trainer(precision=...)` value on `device`; refuses what cannot run."""
+    key = str(precision).lower()
+    if key in ("32", "32-true"):
+        return PrecisionPlugin()
+    if key in ("16", "16-mixed"):
+        if device.type != "cuda":
+            raise MisconfigurationException(
+                "precision=16 needs a CUDA device (float16 autocast with loss scaling). "
+                "On CPU use precision='bf16' or precision=32."
+            )
+        return AutocastPrecisionPlugin(device, torch.float16)
+    if key in ("bf16", "bf16-mixed"):
+        return AutocastPrecisionPlugin(device, torch.bfloat16)
+    raise MisconfigurationException(
+        f"precision={precision!r} is not supported. Use 32, 16 (CUDA only) or 'bf16'."
+    )

@@ -1,0 +1,65 @@
+"""Calling hooks by name: callbacks first, then the LightningModule (Lightning's order).
+
+`HookTable` is built once per `fit`/`test` and holds, for each hook, only the bound methods of
+callbacks that override it and the module's method if overridden, so the per-batch loop
+calls nothing that would do nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from trainer_core.callbacks.base import Callback
+
+
+def is_overridden(name: str, obj: Any, base: type) -> bool:
+    """True when `type(obj)` defines `name` differently from `base`."""
+    impl = getattr(type(obj), name, None)
+    base_impl = getattr(base, name, None)
+    if impl is None or base_impl is None:
+        return impl is not None
+    return impl is not base_impl
+
+
+def positional_arity(fn: Callable[..., Any]) -> int:
+    """Number of positional parameters of a bound method (inf-like 99 with *args)."""
+    count = 0
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            return 99
+        if param.kind in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            count += 1
+    return count
+
+
+class HookTable:
+    """Per-hook lists of callback methods, and the module's overridden hooks."""
+
+    def __init__(self, callbacks: list[Callback], module: Any, module_base: type) -> None:
+        self._callbacks = callbacks
+        self._module = module
+        self._module_base = module_base
+        self._cb_cache: dict[str, list[Callable[..., Any]]] = {}
+        self._module_cache: dict[str, Callable[..., Any] | None] = {}
+
+    def callback_methods(self, name: str) -> list[Callable[..., Any]]:
+        methods = self._cb_cache.get(name)
+        if methods is None:
+            methods = [
+                getattr(cb, name) for cb in self._callbacks if is_overridden(name, cb, Callback)
+            ]
+            self._cb_cache[name] = methods
+        return methods
+
+    def module_method(self, name: str) -> Callable[..., Any] | None:
+        if name not in self._module_cache:
+            overridden = is_overridden(name, self._module, self._module_base) or name in vars(
+                self._module
+            )
+            self._module_cache[name] = getattr(self._module, name) if overridden else None
+        return self._module_cache[name]

@@ -1,0 +1,227 @@
+"""Storage behind `self.log`: one `ResultStore` per loop run (a train epoch, a validation run).
+
+Hot-path design: `log()` only updates a per-key record (the latest value, appended to a list
+when it is aggregated over the epoch); nothing is converted, synchronised or copied per step.
+Dicts for callbacks, the progress bar and the loggers are built only when someone reads them
+(`step_*` methods) and epoch values only once, at the end (`epoch_values`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from trainer_core.exceptions import MisconfigurationException
+
+
+def is_metric_object(value: Any) -> bool:
+    """A trainer_core/torchmetrics Metric: an nn.Module with callable `compute` and `reset`."""
+    return (
+        isinstance(value, torch.nn.Module)
+        and callable(getattr(value, "compute", None))
+        and callable(getattr(value, "reset", None))
+    )
+
+
+def extract_batch_size(batch: Any) -> int:
+    """Size of dim 0 of the first tensor found in the batch (1 when there is none)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.size(0) if batch.dim() > 0 else 1
+    if isinstance(batch, dict):
+        for value in batch.values():
+            return extract_batch_size(value)
+        return 1
+    if isinstance(batch, list | tuple):
+        for value in batch:
+            return extract_batch_size(value)
+        return 1
+    return 1
+
+
+class LoggedKey:
+    """Everything recorded for one `self.log` name during one loop run."""
+
+    __slots__ = (
+        "batch_sizes",
+        "dataloader_suffix",
+        "latest",
+        "logger",
+        "metric",
+        "name",
+        "on_epoch",
+        "on_step",
+        "prog_bar",
+        "reduce_fx",
+        "step_seq",
+        "values",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        on_step: bool,
+        on_epoch: bool,
+        prog_bar: bool,
+        logger: bool,
+        reduce_fx: Callable[..., Any],
+    ) -> None:
+        self.name = name
+        self.on_step = on_step
+        self.on_epoch = on_epoch
+        self.prog_bar = prog_bar
+        self.logger = logger
+        self.reduce_fx = reduce_fx
+        self.latest: torch.Tensor | None = None
+        self.metric: Any = None
+        self.step_seq = -1
+        self.values: list[torch.Tensor] = []
+        self.batch_sizes: list[int] = []
+        self.dataloader_suffix = ""
+
+    @property
+    def step_key(self) -> str:
+        return f"{self.name}_step" if self.on_step and self.on_epoch else self.name
+
+    @property
+    def epoch_key(self) -> str:
+        return f"{self.name}_epoch" if self.on_step and self.on_epoch else self.name
+
+    def epoch_value(self) -> torch.Tensor | None:
+        if self.metric is not None:
+            value = self.metric.compute()
+            self.metric.reset()
+            return value.detach() if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+        if not self.values:
+            return None
+        stacked = torch.stack([v.float() for v in self.values])
+        if self.reduce_fx is torch.mean:
+            # the epoch mean of step values is weighted by each step's batch size
+            weights = torch.tensor(self.batch_sizes, dtype=stacked.dtype, device=stacked.device)
+            return (stacked * weights).sum() / weights.sum()
+        return self.reduce_fx(stacked)
+
+
+class ResultStore:
+    """The values logged during one loop run, keyed by the name passed to `self.log`."""
+
+    def __init__(
+        self, stage: str, reduce_across: Callable[[torch.Tensor, str], torch.Tensor]
+    ) -> None:
+        self.stage = stage  # "train", "validation", "test"
+        self.keys: dict[str, LoggedKey] = {}
+        self.step_seq = 0  # bumped by the loop once per batch
+        self.batch: Any = None  # the current batch, for the batch size of epoch means
+        self._batch_size: int | None = None
+        self.dataloader_idx: int | None = None  # set with several val/test loaders
+        self._reduce_across = reduce_across
+
+    def new_batch(self, batch: Any) -> None:
+        self.step_seq += 1
+        self.batch = batch
+        self._batch_size = None
+
+    @property
+    def batch_size(self) -> int:
+        if self._batch_size is None:
+            self._batch_size = extract_batch_size(self.batch)
+        return self._batch_size
+
+    def log(
+        self,
+        name: str,
+        value: Any,
+        *,
+        on_step: bool,
+        on_epoch: bool,
+        prog_bar: bool,
+        logger: bool,
+        reduce_fx: Callable[..., Any],
+        enable_graph: bool,
+        sync_dist: bool,
+        sync_dist_op: str,
+    ) -> None:
+        store_name = (
+            name if self.dataloader_idx is None else f"{name}/dataloader_idx_{self.dataloader_idx}"
+        )
+        key = self.keys.get(store_name)
+        if key is None:
+            key = LoggedKey(name, on_step, on_epoch, prog_bar, logger, reduce_fx)
+            if self.dataloader_idx is not None:
+                key.name = store_name
+            self.keys[store_name] = key
+        if is_metric_object(value):
+            key.metric = value
+            cached = getattr(value, "_forward_cache", None)
+            if cached is None:
+                key.step_seq = -1 if key.step_seq != self.step_seq else key.step_seq
+                return
+            tensor = (
+                cached.detach() if isinstance(cached, torch.Tensor) else torch.as_tensor(cached)
+            )
+            key.latest = tensor
+            key.step_seq = self.step_seq
+            return
+        if isinstance(value, torch.Tensor):
+            if value.numel() != 1:
+                raise MisconfigurationException(
+                    f"self.log({name!r}, ...) got a tensor of shape {tuple(value.shape)}; log one number "
+                    "(e.g. value.mean()) or a Metric object."
+                )
+            tensor = value if enable_graph else value.detach()
+            tensor = tensor.reshape(())
+        elif isinstance(value, bool | int | float):
+            tensor = torch.tensor(float(value))
+        else:
+            try:
+                tensor = torch.as_tensor(value, dtype=torch.float32).reshape(())
+            except Exception as exc:
+                raise MisconfigurationException(
+                    f"self.log({name!r}, ...) got {type(value).__name__}; log a number, a scalar tensor "
+                    "or a Metric object (use log_dict for dicts)."
+                ) from exc
+        if sync_dist:
+            tensor = self._reduce_across(tensor, sync_dist_op)
+        key.latest = tensor
+        key.step_seq = self.step_seq
+        if on_epoch:
+            key.values.append(tensor)
+            key.batch_sizes.append(self.batch_size)
+
+    # --- reading back ---------------------------------------------------------------------
+    def step_metrics(
+        self, *, only_fresh: bool, for_logger: bool = False, for_prog_bar: bool = False
+    ) -> dict[str, torch.Tensor]:
+        """Step values (keys logged with on_step); `only_fresh` keeps only this batch's."""
+        out: dict[str, torch.Tensor] = {}
+        for key in self.keys.values():
+            if not key.on_step or key.latest is None:
+                continue
+            if only_fresh and key.step_seq != self.step_seq:
+                continue
+            if (for_logger and not key.logger) or (for_prog_bar and not key.prog_bar):
+                continue
+            out[key.step_key] = key.latest
+        return out
+
+    def callback_step_metrics(self) -> dict[str, torch.Tensor]:
+        """Latest step values under both their `_step` and plain names (what callbacks read)."""
+        out: dict[str, torch.Tensor] = {}
+        for key in self.keys.values():
+            if key.latest is not None and key.on_step:
+                out[key.step_key] = key.latest
+                out[key.name] = key.latest
+        return out
+
+    def epoch_values(self) -> list[tuple[LoggedKey, torch.Tensor]]:
+        """Each on_epoch key with its reduced epoch value; resets logged metric objects."""
+        out: list[tuple[LoggedKey, torch.Tensor]] = []
+        for key in self.keys.values():
+            if key.on_epoch:
+                value = key.epoch_value()
+                if value is not None:
+                    out.append((key, value))
+            elif key.metric is not None:
+                key.metric.reset()  # state must not pile up across epochs
+        return out
