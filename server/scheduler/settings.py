@@ -1,0 +1,31 @@
+"""Scheduler settings (RUNYARD_SCHEDULER_*). The database and Redis come from the server's
+`Settings`; these are the scheduler's own knobs."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SchedulerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RUNYARD_SCHEDULER_", extra="ignore")
+
+    tick_seconds: float = Field(default=1.0, gt=0, description="time between decisions")
+    lock_ttl_seconds: float = Field(
+        default=10.0, gt=0, description="leadership lapses this long after a leader stops"
+    )
+    worker_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="a worker with no heartbeat for this long is dead"
+    )
+    dispatch_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="a scheduled run no worker started is requeued after"
+    )
+    fair_share_window_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="the server URL workers are given"
+    )
+    default_user_quota: int | None = Field(default=None, ge=0, description="GPU slots per user")
+    user_quotas: dict[str, int] = Field(
+        default_factory=dict, description='per user email, JSON: {"ann@x.org": 8}'
+    )
+    project_quotas: dict[str, int] = Field(
+        default_factory=dict, description='per project name, JSON: {"vision": 16}'
+    )

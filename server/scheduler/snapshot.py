@@ -1,0 +1,144 @@
+"""Reading the database into the placement's inputs: queued runs, live workers and their free
+slots, usage against quotas, and each user's recent GPU-time."""
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from redis import Redis
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from runyard.schemas import ExperimentSpec, RunState, assignment_key
+from server.projects.models import Project
+from server.runs.models import Run
+from server.scheduler.placement import QueuedRun, Quotas, WorkerState
+from server.scheduler.settings import SchedulerSettings
+from server.users.models import User
+from server.workers.models import Worker
+
+ACTIVE = (RunState.scheduled.value, RunState.running.value)
+
+
+def run_slots(run: Run) -> tuple[int, int]:
+    """(slots per node, nodes) of a run; a CPU-only run still takes one slot per node."""
+    resources = ExperimentSpec.model_validate(run.spec).resources
+    return max(resources.gpus_per_node, 1), resources.nodes
+
+
+def is_alive(worker: Worker, now: datetime, timeout: timedelta) -> bool:
+    return worker.state != "dead" and now - worker.last_heartbeat <= timeout
+
+
+@dataclass
+class Snapshot:
+    queued: list[QueuedRun]
+    workers: list[WorkerState]
+    addresses: dict[str, str]
+    worker_ids: dict[str, str]
+    """Worker name -> row id (runs.worker_id holds the id)."""
+    user_usage: dict[str, int]
+    project_usage: dict[str, int]
+    recent_gpu_seconds: dict[str, float]
+    quotas: Quotas
+
+
+def _held_slots(
+    session: Session, redis: Redis, prefix: str, names: dict[str, str]
+) -> tuple[dict[str, set[str]], list[Run]]:
+    """Slots held by scheduled and running runs, per worker name. The full placement of a
+    multi-node run lives in its Redis assignment record; `worker_id`/`devices` (rank 0) is the
+    fallback when that record is gone."""
+    active = list(session.scalars(select(Run).where(Run.state.in_(ACTIVE))))
+    held: dict[str, set[str]] = defaultdict(set)
+    records = redis.mget([assignment_key(prefix, r.id) for r in active]) if active else []
+    for run, raw in zip(active, records, strict=True):
+        record = json.loads(raw) if raw else None
+        if record and record.get("attempt") == run.attempt:
+            for worker, slots in zip(record["workers"], record["slots"], strict=True):
+                held[worker].update(str(s) for s in slots)
+        elif run.worker_id in names:
+            held[names[run.worker_id]].update(str(d) for d in run.devices or [])
+    return held, active
+
+
+def _recent_gpu_seconds(session: Session, now: datetime, window: timedelta) -> dict[str, float]:
+    start = now - window
+    rows = session.scalars(
+        select(Run).where(
+            Run.started_at.is_not(None),
+            or_(Run.finished_at.is_(None), Run.finished_at >= start),
+        )
+    )
+    seconds: dict[str, float] = defaultdict(float)
+    for run in rows:
+        assert run.started_at is not None
+        begin = max(run.started_at, start)
+        end = run.finished_at or now
+        if run.finished_at is None and run.state not in ACTIVE:
+            continue  # requeued: its time was counted while it ran, as far as we know
+        per_node, nodes = run_slots(run)
+        seconds[run.owner_id] += max((end - begin).total_seconds(), 0.0) * per_node * nodes
+    return dict(seconds)
+
+
+def _quotas(session: Session, settings: SchedulerSettings, user_ids: set[str]) -> Quotas:
+    per_user: dict[str, int] = {}
+    if settings.default_user_quota is not None:
+        per_user = dict.fromkeys(user_ids, settings.default_user_quota)
+    if settings.user_quotas:
+        for user in session.scalars(select(User).where(User.email.in_(settings.user_quotas))):
+            per_user[user.id] = settings.user_quotas[user.email]
+    per_project: dict[str, int] = {}
+    if settings.project_quotas:
+        projects = select(Project).where(Project.name.in_(settings.project_quotas))
+        for project in session.scalars(projects):
+            per_project[project.id] = settings.project_quotas[project.name]
+    return Quotas(per_user=per_user, per_project=per_project)
+
+
+def take_snapshot(
+    session: Session, redis: Redis, prefix: str, settings: SchedulerSettings, now: datetime
+) -> Snapshot:
+    timeout = timedelta(seconds=settings.worker_timeout_seconds)
+    rows = list(session.scalars(select(Worker)))
+    live = [w for w in rows if is_alive(w, now, timeout)]
+    names = {w.id: w.name for w in rows}
+    held, active = _held_slots(session, redis, prefix, names)
+    workers = []
+    for w in live:
+        slots = tuple(str(i) for i in range(w.slots_total))
+        workers.append(WorkerState(w.name, slots, tuple(s for s in slots if s not in held[w.name])))
+
+    queued = []
+    for run in session.scalars(select(Run).where(Run.state == RunState.queued.value)):
+        per_node, nodes = run_slots(run)
+        queued.append(
+            QueuedRun(
+                id=run.id,
+                user=run.owner_id,
+                project=run.project_id,
+                priority=run.priority,
+                slots_per_node=per_node,
+                nodes=nodes,
+                queued_at=run.queued_at or run.created_at,
+            )
+        )
+    user_usage: dict[str, int] = defaultdict(int)
+    project_usage: dict[str, int] = defaultdict(int)
+    for run in active:
+        per_node, nodes = run_slots(run)
+        user_usage[run.owner_id] += per_node * nodes
+        project_usage[run.project_id] += per_node * nodes
+    window = timedelta(seconds=settings.fair_share_window_seconds)
+    return Snapshot(
+        queued=queued,
+        workers=workers,
+        addresses={w.name: w.hostname or "127.0.0.1" for w in live},
+        worker_ids={w.name: w.id for w in live},
+        user_usage=dict(user_usage),
+        project_usage=dict(project_usage),
+        recent_gpu_seconds=_recent_gpu_seconds(session, now, window),
+        quotas=_quotas(session, settings, {q.user for q in queued}),
+    )
