@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from tests.trainer_core.metrics.test_seed_custom_metric import MyAccuracy
-from trainer_core.metrics import Accuracy, Metric
+from trainer_core.metrics import AUROC, F1, Accuracy, ConfusionMatrix, Metric
 
 
 def logits_batches(seed: int, sizes: list[int], classes: int = 5) -> list[tuple[Tensor, Tensor]]:
@@ -110,7 +110,33 @@ def extremes(rank: int, world: int) -> dict[str, Tensor]:
     return metric.compute()
 
 
+def auroc_uneven(rank: int, world: int) -> Tensor:
+    metric = AUROC(num_classes=5, average="weighted")
+    for logits, y in logits_batches(4, UNEVEN_BATCHES)[rank::world]:
+        metric.update(logits.softmax(dim=1), y)
+    return metric.compute()
+
+
+def auroc_rank_one_empty(rank: int, world: int) -> Tensor:
+    metric = AUROC()
+    if rank == 0:
+        for logits, y in logits_batches(5, UNEVEN_BATCHES):
+            metric.update(logits[:, 0], (y > 1).long())
+    return metric.compute()
+
+
+def f1_macro_and_confusion_matrix(rank: int, world: int) -> dict[str, Tensor]:
+    f1, confmat = F1(num_classes=5, average="macro"), ConfusionMatrix(5, normalize="true")
+    for logits, y in logits_batches(6, EVEN_BATCHES)[rank::world]:
+        f1(logits, y)
+        confmat(logits, y)
+    return {"f1": f1.compute(), "confmat": confmat.compute()}
+
+
 SCENARIOS = (
+    auroc_uneven,
+    auroc_rank_one_empty,
+    f1_macro_and_confusion_matrix,
     my_accuracy_synced,
     accuracy_synced_on_step,
     rows_uneven,

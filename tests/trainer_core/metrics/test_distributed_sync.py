@@ -10,7 +10,7 @@ import torch
 from tests.trainer_core.metrics import sync_scenarios as sc
 from tests.trainer_core.metrics.test_seed_custom_metric import MyAccuracy
 from tests.trainer_core.metrics.two_processes import run_on_two_processes
-from trainer_core.metrics import Accuracy
+from trainer_core.metrics import AUROC, F1, Accuracy, ConfusionMatrix
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +74,32 @@ def test_named_and_callable_reductions_fold_ranks(ranks):
         assert values["high"] == 2.0 and values["low"] == 1.0
         assert values["avg"] == 1.5 and values["spread"] == 1.0
         assert torch.equal(values["stacked"], torch.tensor([[1.0, 10.0], [2.0, 20.0]]))
+
+
+def test_auroc_cat_states_of_different_lengths_equal_single_process(ranks):
+    single = AUROC(num_classes=5, average="weighted")
+    for logits, y in sc.logits_batches(4, sc.UNEVEN_BATCHES):
+        single.update(logits.softmax(dim=1), y)
+    for rank in ranks:
+        assert torch.allclose(rank["auroc_uneven"], single.compute(), atol=1e-6)
+
+
+def test_auroc_on_a_rank_that_saw_no_data_equals_single_process(ranks):
+    single = AUROC()
+    for logits, y in sc.logits_batches(5, sc.UNEVEN_BATCHES):
+        single.update(logits[:, 0], (y > 1).long())
+    for rank in ranks:
+        assert torch.allclose(rank["auroc_rank_one_empty"], single.compute(), atol=1e-6)
+
+
+def test_f1_and_confusion_matrix_synced_equal_single_process(ranks):
+    f1, confmat = F1(num_classes=5, average="macro"), ConfusionMatrix(5, normalize="true")
+    for logits, y in sc.logits_batches(6, sc.EVEN_BATCHES):
+        f1(logits, y)
+        confmat(logits, y)
+    for rank in ranks:
+        assert torch.allclose(rank["f1_macro_and_confusion_matrix"]["f1"], f1.compute())
+        assert torch.allclose(rank["f1_macro_and_confusion_matrix"]["confmat"], confmat.compute())
 
 
 def test_a_failing_rank_is_reported_and_no_process_is_left(tmp_path):
