@@ -23,6 +23,7 @@ from server.projects.router import router as projects_router
 from server.runs.router import router as runs_router
 from server.settings import Settings
 from server.users.router import router as users_router
+from server.workers.router import router as workers_router
 
 API_PREFIX = "/api/v1"
 
@@ -36,6 +37,7 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (bundles_router, API_PREFIX),
     (metrics_router, API_PREFIX),
     (logs_router, API_PREFIX),
+    (workers_router, API_PREFIX),
 )
 
 # Models a route documents by hand (a raw request body) rather than through its signature.

@@ -5,14 +5,20 @@ attempt winning, log lines are skipped when (run, attempt, seq, line_no) is alre
 state events go through `apply_state_event`, which ignores repeats and stale attempts.
 """
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
-from runyard.schemas.events import CheckpointEvent, Event, LogEvent, MetricsEvent, StateEvent
+from runyard.schemas.events import (
+    CheckpointEvent,
+    Event,
+    LogEvent,
+    MetricPoint,
+    MetricsEvent,
+    StateEvent,
+)
 from server.ingest.points import insert_log_lines, upsert_points
 from server.metrics.downsample import Point
 from server.metrics.models import MetricSeries
@@ -88,23 +94,23 @@ def _write_metrics(conn: Connection, events: list[MetricsEvent]) -> int:
     series = _series_ids(conn, keys)
     # One row per (series, step): PostgreSQL refuses to update a row twice in one statement,
     # and within a batch the event from the newest (attempt, seq) is the one that counts.
-    latest: dict[tuple[int, int], tuple[int, int, int | None, float | None, float]] = {}
+    latest: dict[tuple[int, int], tuple[int, int, MetricPoint]] = {}
     for event in events:
+        order = (event.attempt, event.seq)
+        run_id = event.run_id
         for p in event.points:
-            sid = series[(event.run_id, p.key)]
-            value = None if math.isnan(p.value) else p.value
-            row = (event.attempt, event.seq, p.epoch, value, p.wall_time)
-            previous = latest.get((sid, p.step))
-            if previous is None or previous[:2] <= row[:2]:
-                latest[(sid, p.step)] = row
+            slot = (series[(run_id, p.key)], p.step)
+            previous = latest.get(slot)
+            if previous is None or previous[:2] <= order:
+                latest[slot] = (*order, p)
     rows = [
-        (sid, step, epoch, value, wall, attempt, seq)
-        for (sid, step), (attempt, seq, epoch, value, wall) in latest.items()
+        (sid, step, p.epoch, None if p.value != p.value else p.value, p.wall_time, attempt, seq)
+        for (sid, step), (attempt, seq, p) in latest.items()
     ]
     upsert_points(conn, rows)
     written: dict[int, list[Point]] = defaultdict(list)
     for sid, step, epoch, value, wall, _attempt, _seq in rows:
-        written[sid].append(Point(step, value, epoch, wall))
+        written[sid].append(Point(step, value, epoch, wall))  # NaN is stored as NULL (v != v)
     refresh_rollups(conn, written)
     return len(rows)
 

@@ -1,6 +1,6 @@
 """Queries of metric series. A long range is read through the rollups, a short one directly."""
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from server.metrics.downsample import Point
@@ -65,15 +65,32 @@ def candidate_points(session: Session, sid: int, start: int | None, end: int | N
     whole_hi = (last + 1) // ROLLUP_WIDTH - 1
     r = MetricRollup
     rollups = session.execute(
-        select(r).where(r.series_id == sid, r.bucket >= whole_lo, r.bucket <= whole_hi)
-    ).scalars()
+        select(
+            r.min_step,
+            r.min_value,
+            r.min_epoch,
+            r.min_wall_time,
+            r.max_step,
+            r.max_value,
+            r.max_epoch,
+            r.max_wall_time,
+        ).where(r.series_id == sid, r.bucket >= whole_lo, r.bucket <= whole_hi)
+    ).tuples()
     found: dict[int, Point] = {}
-    for row in rollups:
-        found[row.min_step] = Point(row.min_step, row.min_value, row.min_epoch, row.min_wall_time)
-        found[row.max_step] = Point(row.max_step, row.max_value, row.max_epoch, row.max_wall_time)
+    for min_step, min_v, min_e, min_w, max_step, max_v, max_e, max_w in rollups:
+        found[min_step] = Point(min_step, min_v, min_e, min_w)
+        found[max_step] = Point(max_step, max_v, max_e, max_w)
     edges = _points(session, sid, first, whole_lo * ROLLUP_WIDTH - 1)
     edges += _points(session, sid, (whole_hi + 1) * ROLLUP_WIDTH, last)
     edges += _points(session, sid, last, last)
     for point in edges:
         found[point.step] = point
     return [found[step] for step in sorted(found)]
+
+
+def delete_run_metrics(session: Session, run_id: str) -> None:
+    """Deletes a run's points, rollups and series (points carry no foreign key to cascade)."""
+    ids = select(MetricSeries.id).where(MetricSeries.run_id == run_id).scalar_subquery()
+    session.execute(delete(MetricPointRow).where(MetricPointRow.series_id.in_(ids)))
+    session.execute(delete(MetricRollup).where(MetricRollup.series_id.in_(ids)))
+    session.execute(delete(MetricSeries).where(MetricSeries.run_id == run_id))

@@ -7,12 +7,12 @@ stored points, so the rollup always matches what is stored.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
-from server.metrics.downsample import Point, replaces
+from server.metrics.downsample import Point
 from server.metrics.models import ROLLUP_WIDTH
 
 _COLUMNS = (
@@ -45,16 +45,22 @@ _STORED = text(
 ).bindparams(bindparam("lo"), bindparam("hi"))
 
 
-def extremes(points: Iterable[Point]) -> tuple[Point, Point]:
-    """The min and max point (ties keep the first seen; a real value beats a missing one)."""
-    iterator = iter(points)
-    low = high = next(iterator)
-    for point in iterator:
-        if replaces(point, low, lower=True):
-            low = point
-        if replaces(point, high, lower=False):
-            high = point
-    return low, high
+def extremes(points: Sequence[Point]) -> tuple[Point, Point]:
+    """The min and max point of a step-sorted bucket (ties keep the earlier step; a real value
+    beats a missing one; with no real value at all, the first point stands for both)."""
+    real = [p for p in points if p.value is not None]
+    if not real:
+        return points[0], points[0]
+    return min(real, key=_value), max(real, key=_value)
+
+
+def _step(point: Point) -> int:
+    return point.step
+
+
+def _value(point: Point) -> float:
+    assert point.value is not None
+    return point.value
 
 
 def refresh_rollups(conn: Connection, written: dict[int, Sequence[Point]]) -> None:
@@ -62,7 +68,7 @@ def refresh_rollups(conn: Connection, written: dict[int, Sequence[Point]]) -> No
     rows: list[dict[str, Any]] = []
     for series_id, points in written.items():
         by_bucket: dict[int, list[Point]] = defaultdict(list)
-        for point in points:
+        for point in sorted(points, key=_step):
             by_bucket[point.step // ROLLUP_WIDTH].append(point)
         existing = {
             row.bucket: row
@@ -73,12 +79,12 @@ def refresh_rollups(conn: Connection, written: dict[int, Sequence[Point]]) -> No
         for bucket, fresh in by_bucket.items():
             old = existing.get(bucket)
             if old is None:
-                candidates: list[Point] = sorted(fresh, key=lambda p: p.step)
+                candidates: list[Point] = fresh
             elif min(p.step for p in fresh) > old.last_step:
                 candidates = [
                     Point(old.min_step, old.min_value, old.min_epoch, old.min_wall_time),
                     Point(old.max_step, old.max_value, old.max_epoch, old.max_wall_time),
-                    *sorted(fresh, key=lambda p: p.step),
+                    *fresh,
                 ]
             else:
                 candidates = _stored(conn, series_id, bucket)

@@ -1,0 +1,44 @@
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RunSlots(BaseModel):
+    run_id: str
+    slots: list[str] = Field(default_factory=list)
+
+
+class WorkerHeartbeat(BaseModel):
+    """What a worker reports every few seconds (see worker/heartbeat.py)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=200)
+    queue: str = Field(min_length=1, max_length=200)
+    hostname: str = Field(default="", max_length=255)
+    address: str | None = Field(default=None, max_length=255)
+    slots_total: int = Field(ge=0, le=4096)
+    slots: list[str] = Field(default_factory=list, max_length=4096)
+    gpu_names: list[str] = Field(default_factory=list, max_length=4096)
+    running: list[RunSlots] = Field(default_factory=list, max_length=4096)
+    state: Literal["online", "draining"] = "online"
+
+
+class WorkerPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    queue: str
+    hostname: str
+    slots_total: int
+    gpu_names: list[str]
+    last_heartbeat: datetime
+    state: str
+    seconds_since_heartbeat: float
+
+
+class HeartbeatAck(BaseModel):
+    worker_id: str
+    received_at: datetime
