@@ -1,5 +1,7 @@
 """`Accuracy`, the metric Lightning 1.0 users wrote as `pl.metrics.Accuracy()`."""
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -16,6 +18,9 @@ class Accuracy(Metric):
     given, is checked against the inputs.
     """
 
+    correct: Tensor
+    total: Tensor
+
     def __init__(
         self,
         threshold: float = 0.5,
@@ -23,10 +28,10 @@ class Accuracy(Metric):
         num_classes: int | None = None,
         compute_on_step: bool = True,
         dist_sync_on_step: bool = False,
-        process_group: object = None,
-        dist_sync_fn: object = None,
+        process_group: Any = None,
+        dist_sync_fn: Any = None,
     ) -> None:
-        super().__init__(compute_on_step, dist_sync_on_step, process_group, dist_sync_fn)  # type: ignore[arg-type]
+        super().__init__(compute_on_step, dist_sync_on_step, process_group, dist_sync_fn)
         self.threshold = threshold
         self.top_k = top_k
         self.num_classes = num_classes

@@ -17,6 +17,9 @@ class AUROC(Metric):
     `average` is 'macro', 'weighted' (by class support) or None/'none' (one AUC per class).
     """
 
+    preds: list[Tensor]
+    target: list[Tensor]
+
     def __init__(
         self,
         num_classes: int | None = None,

@@ -19,6 +19,8 @@ class ConfusionMatrix(Metric):
     `normalize`: None for counts, 'true' (rows sum to 1), 'pred' (columns) or 'all'.
     """
 
+    confmat: Tensor
+
     def __init__(
         self,
         num_classes: int,

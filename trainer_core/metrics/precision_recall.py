@@ -23,6 +23,10 @@ from trainer_core.metrics.metric import Metric
 class _ClassCounts(Metric):
     """Accumulates per-class tp/fp/fn; subclasses turn them into a score."""
 
+    true_positives: Tensor
+    false_positives: Tensor
+    false_negatives: Tensor
+
     def __init__(
         self,
         num_classes: int = 1,

@@ -19,6 +19,9 @@ from trainer_core.metrics.metric import Metric
 class _MeanError(Metric):
     """A running sum of per-element errors and the element count."""
 
+    sum_error: Tensor
+    total: Tensor
+
     def __init__(
         self,
         compute_on_step: bool = True,
@@ -56,6 +59,12 @@ class MeanAbsoluteError(_MeanError):
 class ExplainedVariance(Metric):
     """1 - Var(target - preds) / Var(target); `multioutput` combines several output columns:
     'uniform_average', 'raw_values' (one score per output) or 'variance_weighted'."""
+
+    count: Tensor
+    sum_error: Tensor
+    sum_squared_error: Tensor
+    sum_target: Tensor
+    sum_squared_target: Tensor
 
     def __init__(
         self,

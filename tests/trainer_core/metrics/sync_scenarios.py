@@ -133,7 +133,23 @@ def f1_macro_and_confusion_matrix(rank: int, world: int) -> dict[str, Tensor]:
     return {"f1": f1.compute(), "confmat": confmat.compute()}
 
 
+def local_twice(tensor: Tensor, group: Any = None) -> list[Tensor]:
+    """A stand-in gather that pretends every rank holds this rank's state."""
+    return [tensor, tensor]
+
+
+def custom_gather_and_group(rank: int, world: int) -> dict[str, Tensor]:
+    group = torch.distributed.new_group(ranks=[0, 1])  # collective: every rank creates it
+    twice = ConfusionMatrix(5, dist_sync_fn=local_twice)
+    in_group = ConfusionMatrix(5, process_group=group)
+    for logits, y in logits_batches(7, EVEN_BATCHES)[rank::world]:
+        twice.update(logits, y)
+        in_group.update(logits, y)
+    return {"twice": twice.compute(), "local": twice.confmat, "in_group": in_group.compute()}
+
+
 SCENARIOS = (
+    custom_gather_and_group,
     auroc_uneven,
     auroc_rank_one_empty,
     f1_macro_and_confusion_matrix,

@@ -102,6 +102,20 @@ def test_f1_and_confusion_matrix_synced_equal_single_process(ranks):
         assert torch.allclose(rank["f1_macro_and_confusion_matrix"]["confmat"], confmat.compute())
 
 
+def test_dist_sync_fn_replaces_the_all_gather(ranks):
+    for rank in ranks:
+        result = rank["custom_gather_and_group"]
+        assert torch.equal(result["twice"], 2 * result["local"])
+
+
+def test_sync_runs_over_the_given_process_group(ranks):
+    single = ConfusionMatrix(5)
+    for logits, y in sc.logits_batches(7, sc.EVEN_BATCHES):
+        single.update(logits, y)
+    for rank in ranks:
+        assert torch.equal(rank["custom_gather_and_group"]["in_group"], single.compute())
+
+
 def test_a_failing_rank_is_reported_and_no_process_is_left(tmp_path):
     # whichever rank's traceback arrives first is reported: the failing one, or its peer
     # whose collective lost the connection
