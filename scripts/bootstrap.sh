@@ -30,6 +30,12 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# Browser tests drive Debian's Chromium through Playwright; no browser is ever downloaded.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+  echo "bootstrap: installing Debian's chromium for the browser tests"
+  (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; })
+fi
+
 if [ -f web/package.json ] && command -v npm >/dev/null; then
   if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
     echo "bootstrap: npm ci in web/"
