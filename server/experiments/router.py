@@ -31,6 +31,7 @@ _SUBMISSION_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["spec"],
+                    "additionalProperties": False,
                     "properties": {
                         "spec": {"type": "string", "description": "the spec, YAML or JSON"},
                         "bundle": {
@@ -59,6 +60,12 @@ def _public(experiment: Experiment, run_count: int) -> ExperimentPublic:
         **NOT_FOUND,
         **TOO_LARGE,
         415: {"model": ErrorPublic, "description": "not JSON, YAML or multipart"},
+        422: {
+            "description": "invalid spec or bundle; each error names its field path",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+            },
+        },
     },
 )
 async def create_experiment(

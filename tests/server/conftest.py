@@ -55,6 +55,8 @@ def drop_postgres_database(url: str) -> None:
 
 @dataclass
 class TestDatabase:
+    __test__ = False  # a fixture value, not a test class
+
     url: str
     engine: Engine
 
