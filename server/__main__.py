@@ -3,18 +3,19 @@
 import sys
 
 import uvicorn
+from pydantic import ValidationError
 
 from server.app import create_app
 from server.db import make_engine, make_session_factory
 from server.schema_migrations import upgrade_to_head
-from server.settings import Settings, SettingsError
+from server.settings import Settings
 from server.users.bootstrap import BOOTSTRAP_EMAIL, bootstrap_admin
 
 
 def main() -> int:
     try:
         settings = Settings()
-    except SettingsError as exc:
+    except ValidationError as exc:
         print(f"runyard server: {exc}", file=sys.stderr)
         return 2
     upgrade_to_head(settings.database_url)

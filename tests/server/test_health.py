@@ -16,3 +16,31 @@ def test_root_explains_how_to_build_the_dashboard_when_it_is_absent(client: Test
     assert response.status_code == 200
     assert response.text == DASHBOARD_NOT_BUILT
     assert "npm run build" in response.text
+
+
+def test_dashboard_build_is_served_at_root_when_present(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from server.app import create_app
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<html>runyard dashboard</html>")
+    settings.web_dist = dist
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/")
+        assert response.status_code == 200
+        assert "runyard dashboard" in response.text
+        assert client.get("/healthz").status_code == 200
+
+
+def test_request_over_the_upload_limit_is_413_before_it_is_read(settings, make_user, auth) -> None:  # type: ignore[no-untyped-def]
+    from server.app import create_app
+
+    settings.max_upload_bytes = 1000
+    _, token = make_user()
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/api/v1/projects",
+            content=b"x" * 5000,
+            headers={**auth(token), "Content-Type": "application/json"},
+        )
+    assert response.status_code == 413

@@ -1,0 +1,39 @@
+"""Settings: documented defaults, derived paths, and refusal of local defaults in production."""
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from server.settings import Settings
+
+
+def test_defaults_derive_the_database_and_artifacts_from_the_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RUNYARD_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("RUNYARD_DATABASE_URL", raising=False)
+    monkeypatch.delenv("RUNYARD_ARTIFACT_DIR", raising=False)
+    settings = Settings()
+    assert settings.database_url == f"sqlite:///{tmp_path / 'runyard.db'}"
+    assert settings.artifacts == tmp_path / "artifacts"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+
+
+def test_production_refuses_local_defaults_and_says_what_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("RUNYARD_DATABASE_URL", "RUNYARD_DATA_DIR", "RUNYARD_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValidationError, match="RUNYARD_DATABASE_URL"):
+        Settings(environment="production")
+
+
+def test_production_accepts_explicit_settings(tmp_path: Path) -> None:
+    settings = Settings(
+        environment="production",
+        database_url="postgresql://runyard@db/runyard",
+        data_dir=tmp_path,
+        redis_url="redis://redis:6379/0",
+    )
+    assert settings.artifacts == tmp_path / "artifacts"
