@@ -107,7 +107,8 @@ def take_snapshot(
     names = {w.id: w.name for w in rows}
     held, active = _held_slots(session, redis, prefix, names)
     workers = []
-    for w in live:
+    # A draining worker finishes what it has but takes nothing new.
+    for w in (w for w in live if w.state != "draining"):
         slots = tuple(str(i) for i in range(w.slots_total))
         workers.append(WorkerState(w.name, slots, tuple(s for s in slots if s not in held[w.name])))
 

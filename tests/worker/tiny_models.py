@@ -53,3 +53,22 @@ class TinyClassifier(pl.LightningModule):
 class CrashingClassifier(TinyClassifier):
     def training_step(self, batch, batch_idx):
         raise RuntimeError("loss exploded at batch 0")
+
+
+class SegfaultingClassifier(TinyClassifier):
+    def training_step(self, batch, batch_idx):
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+class SlowClassifier(TinyClassifier):
+    """Takes a while per step (the workload of cancel tests, not synchronisation)."""
+
+    def training_step(self, batch, batch_idx):
+        import time
+
+        print(f"slow step {batch_idx}", flush=True)
+        time.sleep(0.2)
+        return super().training_step(batch, batch_idx)

@@ -1,0 +1,117 @@
+"""Following a run in the terminal: state changes, log lines and metrics as they arrive,
+then the final metrics and where the checkpoints and exports are."""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from runyard.client import ApiError, Client
+from runyard.schemas import TERMINAL_STATES
+
+Say = Callable[[str], None]
+
+
+def _fmt(value: float | None) -> str:
+    return "nan" if value is None else f"{value:.4g}"
+
+
+class RunFollower:
+    """Polls the run, its logs (by cursor) and its metric series; prints what is new."""
+
+    def __init__(self, client: Client, run_id: str, say: Say = print, poll: float = 0.5) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.say = say
+        self.poll = poll
+        self._after: int | None = None
+        self._state = ""
+        self._seen_steps: dict[str, int] = {}
+
+    def follow(self, timeout: float | None = None) -> dict[str, Any]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.client.run(self.run_id)
+            self._show_state(run)
+            self._show_logs()
+            self._show_metrics()
+            if run["state"] in TERMINAL_STATES:
+                self._show_logs()  # lines stored just before the final state
+                self._summary(run)
+                return run
+            if deadline is not None and time.monotonic() > deadline:
+                self.say(f"still {run['state']}; stopped following (the run goes on)")
+                return run
+            time.sleep(self.poll)  # polling interval
+
+    def _show_state(self, run: dict[str, Any]) -> None:
+        if run["state"] != self._state:
+            self._state = run["state"]
+            reason = run.get("exit_reason")
+            attempt = run.get("attempt", 1)
+            suffix = f" (attempt {attempt})" if attempt and attempt > 1 else ""
+            self.say(f"== {self._state}{suffix}" + (f": {reason}" if reason else ""))
+
+    def _show_logs(self) -> None:
+        while True:
+            page = self.client.logs(self.run_id, after=self._after, limit=1000)
+            for line in page["lines"]:
+                prefix = "! " if line["stream"] == "stderr" else "  "
+                self.say(prefix + line["text"])
+                self._after = line["id"]
+            if not page.get("next_after"):
+                return
+
+    def _show_metrics(self) -> None:
+        try:
+            keys = self.client.metric_keys(self.run_id)
+        except ApiError:
+            return
+        fresh = []
+        for key in keys:
+            points = self.client.metric(self.run_id, key, max_points=200)
+            if not points:
+                continue
+            last = points[-1]
+            if self._seen_steps.get(key) != last["step"]:
+                self._seen_steps[key] = last["step"]
+                fresh.append(f"{key}={_fmt(last['value'])}")
+        if fresh:
+            step = max(self._seen_steps.values())
+            self.say(f"  metrics @ step {step}: " + "  ".join(fresh))
+
+    def _summary(self, run: dict[str, Any]) -> None:
+        say = self.say
+        say(f"run {self.run_id} {run['state']}")
+        if run.get("traceback"):
+            say(run["traceback"])
+        try:
+            keys = self.client.metric_keys(self.run_id)
+        except ApiError:
+            keys = []
+        if keys:
+            say("final metrics:")
+            for key in keys:
+                points = self.client.metric(self.run_id, key, max_points=10)
+                if points:
+                    say(f"  {key:<24} {_fmt(points[-1]['value'])}  (step {points[-1]['step']})")
+        for title, fetch, route in (
+            ("checkpoints", self.client.checkpoints, "checkpoints"),
+            ("exports", self.client.exports, "exports"),
+        ):
+            try:
+                items = fetch(self.run_id)
+            except ApiError:
+                continue
+            if items:
+                say(f"{title}:")
+            for item in items:
+                what = item.get("format") or (
+                    f"epoch {item.get('epoch')} step {item.get('step')}"
+                    + (" best" if item.get("is_best") else "")
+                    + (" last" if item.get("is_last") else "")
+                )
+                where = item.get("storage_path") or item.get("path") or ""
+                say(
+                    f"  {what:<28} {self.client.url}/api/v1/{route}/{item['id']}/download"
+                    + (f"  ({where})" if where else "")
+                )

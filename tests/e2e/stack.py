@@ -1,0 +1,59 @@
+"""The whole service as real processes for end-to-end tests: `python -m server` on a fresh
+PostgreSQL database, the ingester, the scheduler and Celery workers on the real Redis, each
+test stack under its own Redis prefix and data directory."""
+
+import secrets
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from runyard.client import Client
+from runyard.local_stack import LocalStack, StackOptions
+from tests.server.conftest import create_postgres_database, drop_postgres_database
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_stack(data_dir: Path, *, gpus: int = 1, **scheduler: str) -> Iterator[LocalStack]:
+    database_url = create_postgres_database()
+    prefix = f"rye2e-{secrets.token_hex(5)}"
+    knobs = {"RUNYARD_SCHEDULER_TICK_SECONDS": "0.2", "RUNYARD_WORKER_HEARTBEAT_SECONDS": "1"}
+    knobs |= {f"RUNYARD_SCHEDULER_{k.upper()}": v for k, v in scheduler.items()}
+    stack = LocalStack(
+        StackOptions(
+            data_dir=data_dir,
+            port=free_port(),
+            redis_url=REDIS_URL,
+            redis_prefix=prefix,
+            database_url=database_url,
+            worker_name="w1",
+            gpus=gpus,
+            extra_env=knobs,
+            say=lambda _msg: None,
+        )
+    )
+    try:
+        stack.up()
+        yield stack
+    finally:
+        stack.down()
+        drop_postgres_database(database_url)
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def client_for(stack: LocalStack) -> Client:
+    return Client(stack.options.url, stack.admin_token)
