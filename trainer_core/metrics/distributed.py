@@ -67,10 +67,10 @@ def _list_state_templates(
     A rank that saw no data has an empty list and cannot know what to contribute; it takes the
     row shape and dtype from a rank that did.
     """
-    local = {
-        name: (list(dim_zero_cat(v).shape[1:]), dim_zero_cat(v).dtype) if v else None
-        for name, v in list_states.items()
-    }
+    local: dict[str, tuple[list[int], torch.dtype] | None] = {}
+    for name, rows in list_states.items():
+        joined = dim_zero_cat(rows) if rows else None
+        local[name] = None if joined is None else (list(joined.shape[1:]), joined.dtype)
     everyone: list[Any] = [None] * dist.get_world_size(group=group)
     dist.all_gather_object(everyone, local, group=group)
     templates: dict[str, tuple[list[int], torch.dtype] | None] = {}

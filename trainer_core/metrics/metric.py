@@ -75,6 +75,9 @@ def _synced_cached_compute(compute: Callable[..., Any]) -> Callable[..., Any]:
             self._computing = False
             if local_states is not None:  # keep accumulating on this rank's own data
                 self._set_states(local_states)
+        if isinstance(value, Tensor) and any(value is v for v in self._state_values().values()):
+            # a state returned as is would keep changing with later updates
+            value = value.clone()
         self._computed = value
         return value
 
@@ -83,6 +86,9 @@ def _synced_cached_compute(compute: Callable[..., Any]) -> Callable[..., Any]:
 
 class Metric(nn.Module, ABC):
     """Base class: subclass it, call `add_state` in `__init__`, implement `update` and `compute`.
+
+    Under torch.distributed, `compute()` is a collective: every rank must call it (a call on
+    rank 0 alone waits for the others until the process group times out).
 
     Args:
         compute_on_step: when False, calling the metric only accumulates and returns None.
@@ -161,6 +167,11 @@ class Metric(nn.Module, ABC):
             [] if isinstance(default, list) else default.detach().clone().to(self._device)
         )
         setattr(self, name, self._fresh_default(name))
+
+    def persistent(self, mode: bool = False) -> None:
+        """Include (True) or leave out (False) every state in `state_dict` from now on."""
+        for name in self._persistent:
+            self._persistent[name] = mode
 
     def _fresh_default(self, name: str) -> StateValue:
         default = self._defaults[name]

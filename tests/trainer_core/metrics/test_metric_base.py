@@ -103,6 +103,27 @@ def test_double_casts_floating_states_and_defaults():
     assert metric.total.dtype == torch.float64
 
 
+@pytest.mark.parametrize("cast, dtype", [("half", torch.float16), ("float", torch.float32)])
+def test_other_casts_reach_the_states(cast, dtype):
+    metric = getattr(SumAndRows().double(), cast)()
+    assert metric.total.dtype == dtype
+
+
+def test_states_move_with_the_module_that_holds_the_metric():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    model.metric = SumAndRows()
+    model.double()
+    assert model.metric.total.dtype == torch.float64
+
+
+def test_returned_value_does_not_change_with_later_updates():
+    metric = SumAndRows()
+    metric.update(torch.tensor([1.0]))
+    value = metric.compute()
+    metric.update(torch.tensor([5.0]))
+    assert value == 1.0
+
+
 def test_to_moves_states_to_the_device():
     # the meta device stands in for a GPU: it exercises the same move path without one
     metric = SumAndRows()
@@ -137,6 +158,12 @@ def test_persistent_states_round_trip_through_state_dict():
     restored = SumAndRows(persistent=True)
     restored.load_state_dict(saved)
     assert restored.compute() == 3.0 and torch.equal(restored.rows[0], torch.tensor([1.0, 2.0]))
+
+
+def test_persistent_switches_every_state_into_the_state_dict():
+    metric = SumAndRows()
+    metric.persistent(True)
+    assert set(metric.state_dict()) == {"total", "rows"}
 
 
 def test_metric_inside_a_module_keeps_its_persistent_state_under_its_prefix():
