@@ -9,10 +9,11 @@ enough). The writer makes the second delivery a no-op.
 import json
 import logging
 import os
+import queue
 import socket
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,6 +29,16 @@ from server.ingest.writer import BatchResult, write_batch
 log = logging.getLogger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+@dataclass
+class Prepared:
+    """A validated batch waiting to be written."""
+
+    entries: list[Entry]
+    events: list[Event] = field(default_factory=list)
+    ids: list[bytes] = field(default_factory=list)
+    dead: list[tuple[bytes, dict[bytes, bytes], str]] = field(default_factory=list)
 
 
 class IngestError(Exception):
@@ -82,16 +93,53 @@ class Ingester:
                 raise IngestError(f"cannot create consumer group on {self.stream}: {exc}") from exc
 
     def run(self, stop: threading.Event) -> None:
-        """Consumes until `stop` is set. Errors of Redis or the database are logged and retried,
-        so a restart of either does not end the ingester."""
+        """Consumes until `stop` is set. A reader thread reads and validates the next batch
+        while this thread writes the current one, so Python's work overlaps the database's.
+        Errors of Redis or the database are logged and retried, so a restart of either does
+        not end the ingester."""
         self.ensure_group()
         self.drain_own_pending()
+        prepared: queue.Queue[Prepared] = queue.Queue(maxsize=2)
+        reader = threading.Thread(
+            target=self._read_loop, args=(stop, prepared), name="ingest-reader", daemon=True
+        )
+        reader.start()
+        while reader.is_alive() or not prepared.empty():
+            try:
+                batch = prepared.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            while True:
+                try:
+                    self.commit(batch)
+                    break
+                except (RedisError, SQLAlchemyError):
+                    log.exception("ingest write failed; retrying the same batch")
+                    if stop.wait(1.0):
+                        return  # left pending; the next start takes it over
+
+    def _read_loop(self, stop: threading.Event, prepared: "queue.Queue[Prepared]") -> None:
         while not stop.is_set():
             try:
-                self.step()
-            except (RedisError, SQLAlchemyError):
-                log.exception("ingest step failed; retrying")
+                for entries in self._next_entries():
+                    batch = self.prepare(entries)
+                    while not stop.is_set():
+                        try:
+                            prepared.put(batch, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+            except RedisError:
+                log.exception("reading the event stream failed; retrying")
                 stop.wait(1.0)
+
+    def _next_entries(self) -> Iterator[list[Entry]]:
+        if self._reads % self.options.claim_every == 0:
+            yield from self._abandoned()
+        self._reads += 1
+        entries = self._read(">", block=True)
+        if entries:
+            yield entries
 
     def drain_own_pending(self) -> None:
         """Entries this consumer name read but never acknowledged (before a crash)."""
@@ -102,20 +150,23 @@ class Ingester:
             self.handle(entries)
 
     def step(self) -> int:
-        """One read (and, now and then, a claim of dead consumers' entries). Returns the number
-        of entries handled."""
+        """One read, and now and then a claim of dead consumers' entries, handled in this
+        thread. Returns the number of entries handled."""
         handled = 0
-        if self._reads % self.options.claim_every == 0:
-            handled += self.claim_abandoned()
-        self._reads += 1
-        entries = self._read(">", block=True)
-        if entries:
+        for entries in self._next_entries():
             self.handle(entries)
-        return handled + len(entries)
+            handled += len(entries)
+        return handled
 
     def claim_abandoned(self) -> int:
         handled = 0
-        cursor = "0-0"
+        for entries in self._abandoned():
+            self.handle(entries)
+            handled += len(entries)
+        return handled
+
+    def _abandoned(self) -> Iterator[list[Entry]]:
+        cursor: bytes | str = "0-0"
         while True:
             reply = self.redis.xautoclaim(
                 self.stream,
@@ -128,30 +179,36 @@ class Ingester:
             cursor, entries = reply[0], reply[1]
             entries = [e for e in entries if e is not None and e[1] is not None]
             if entries:
-                self.handle(entries)
-                handled += len(entries)
+                yield entries
             if cursor in (b"0-0", "0-0"):
-                return handled
+                return
 
     def handle(self, entries: list[Entry]) -> None:
-        events: list[Event] = []
-        ids: list[bytes] = []
-        dead: list[tuple[bytes, dict[bytes, bytes], str]] = []
+        self.commit(self.prepare(entries))
+
+    def prepare(self, entries: list[Entry]) -> "Prepared":
+        """Validates entries; the invalid ones become dead letters."""
+        batch = Prepared(entries=entries)
         for entry_id, fields in entries:
             try:
-                events.append(EventAdapter.validate_json(fields[EVENT_FIELD.encode()]))
-                ids.append(entry_id)
+                batch.events.append(EventAdapter.validate_json(fields[EVENT_FIELD.encode()]))
+                batch.ids.append(entry_id)
             except (KeyError, ValidationError) as exc:
-                dead.append((entry_id, fields, _short(exc)))
+                batch.dead.append((entry_id, fields, _short(exc)))
+        return batch
+
+    def commit(self, batch: "Prepared") -> None:
+        """Stores, then acknowledges (never the other way round), then tells live views."""
+        dead = list(batch.dead)
         result = BatchResult()
-        if events:
-            result = self._write(events, ids, entries, dead)
-        if self.crash_after_commit and events:
+        if batch.events:
+            result = self._write(batch.events, batch.ids, batch.entries, dead)
+        if self.crash_after_commit and batch.events:
             os._exit(17)
-        self._acknowledge(ids, dead)
+        self._acknowledge(batch.ids, dead)
         self._announce(result)
         if self.on_batch is not None:
-            self.on_batch(result, len(events))
+            self.on_batch(result, len(batch.events))
 
     def _write(
         self,

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import InvalidInput, NotFound
 from server.metrics import repository
-from server.metrics.downsample import downsample
+from server.metrics.downsample import bucket_count, downsample
 from server.metrics.schemas import MetricKeysPublic, MetricPointPublic, MetricSeriesPublic
 
 
@@ -30,7 +30,7 @@ def get_series(
         raise NotFound(
             f"this run has no metric {key!r}; list its keys with GET /api/v1/runs/{run_id}/metrics"
         )
-    candidates = repository.candidate_points(session, sid, start, end)
+    candidates = repository.candidate_points(session, sid, start, end, bucket_count(max_points))
     points = downsample(candidates, max_points)
     return MetricSeriesPublic(
         run_id=run_id,
