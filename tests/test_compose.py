@@ -1,0 +1,71 @@
+"""docker-compose.yml describes a real deployment, and every RUNYARD_* variable it sets is one
+the component's settings class reads (a typo would otherwise be ignored silently)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from server.scheduler.settings import SchedulerSettings
+from server.settings import Settings
+from worker.settings import WorkerSettings
+
+COMPOSE = yaml.safe_load((Path(__file__).resolve().parents[1] / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def fields_of(settings_class, prefix: str) -> set[str]:
+    return {prefix + name.upper() for name in settings_class.model_fields}
+
+
+def test_every_part_of_the_service_is_there():
+    assert {"postgres", "redis", "server", "ingester", "scheduler", "worker"} <= set(SERVICES)
+
+
+def test_server_runs_migrations_at_start_and_waits_for_healthy_databases():
+    server = SERVICES["server"]
+    assert server["command"] == ["python", "-m", "server"]  # migrates, then serves
+    assert server["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    assert "healthcheck" in server and "healthcheck" in SERVICES["postgres"]
+
+
+def test_database_redis_and_artifacts_live_on_volumes():
+    assert {"pgdata", "redisdata", "artifacts", "workerdata"} <= set(COMPOSE["volumes"])
+    assert "pgdata:/var/lib/postgresql/data" in SERVICES["postgres"]["volumes"]
+    assert "artifacts:/data" in SERVICES["server"]["volumes"]
+
+
+def test_worker_reserves_nvidia_gpus():
+    devices = SERVICES["worker"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
+
+
+def test_worker_gets_no_database_credentials():
+    env = SERVICES["worker"]["environment"]
+    assert not any("DATABASE" in key for key in env)
+
+
+def test_server_side_runs_in_production_mode_on_postgresql():
+    env = SERVICES["server"]["environment"]
+    assert env["RUNYARD_ENVIRONMENT"] == "production"
+    assert env["RUNYARD_DATABASE_URL"].startswith("postgresql")
+
+
+@pytest.mark.parametrize("service", ["server", "ingester", "scheduler", "worker"])
+def test_every_runyard_variable_is_read_by_a_settings_class(service):
+    known = (
+        fields_of(Settings, "RUNYARD_")
+        | fields_of(SchedulerSettings, "RUNYARD_SCHEDULER_")
+        | fields_of(WorkerSettings, "RUNYARD_WORKER_")
+    )
+    env = SERVICES[service]["environment"]
+    unknown = {key for key in env if key.startswith("RUNYARD_")} - known
+    assert not unknown, f"{service} sets variables nothing reads: {sorted(unknown)}"
+
+
+def test_worker_and_server_agree_on_the_redis_prefix():
+    server_prefix = SERVICES["server"]["environment"]["RUNYARD_REDIS_PREFIX"]
+    assert SERVICES["worker"]["environment"]["RUNYARD_WORKER_REDIS_PREFIX"] == server_prefix
