@@ -82,3 +82,15 @@ def regression_batches(s: Sizes, outputs: int = 1) -> list[tuple[Tensor, Tensor]
         preds = target + torch.randn(*shape(n), generator=gen, dtype=torch.float64)
         out.append((preds, target))
     return out
+
+
+def multiclass_extra_dim_batches(s: Sizes, extra: int = 3) -> list[tuple[Tensor, Tensor]]:
+    """Class scores (N, C, extra) with labels (N, extra), e.g. per-position tagging."""
+    gen = torch.Generator().manual_seed(s.seed)
+    return [
+        (
+            torch.randn(n, s.num_classes, extra, generator=gen),
+            torch.randint(0, s.num_classes, (n, extra), generator=gen),
+        )
+        for n in s.batch_sizes
+    ]

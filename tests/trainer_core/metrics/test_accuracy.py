@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from tests.trainer_core.metrics.generated_inputs import (
     Sizes,
     binary_batches,
+    multiclass_extra_dim_batches,
     multiclass_label_batches,
     multiclass_score_batches,
     multilabel_batches,
@@ -89,6 +90,17 @@ def test_multilabel_is_element_wise_and_matches_torchmetrics(s: Sizes):
         ),
         multilabel_batches(s),
         lambda p, t: accuracy(p, t, threshold=threshold),
+    )
+
+
+@EXAMPLES
+@given(sizes())
+def test_multiclass_with_extra_dims_matches_torchmetrics(s: Sizes):
+    check_against_oracle(
+        Accuracy(),
+        torchmetrics.Accuracy(task="multiclass", num_classes=s.num_classes, average="micro"),
+        multiclass_extra_dim_batches(s),
+        accuracy,
     )
 
 

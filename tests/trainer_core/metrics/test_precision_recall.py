@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from tests.trainer_core.metrics.generated_inputs import (
     Sizes,
     binary_batches,
+    multiclass_extra_dim_batches,
     multiclass_label_batches,
     multiclass_score_batches,
     multilabel_batches,
@@ -57,6 +58,15 @@ def test_multiclass_scores_match_torchmetrics(name: str, average: str, s: Sizes)
     ours, functional = _ours(name, num_classes=s.num_classes, average=average)
     theirs = _theirs(name, task="multiclass", num_classes=s.num_classes, average=average)
     check_against_oracle(ours, theirs, multiclass_score_batches(s, logits=True), functional)
+
+
+@pytest.mark.parametrize("average", ["micro", "macro"])
+@EXAMPLES
+@given(s=sizes())
+def test_multiclass_with_extra_dims_matches_torchmetrics(average: str, s: Sizes):
+    ours, functional = _ours("precision", num_classes=s.num_classes, average=average)
+    theirs = _theirs("precision", task="multiclass", num_classes=s.num_classes, average=average)
+    check_against_oracle(ours, theirs, multiclass_extra_dim_batches(s), functional)
 
 
 @pytest.mark.parametrize("average", ["macro", "weighted"])
