@@ -7,9 +7,11 @@ Stable contract (the Runyard worker injects its own logger through it):
 - `log_graph(model, input_array=None)`: optional;
 - `save()`: flush what is buffered; `finalize(status)`: called once at the end with
   "success", "failed" (an exception left `fit`) or "interrupted" (KeyboardInterrupt);
-- `agg_and_log_metrics(metrics, step)`: what the Trainer calls. Dicts logged at the same step
-  are merged (a repeated key is averaged) and sent to `log_metrics` when a new step arrives or
-  on `save()`.
+- `agg_and_log_metrics(metrics, step)`: what the Trainer calls for training steps. Dicts
+  logged at the same step (the batches of one accumulation window) are merged (a repeated key
+  is averaged) and sent to `log_metrics` when a new step arrives, on `flush_aggregated()` or
+  on `save()`. Epoch and validation values go straight to `log_metrics` after a flush, so they
+  form their own row, as in Lightning 1.0.
 The Trainer only calls loggers on global rank 0.
 """
 
@@ -108,6 +110,10 @@ class LightningLoggerBase(ABC):
         if step is None:
             self._flush_pending()
 
+    def flush_aggregated(self) -> None:
+        """Send what `agg_and_log_metrics` is holding to `log_metrics` now."""
+        self._flush_pending()
+
     def _flush_pending(self) -> None:
         if not self._pending:
             return
@@ -166,6 +172,10 @@ class LoggerCollection(LightningLoggerBase):
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         for logger in self._logger_iterable:
             logger.log_metrics(metrics, step)
+
+    def flush_aggregated(self) -> None:
+        for logger in self._logger_iterable:
+            logger.flush_aggregated()
 
     def log_hyperparams(self, params: Any) -> None:
         for logger in self._logger_iterable:

@@ -692,7 +692,8 @@ class Trainer:
                 step_scheduler(config, metrics)
         self._epoch_schedulers_pending = False
 
-    def _log_to_logger(self, metrics: dict[str, Any], step: int) -> None:
+    def _log_to_logger(self, metrics: dict[str, Any], step: int, aggregate: bool = False) -> None:
+        """Send `metrics` as floats (plus 'epoch'); training steps go through aggregation."""
         if self.logger is None or not metrics or not self.is_global_zero:
             return
         scalars = {
@@ -700,7 +701,11 @@ class Trainer:
         }
         scalars["epoch"] = float(self.current_epoch)
         self.logged_metrics.update(scalars)
-        self.logger.agg_and_log_metrics(scalars, step)
+        if aggregate:
+            self.logger.agg_and_log_metrics(scalars, step)
+        else:
+            self.logger.flush_aggregated()
+            self.logger.log_metrics(scalars, step)
 
     def _manual_backward(
         self, loss: torch.Tensor, optimizer: Any, *args: Any, **kwargs: Any

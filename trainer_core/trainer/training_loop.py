@@ -233,7 +233,7 @@ def run_epoch(trainer: Trainer) -> None:
         ):
             step_metrics = store.step_metrics(only_fresh=True, for_logger=True)
             if step_metrics:
-                trainer._log_to_logger(step_metrics, trainer.global_step)
+                trainer._log_to_logger(step_metrics, trainer.global_step, aggregate=True)
         if stepping:
             for config in step_schedulers:
                 if (batch_idx + 1) % config.frequency == 0:
