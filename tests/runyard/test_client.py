@@ -1,0 +1,127 @@
+"""The Python SDK against the real server: submit (with and without a code bundle), read,
+cancel, and errors that say what went wrong."""
+
+import io
+import tarfile
+
+import pytest
+from pydantic import ValidationError
+
+from runyard.client import ApiError, Client, ConnectionFailed, _parse_sse, pack_bundle
+from tests.e2e.live_server import live_server
+from tests.e2e.stack import free_port
+
+SPEC_YAML = """
+name: digits
+project: vision
+model:
+  entrypoint: examples.digits:DigitsClassifier
+  init_args: {lr: 0.01}
+trainer: {max_epochs: 1}
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with live_server(tmp_path_factory.mktemp("client")) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server):
+    with Client(server.url, server.admin_token) as c:
+        c.ensure_project("vision")
+        yield c
+
+
+def test_submitting_a_yaml_file_queues_its_run(client, tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(SPEC_YAML)
+    experiment = client.submit(path)
+    [run_id] = experiment["run_ids"]
+    run = client.run(run_id)
+    assert run["state"] == "queued" and run["spec"]["trainer"]["max_epochs"] == 1
+
+
+def test_a_search_expands_into_several_runs(client):
+    spec = SPEC_YAML + "search:\n  parameters:\n    model.init_args.lr: {values: [0.1, 0.01]}\n"
+    assert len(client.submit(spec)["run_ids"]) == 2
+
+
+def test_submitting_with_a_code_bundle_directory_uploads_it(client, tmp_path):
+    code = tmp_path / "code"
+    (code / "mypkg").mkdir(parents=True)
+    (code / "mypkg" / "__init__.py").write_text("")
+    (code / "mypkg" / "__pycache__").mkdir()
+    (code / "mypkg" / "__pycache__" / "x.pyc").write_bytes(b"junk")
+    experiment = client.submit(SPEC_YAML, bundle=code)
+    assert experiment["bundle_sha256"]
+
+
+def test_bundles_leave_out_caches():
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "pkg" / "__pycache__").mkdir(parents=True)
+        (root / "pkg" / "m.py").write_text("x = 1")
+        (root / "pkg" / "__pycache__" / "m.pyc").write_bytes(b"")
+        with tarfile.open(fileobj=io.BytesIO(pack_bundle(root))) as tar:
+            assert tar.getnames() == ["pkg/m.py"]
+
+
+def test_an_invalid_spec_is_rejected_before_anything_is_sent():
+    offline = Client(f"http://127.0.0.1:{free_port()}", "ry_user_x")
+    with pytest.raises(ValidationError, match="max_epoch"):
+        offline.submit(
+            {
+                "name": "a",
+                "project": "p",
+                "model": {"entrypoint": "m:C"},
+                "trainer": {"max_epoch": 1},
+            }
+        )
+
+
+def test_cancel_of_a_queued_run_cancels_it(client):
+    [run_id] = client.submit(SPEC_YAML)["run_ids"]
+    assert client.cancel(run_id)["state"] == "canceled"
+    with pytest.raises(ApiError) as info:
+        client.cancel(run_id)
+    assert info.value.status == 409 and "nothing to cancel" in str(info.value)
+
+
+def test_listing_runs_shows_the_submitted_ones(client):
+    [run_id] = client.submit(SPEC_YAML)["run_ids"]
+    assert run_id in {r["id"] for r in client.runs(limit=200)}
+
+
+def test_a_bad_token_is_an_api_error_naming_the_problem(server):
+    with Client(server.url, "ry_user_notavalidtoken") as c, pytest.raises(ApiError) as info:
+        c.me()
+    assert info.value.status == 401 and "token" in str(info.value)
+
+
+def test_an_unreachable_server_says_how_to_start_one():
+    with (
+        Client(f"http://127.0.0.1:{free_port()}", "t") as c,
+        pytest.raises(ConnectionFailed) as info,
+    ):
+        c.runs()
+    assert "runyard up" in str(info.value)
+
+
+def test_worker_tokens_are_created_for_a_named_worker(client):
+    created = client.create_token("gpu box", kind="worker", worker_name="gpu-1")
+    assert created["token"].startswith("ry_worker_")
+
+
+def test_server_sent_events_are_parsed_with_ids_and_json_data():
+    lines = iter(
+        [": keep-alive", "id: 7", "event: log", 'data: {"text": "hi"}', "", "data: plain", ""]
+    )
+    assert list(_parse_sse(lines)) == [
+        {"id": "7", "event": "log", "data": {"text": "hi"}},
+        {"event": "message", "data": "plain"},
+    ]
