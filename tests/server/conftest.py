@@ -61,14 +61,11 @@ class TestDatabase:
     engine: Engine
 
     def empty(self) -> None:
-        tables = server.models.metadata.sorted_tables
+        # DELETE, not TRUNCATE: on the small tables tests leave behind, PostgreSQL's TRUNCATE
+        # costs ~0.4 s (it recreates every table's files) where DELETE takes milliseconds.
         with self.engine.begin() as conn:
-            if self.engine.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in reversed(tables):
-                    conn.execute(table.delete())
+            for table in reversed(server.models.metadata.sorted_tables):
+                conn.execute(table.delete())
 
 
 @dataclass
