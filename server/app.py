@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from redis import Redis
 
 from runyard.schemas.spec import ExperimentSpec
+from server.artifacts.router import router as artifacts_router
 from server.bundles.router import router as bundles_router
 from server.db import make_engine, make_session_factory
 from server.errors import InvalidInput, RunyardServerError
@@ -38,6 +39,7 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (metrics_router, API_PREFIX),
     (logs_router, API_PREFIX),
     (workers_router, API_PREFIX),
+    (artifacts_router, API_PREFIX),
 )
 
 # Models a route documents by hand (a raw request body) rather than through its signature.

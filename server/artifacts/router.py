@@ -1,0 +1,162 @@
+"""Worker-facing uploads and user-facing listing and download of checkpoints and exports."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
+from fastapi.responses import FileResponse
+
+from server.artifacts import service
+from server.artifacts.schemas import CheckpointPublic, ExportPublic
+from server.deps import CurrentUser, SessionDep, SettingsDep, WorkerPrincipal, get_principal
+from server.error_responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE
+from server.errors import NotFound
+from server.principals import Principal
+from server.runs.models import Run
+from server.runs.repository import RUN_NOT_FOUND, get_readable_run
+
+router = APIRouter(tags=["artifacts"], responses={**AUTH_ERRORS, **NOT_FOUND})
+
+AnyPrincipal = Annotated[Principal, Depends(get_principal)]
+Sha256Header = Annotated[
+    str | None,
+    Header(
+        alias="X-Content-SHA256",
+        pattern="^[0-9a-fA-F]{64}$",
+        description="sha256 of the file, hex; verified while the upload streams to disk",
+    ),
+]
+
+
+def _worker_run(session: SessionDep, principal: Principal, run_id: str) -> Run:
+    principal.require_run(run_id)
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(RUN_NOT_FOUND)
+    return run
+
+
+@router.post("/worker/runs/{run_id}/checkpoints", responses=TOO_LARGE)
+def upload_checkpoint(
+    run_id: str,
+    principal: WorkerPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="the checkpoint file")],
+    attempt: Annotated[int, Form(ge=1, le=10_000)],
+    epoch: Annotated[int, Form(ge=0, le=2**31 - 1)],
+    step: Annotated[int, Form(ge=0, le=2**62)],
+    metrics: Annotated[str, Form(max_length=100_000, description="JSON object")] = "{}",
+    x_content_sha256: Sha256Header = None,
+) -> CheckpointPublic:
+    """Stores a checkpoint, then applies the run's retention policy (top-k by the monitored
+    metric, plus the last); files that fall out are deleted."""
+    run = _worker_run(session, principal, run_id)
+    return service.store_checkpoint(
+        session,
+        settings.artifacts,
+        run,
+        file.file,
+        attempt=attempt,
+        epoch=epoch,
+        step=step,
+        metrics=service.parse_metrics(metrics),
+        expected_sha256=x_content_sha256,
+        max_bytes=settings.max_upload_bytes,
+    )
+
+
+@router.post("/worker/runs/{run_id}/exports", responses=TOO_LARGE)
+def upload_export(
+    run_id: str,
+    principal: WorkerPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="the exported model file")],
+    format: Annotated[str, Form(max_length=32, description="torchscript or onnx")],
+    input_signature: Annotated[str, Form(max_length=100_000, description="JSON object")] = "{}",
+    max_abs_diff: Annotated[
+        float | None, Form(description="largest difference to the eager model on a sample")
+    ] = None,
+    x_content_sha256: Sha256Header = None,
+) -> ExportPublic:
+    """Stores an exported model. It counts as verified when the worker reports how far its
+    outputs were from the eager model's."""
+    run = _worker_run(session, principal, run_id)
+    signature = service.parse_json_field(input_signature, "input_signature")
+    if not isinstance(signature, dict):
+        signature = {"inputs": signature}
+    return service.store_export(
+        session,
+        settings.artifacts,
+        run,
+        file.file,
+        export_format=format,
+        input_signature=signature,
+        verified=max_abs_diff is not None,
+        expected_sha256=x_content_sha256,
+        max_bytes=settings.max_upload_bytes,
+    )
+
+
+@router.get("/runs/{run_id}/checkpoints")
+def list_checkpoints(run_id: str, user: CurrentUser, session: SessionDep) -> list[CheckpointPublic]:
+    get_readable_run(session, user, run_id)
+    return service.list_checkpoints(session, run_id)
+
+
+@router.get("/runs/{run_id}/exports")
+def list_exports(run_id: str, user: CurrentUser, session: SessionDep) -> list[ExportPublic]:
+    get_readable_run(session, user, run_id)
+    return service.list_exports(session, run_id)
+
+
+def _may_read(session: SessionDep, principal: Principal, run_id: str, missing: str) -> None:
+    """Users read runs of their projects; workers read any run (to resume it elsewhere); a
+    run-scoped token reads only its own run. Anything else looks like it does not exist."""
+    if principal.kind == "user" and principal.user is not None:
+        try:
+            get_readable_run(session, principal.user, run_id)
+        except NotFound:
+            raise NotFound(missing) from None
+    elif principal.kind == "run" and principal.run_id != run_id:
+        raise NotFound(missing)
+
+
+def _file_response(
+    settings: SettingsDep, storage_path: str, sha256: str, filename: str
+) -> FileResponse:
+    path = settings.artifacts / storage_path
+    if not path.is_file():
+        raise NotFound("the file is missing from the artifact store; ask an admin to check it")
+    return FileResponse(
+        path,
+        media_type="application/octet-stream",
+        filename=filename,
+        headers={"X-Content-SHA256": sha256},
+    )
+
+
+_DOWNLOAD = {200: {"content": {"application/octet-stream": {}}, "description": "the file"}}
+
+
+@router.get("/checkpoints/{checkpoint_id}/download", responses=_DOWNLOAD)
+def download_checkpoint(
+    checkpoint_id: str, principal: AnyPrincipal, session: SessionDep, settings: SettingsDep
+) -> FileResponse:
+    """The checkpoint file, streamed, with Content-Length and X-Content-SHA256."""
+    checkpoint = service.get_checkpoint(session, checkpoint_id)
+    _may_read(session, principal, checkpoint.run_id, service.CHECKPOINT_NOT_FOUND)
+    return _file_response(
+        settings, checkpoint.storage_path, checkpoint.sha256, f"{checkpoint.id}.ckpt"
+    )
+
+
+@router.get("/exports/{export_id}/download", responses=_DOWNLOAD)
+def download_export(
+    export_id: str, principal: AnyPrincipal, session: SessionDep, settings: SettingsDep
+) -> FileResponse:
+    """The exported model file, streamed, with Content-Length and X-Content-SHA256."""
+    export = service.get_export(session, export_id)
+    _may_read(session, principal, export.run_id, service.EXPORT_NOT_FOUND)
+    suffix = service.EXPORT_SUFFIX.get(export.format, "")
+    return _file_response(settings, export.storage_path, export.sha256, f"{export.id}{suffix}")
