@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from trainer_core.core.metric_objects import is_metric_object
 from trainer_core.exceptions import MisconfigurationException
 
 if TYPE_CHECKING:
@@ -23,6 +26,24 @@ def _move_to(sample: Any, device: torch.device) -> Any:
     return sample
 
 
+@contextlib.contextmanager
+def _without_metric_children(module: torch.nn.Module) -> Iterator[None]:
+    """Hide metric submodules while scripting: they hold training-time state, and their
+    variadic `forward` cannot be compiled. The exported module does not need them."""
+    removed: list[tuple[torch.nn.Module, str, torch.nn.Module]] = []
+    for parent in module.modules():
+        for name, child in list(parent._modules.items()):
+            if child is not None and is_metric_object(child):
+                removed.append((parent, name, child))
+    for parent, name, _ in removed:
+        del parent._modules[name]
+    try:
+        yield
+    finally:
+        for parent, name, child in removed:
+            parent._modules[name] = child
+
+
 def to_torchscript(
     module: LightningModule,
     file_path: str | None = None,
@@ -36,7 +57,8 @@ def to_torchscript(
     try:
         with torch.no_grad():
             if method == "script":
-                scripted = torch.jit.script(module, **kwargs)
+                with _without_metric_children(module):
+                    scripted = torch.jit.script(module, **kwargs)
             elif method == "trace":
                 sample = (
                     example_inputs if example_inputs is not None else module.example_input_array

@@ -13,16 +13,10 @@ from typing import Any
 
 import torch
 
+from trainer_core.core.metric_objects import is_metric_object
 from trainer_core.exceptions import MisconfigurationException
 
-
-def is_metric_object(value: Any) -> bool:
-    """A trainer_core/torchmetrics Metric: an nn.Module with callable `compute` and `reset`."""
-    return (
-        isinstance(value, torch.nn.Module)
-        and callable(getattr(value, "compute", None))
-        and callable(getattr(value, "reset", None))
-    )
+__all__ = ["LoggedKey", "ResultStore", "extract_batch_size", "is_metric_object"]
 
 
 def extract_batch_size(batch: Any) -> int:

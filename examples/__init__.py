@@ -1,0 +1,1 @@
+"""Experiments ready to submit to Runyard (or to run locally with `python -m examples.<name>`)."""
