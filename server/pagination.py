@@ -9,11 +9,13 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, or_
 
 from server.errors import InvalidInput
+
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
 _BAD_CURSOR = "invalid cursor; pass back 'next_cursor' exactly as a previous page returned it"
 
@@ -57,7 +59,7 @@ def decode_cursor(key: SortKey, cursor: str) -> tuple[Any, str]:
         raise InvalidInput(_BAD_CURSOR, loc=["query", "cursor"]) from exc
 
 
-def apply_keyset(query: Select[Any], key: SortKey, cursor: str | None, limit: int) -> Select[Any]:
+def apply_keyset(query: _Query, key: SortKey, cursor: str | None, limit: int) -> _Query:
     """Orders by (sort column, id) and starts after the cursor's row. Fetches one extra row so
     the caller can tell whether there is a next page."""
     if cursor:

@@ -24,7 +24,7 @@ EXPERIMENT_SORTS = {
 }
 
 
-def readable_experiments(user: User) -> Select[tuple[Experiment]]:
+def readable_experiments(user: User) -> Select[Experiment]:
     return select(Experiment).where(Experiment.project_id.in_(readable_project_ids(user)))
 
 
@@ -66,7 +66,7 @@ def list_experiments(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Experiment], Any]:
-    query: Select[Any] = readable_experiments(user)
+    query = readable_experiments(user)
     if project_id:
         query = query.where(Experiment.project_id == project_id)
     if owner_id:

@@ -14,7 +14,7 @@ from server.users.service import find_user
 PROJECT_NOT_FOUND = "no such project among yours; list yours with GET /api/v1/projects"
 
 
-def readable_project_ids(user: User) -> Select[tuple[str]]:
+def readable_project_ids(user: User) -> Select[str]:
     if user.is_admin:
         return select(Project.id)
     return select(ProjectMember.project_id).where(ProjectMember.user_id == user.id)

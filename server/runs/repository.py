@@ -27,7 +27,7 @@ RUN_SORTS = {
 }
 
 
-def readable_runs(user: User) -> Select[tuple[Run]]:
+def readable_runs(user: User) -> Select[Run]:
     return select(Run).where(Run.project_id.in_(readable_project_ids(user)))
 
 
@@ -53,7 +53,7 @@ def list_runs(
     limit: int,
 ) -> tuple[list[tuple[Run, str]], Any]:
     """Rows of (run, experiment name), at most `limit` + 1 of them, and the sort key used."""
-    query: Select[Any] = select(Run, Experiment.name).join(
+    query: Select[Run, str] = select(Run, Experiment.name).join(
         Experiment, Experiment.id == Run.experiment_id
     )
     query = query.where(Run.project_id.in_(readable_project_ids(user)))
