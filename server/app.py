@@ -17,7 +17,9 @@ from server.db import make_engine, make_session_factory
 from server.errors import InvalidInput, RunyardServerError
 from server.experiments.router import router as experiments_router
 from server.health.router import router as health_router
+from server.ingest.service import ingester_in_process
 from server.limits import BodySizeLimit
+from server.live.router import router as live_router
 from server.logs.router import router as logs_router
 from server.metrics.router import router as metrics_router
 from server.projects.router import router as projects_router
@@ -40,6 +42,7 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (logs_router, API_PREFIX),
     (workers_router, API_PREFIX),
     (artifacts_router, API_PREFIX),
+    (live_router, API_PREFIX),
 )
 
 # Models a route documents by hand (a raw request body) rather than through its signature.
@@ -47,7 +50,9 @@ EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (ExperimentSpec,)
 
 # Context managers entered for the app's lifetime (e.g. a background consumer), given the app
 # after its engine, session factory and Redis client exist. Each slice adds one line.
-BACKGROUND_SERVICES: tuple[Callable[[FastAPI], AbstractContextManager[object]], ...] = ()
+BACKGROUND_SERVICES: tuple[Callable[[FastAPI], AbstractContextManager[object]], ...] = (
+    ingester_in_process,
+)
 
 DASHBOARD_NOT_BUILT = (
     "Runyard API is running; the web dashboard is not built.\n"
