@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from runyard.schemas.states import TERMINAL_STATES, RunState, can_transition
+from runyard.schemas.tasks import CancelNotice, cancel_channel
 from server.db import utcnow
 from server.errors import Conflict, Forbidden
 from server.projects.models import Role
@@ -18,11 +19,6 @@ from server.runs.repository import get_readable_run
 from server.users.models import User
 
 log = logging.getLogger(__name__)
-
-
-def cancel_channel(prefix: str) -> str:
-    """Redis pub/sub channel on which the server announces run ids whose cancel was requested."""
-    return f"{prefix}:cancel"
 
 
 def transition(
@@ -76,7 +72,8 @@ def apply_state_event(
     """Applies a worker's state event. Returns False (and changes nothing) for an unknown run,
     a stale attempt, a repeat of the current state or an illegal transition: events arrive at
     least once and possibly late. The caller commits (the ingester batches many events)."""
-    run = session.get(Run, run_id, with_for_update=True)
+    # populate_existing: re-read the locked row even if this session has the run loaded already.
+    run = session.get(Run, run_id, with_for_update=True, populate_existing=True)
     if run is None or attempt != run.attempt:
         return False
     current = RunState(run.state)
@@ -110,7 +107,12 @@ def cancel_run(session: Session, redis: Redis, prefix: str, user: User, run_id: 
     role = require_role(session, user, run.project_id, Role.member)
     if run.owner_id != user.id and role != Role.admin:
         raise Forbidden("only the run's owner or a project admin may cancel it")
-    locked = session.scalar(select(Run).where(Run.id == run.id).with_for_update())
+    locked = session.scalar(
+        select(Run)
+        .where(Run.id == run.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     assert locked is not None
     run = locked
     current = RunState(run.state)
@@ -124,7 +126,10 @@ def cancel_run(session: Session, redis: Redis, prefix: str, user: User, run_id: 
     session.commit()
     if notify:
         try:
-            redis.publish(cancel_channel(prefix), run.id)
+            notice = CancelNotice(
+                run_id=run.id, attempt=run.attempt, reason=f"canceled by {user.email}"
+            )
+            redis.publish(cancel_channel(prefix), notice.model_dump_json())
         except RedisError:
             # The database holds the request; workers also see it through the run's state.
             log.warning("could not publish the cancel notice of run %s", run.id, exc_info=True)

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from runyard.schemas.states import RunState
+from runyard.schemas.tasks import CancelNotice, cancel_channel
 from server.runs.models import Run, RunTransition
-from server.runs.service import apply_state_event, cancel_channel
+from server.runs.service import apply_state_event
 
 
 @pytest.fixture
@@ -108,7 +109,9 @@ def test_cancel_of_a_running_run_is_recorded_and_announced(
     assert body["state"] == "running" and body["cancel_requested_at"] is not None
     message = pubsub.get_message(timeout=5)
     pubsub.close()
-    assert message is not None and message["data"] == run.id.encode()
+    assert message is not None
+    notice = CancelNotice.model_validate_json(message["data"])
+    assert (notice.run_id, notice.attempt) == (run.id, 1)
 
 
 def test_viewer_cannot_cancel(client: TestClient, team, make_run: Callable) -> None:  # type: ignore[no-untyped-def]
