@@ -1,5 +1,5 @@
 """Authorization matrix: every route of the app, for anonymous, viewer, member, project admin,
-other-team user and worker token.
+other-team user, worker token, and a run-scoped token that belongs to another run.
 
 Routes come from `app.routes`, so a new route without a row in EXPECTED fails this test with a
 list of what to add. "ok" means the caller got past authorization (any status but 401, 403 and
@@ -9,7 +9,7 @@ list of what to add. "ok" means the caller got past authorization (any status bu
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -24,24 +24,42 @@ from server.users.models import User
 from server.users.tokens import issue_token
 from tests.server.conftest import spec_for
 
-ROLES = ("anonymous", "viewer", "member", "project_admin", "other_team", "worker")
+ROLES = (
+    "anonymous",
+    "viewer",
+    "member",
+    "project_admin",
+    "other_team",
+    "worker",
+    "foreign_run_token",
+)
 OK = "ok"
+Expected = int | tuple[int, ...] | str
 
-PUBLIC = dict.fromkeys(ROLES, OK)
-ANY_USER = {**dict.fromkeys(ROLES, OK), "anonymous": 401, "worker": 403}
-GLOBAL_ADMIN = {**dict.fromkeys(ROLES, 403), "anonymous": 401}
-PROJECT_READ = {
-    "anonymous": 401,
+PUBLIC: dict[str, Expected] = dict.fromkeys(ROLES, OK)
+_NO_TOKENS = {"anonymous": 401, "worker": 403, "foreign_run_token": 403}
+ANY_USER: dict[str, Expected] = {**dict.fromkeys(ROLES, OK), **_NO_TOKENS}
+GLOBAL_ADMIN: dict[str, Expected] = {**dict.fromkeys(ROLES, 403), "anonymous": 401}
+PROJECT_READ: dict[str, Expected] = {
+    **_NO_TOKENS,
     "viewer": OK,
     "member": OK,
     "project_admin": OK,
     "other_team": 404,
-    "worker": 403,
 }
 PROJECT_WRITE = {**PROJECT_READ, "viewer": 403}
 PROJECT_ADMIN = {**PROJECT_WRITE, "member": 403}
-OWN_TOKEN = {**dict.fromkeys(ROLES, 404), "anonymous": 401, "worker": 403, "member": OK}
-WORKER = {**dict.fromkeys(ROLES, 403), "anonymous": 401, "worker": OK}
+OWN_TOKEN = {**dict.fromkeys(ROLES, 404), **_NO_TOKENS, "member": OK}
+WORKER: dict[str, Expected] = {**dict.fromkeys(ROLES, 403), "anonymous": 401, "worker": OK}
+# Prometheus scrapes with a user or worker token; user code (run tokens) may not.
+ANY_TOKEN: dict[str, Expected] = {
+    **dict.fromkeys(ROLES, OK),
+    "anonymous": 401,
+    "foreign_run_token": 403,
+}
+# Files of a run: its team reads them, workers read any (to resume a run elsewhere), another
+# run's token sees nothing.
+RUN_FILES: dict[str, Expected] = {**PROJECT_READ, "worker": OK, "foreign_run_token": (403, 404)}
 
 
 @dataclass
@@ -55,7 +73,8 @@ class World:
     add_member: Callable[..., Any]
     project: Project
     member: User
-    tokens: dict[str, str | None] = field(default_factory=dict)
+    client: TestClient
+    worker_headers: dict[str, str]
 
     def run(self) -> str:
         return str(self.make_run(self.project, self.member).id)
@@ -67,6 +86,22 @@ class World:
         user, _ = self.make_user()
         self.add_member(self.project, user, "member")
         return user.id
+
+    def checkpoint(self) -> str:
+        return self._upload("checkpoints", {"attempt": "1", "epoch": "0", "step": "1"})
+
+    def export(self) -> str:
+        return self._upload("exports", {"format": "onnx"})
+
+    def _upload(self, kind: str, form: dict[str, str]) -> str:
+        response = self.client.post(
+            f"/api/v1/worker/runs/{self.run()}/{kind}",
+            data=form,
+            files={"file": ("model.bin", b"weights")},
+            headers=self.worker_headers,
+        )
+        assert response.status_code in (200, 201), response.text
+        return str(response.json()["id"])
 
     def member_token(self) -> str:
         token, _ = issue_token(self.session, kind="user", name="extra", user_id=self.member.id)
@@ -93,13 +128,19 @@ def _run(w: World) -> str:
     return w.run()
 
 
-def _random(_w: World) -> str:
-    return secrets.token_hex(8)
+CHECKPOINT_FORM = {"attempt": "1", "epoch": "0", "step": "1"}
+
+
+def _upload(form: dict[str, str]) -> Build:
+    return lambda w: (
+        [w.run()],
+        {"data": form, "files": {"file": ("model.bin", b"weights")}},
+    )
 
 
 @dataclass(frozen=True)
 class Row:
-    expected: dict[str, int | str]
+    expected: dict[str, Expected]
     build: Build
     may_404: bool = False  # the addressed resource may not exist even for allowed callers
     streams: bool = False  # an endless response (SSE): only refusals are exercised
@@ -152,16 +193,19 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/runs/{}/events"): Row(PROJECT_READ, _no_body(_run), streams=True),
     ("GET", "/api/v1/runs/{}/checkpoints"): Row(PROJECT_READ, _no_body(_run)),
     ("GET", "/api/v1/runs/{}/exports"): Row(PROJECT_READ, _no_body(_run)),
-    # No checkpoint or export exists here, so every user sees 404; the rows still pin down
-    # that anonymous callers and worker tokens are refused before any lookup.
-    ("GET", "/api/v1/checkpoints/{}/download"): Row(PROJECT_READ, _no_body(_random), may_404=True),
-    ("GET", "/api/v1/exports/{}/download"): Row(PROJECT_READ, _no_body(_random), may_404=True),
+    ("GET", "/api/v1/checkpoints/{}/download"): Row(RUN_FILES, _no_body(World.checkpoint)),
+    ("GET", "/api/v1/exports/{}/download"): Row(RUN_FILES, _no_body(World.export)),
     ("GET", "/api/v1/workers"): Row(ANY_USER, _no_body()),
-    # worker-facing
+    ("GET", "/metrics"): Row(ANY_TOKEN, _no_body()),
+    # scheduler slice
+    ("GET", "/api/v1/cluster"): Row(ANY_USER, _no_body()),
+    # worker-facing; valid bodies, so that a refusal cannot hide behind a 422
     ("GET", "/api/v1/worker/runs/{}/bundle"): Row(WORKER, _no_body(_run), may_404=True),
-    ("POST", "/api/v1/worker/runs/{}/checkpoints"): Row(WORKER, _no_body(_run), may_404=True),
-    ("POST", "/api/v1/worker/runs/{}/exports"): Row(WORKER, _no_body(_run), may_404=True),
-    ("POST", "/api/v1/worker/heartbeat"): Row(WORKER, _no_body()),
+    ("POST", "/api/v1/worker/runs/{}/checkpoints"): Row(WORKER, _upload(CHECKPOINT_FORM)),
+    ("POST", "/api/v1/worker/runs/{}/exports"): Row(WORKER, _upload({"format": "onnx"})),
+    ("POST", "/api/v1/worker/heartbeat"): Row(
+        WORKER, _json(lambda w: {"name": "worker-1", "queue": "worker-1", "slots_total": 1})
+    ),
 }
 
 
@@ -194,7 +238,8 @@ def _verdict(row: Row, role: str, status: int) -> str | None:
     if expected == OK:
         refused = {401, 403} | (set() if row.may_404 else {404})
         return f"expected access, got {status}" if status in refused else None
-    return None if status == expected else f"expected {expected}, got {status}"
+    allowed = expected if isinstance(expected, tuple) else (expected,)
+    return None if status in allowed else f"expected {expected}, got {status}"
 
 
 @pytest.mark.slow
@@ -207,6 +252,7 @@ def test_every_route_enforces_the_authorization_matrix(
     add_member: Callable,
     make_run: Callable,
     make_worker_token: Callable,
+    make_run_token: Callable,
     auth: Callable,
 ) -> None:
     operations = app_operations(app)
@@ -224,14 +270,18 @@ def test_every_route_enforces_the_authorization_matrix(
     add_member(project, viewer, "viewer")
     outsider, outsider_token = make_user()
     make_project(outsider)
-    world = World(session, make_user, make_run, add_member, project, member)
+    worker_token = make_worker_token("worker-1")
+    world = World(
+        session, make_user, make_run, add_member, project, member, client, auth(worker_token)
+    )
     tokens: dict[str, str | None] = {
         "anonymous": None,
         "viewer": viewer_token,
         "member": member_token,
         "project_admin": admin_token,
         "other_team": outsider_token,
-        "worker": make_worker_token(),
+        "worker": worker_token,
+        "foreign_run_token": make_run_token(make_run(project, member)),
     }
 
     failures = []
