@@ -13,6 +13,7 @@ from redis import Redis
 from runyard.schemas.spec import ExperimentSpec
 from server.artifacts.router import router as artifacts_router
 from server.bundles.router import router as bundles_router
+from server.cluster.router import router as cluster_router
 from server.db import make_engine, make_session_factory
 from server.errors import InvalidInput, RunyardServerError
 from server.experiments.router import router as experiments_router
@@ -22,6 +23,8 @@ from server.limits import BodySizeLimit
 from server.live.router import router as live_router
 from server.logs.router import router as logs_router
 from server.metrics.router import router as metrics_router
+from server.observability import install_observability
+from server.observability.router import router as observability_router
 from server.projects.router import router as projects_router
 from server.runs.router import router as runs_router
 from server.settings import Settings
@@ -41,8 +44,10 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (metrics_router, API_PREFIX),
     (logs_router, API_PREFIX),
     (workers_router, API_PREFIX),
+    (cluster_router, API_PREFIX),
     (artifacts_router, API_PREFIX),
     (live_router, API_PREFIX),
+    (observability_router, ""),
 )
 
 # Models a route documents by hand (a raw request body) rather than through its signature.
@@ -87,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_error_handlers(app)
     _add_extra_schemas(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    install_observability(app)
     _add_dashboard(app, settings)
     return app
 

@@ -20,7 +20,13 @@ def ingester_in_process(app: FastAPI) -> Iterator[Ingester | None]:
         return
     # Its own Redis connection: a blocking XREADGROUP must not hold up request handlers.
     redis = Redis.from_url(settings.redis_url)
-    ingester = Ingester(app.state.session_factory, redis, settings.redis_prefix)
+    instruments = getattr(app.state, "instruments", None)
+    ingester = Ingester(
+        app.state.session_factory,
+        redis,
+        settings.redis_prefix,
+        on_batch=instruments.record_batch if instruments is not None else None,
+    )
     ingester.ensure_group()
     stop = threading.Event()
     thread = threading.Thread(target=ingester.run, args=(stop,), name="ingester", daemon=True)

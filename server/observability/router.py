@@ -1,0 +1,40 @@
+"""GET /metrics in Prometheus' text format; a user or worker token is required."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
+
+from runyard.schemas.streams import INGEST_GROUP, events_stream
+from server.deps import RedisDep, SettingsDep, get_principal
+from server.error_responses import AUTH_ERRORS
+from server.errors import Forbidden
+from server.observability.instruments import Instruments
+from server.principals import Principal
+
+router = APIRouter(tags=["observability"], responses=AUTH_ERRORS)
+
+_TEXT = {200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}}
+
+
+@router.get("/metrics", responses=_TEXT, response_class=Response)
+def prometheus_metrics(
+    request: Request,
+    principal: Annotated[Principal, Depends(get_principal)],
+    redis: RedisDep,
+    settings: SettingsDep,
+) -> Response:
+    """Request counts and latency, events ingested by this process, and the ingest lag."""
+    if principal.kind == "run":
+        raise Forbidden("metrics need a user or worker token, not a run-scoped token")
+    instruments: Instruments = request.app.state.instruments
+    try:
+        groups = redis.xinfo_groups(events_stream(settings.redis_prefix))
+    except RedisError:
+        groups = []  # no stream yet (or Redis away): report nothing rather than fail a scrape
+    for group in groups:
+        if group["name"] in (INGEST_GROUP, INGEST_GROUP.encode()):
+            instruments.ingest_lag.set(group.get("lag") or 0)
+            instruments.ingest_pending.set(group.get("pending") or 0)
+    return Response(generate_latest(instruments.registry), media_type=CONTENT_TYPE_LATEST)
