@@ -1,27 +1,28 @@
-"""Choosing the strategy from the 1.0 Trainer flags (`gpus`, `accelerator`, `devices`, ...).
+"""Choosing the strategy from the 1.0 Trainer flags (`gpus`, `accelerator`, `devices`,
+`num_processes`, `num_nodes`, `distributed_backend`).
 
-Only single-process strategies exist so far; the distributed names are recognised and refused
-with a message naming the flag, so a spec that asks for them fails fast and clearly.
+`dp` and `ddp2` need CUDA devices and say so on a machine without them (never a silent
+fallback to one device); `ddp`, `ddp_spawn` run on GPUs when `gpus` is given and otherwise on
+`num_processes` CPU processes; `ddp_cpu` is `ddp_spawn` on CPU processes.
 """
+
+import warnings
 
 import torch
 
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.strategies.base import Strategy
+from trainer_core.strategies.ddp import DDPStrategy
+from trainer_core.strategies.ddp2 import DDP2Strategy
+from trainer_core.strategies.ddp_spawn import DDPSpawnStrategy
+from trainer_core.strategies.dp import DataParallelStrategy
 from trainer_core.strategies.single_device import SingleDeviceStrategy
-
-__all__ = [
-    "DISTRIBUTED_BACKENDS",
-    "SingleDeviceStrategy",
-    "Strategy",
-    "parse_gpu_ids",
-    "select_strategy",
-]
 
 # Lightning 1.0 accelerator names that need more than one process or device.
 DISTRIBUTED_BACKENDS = frozenset(
     {"dp", "ddp", "ddp_spawn", "ddp2", "ddp_cpu", "horovod", "ddp_sharded", "ddp_sharded_spawn"}
 )
+SUPPORTED_DISTRIBUTED = frozenset({"dp", "ddp", "ddp_spawn", "ddp2", "ddp_cpu"})
 _DEVICE_ACCELERATORS = frozenset({"cpu", "gpu", "cuda", "auto"})
 
 GpuFlag = int | str | list[int] | tuple[int, ...] | None
@@ -75,7 +76,7 @@ def select_strategy(
     num_nodes: int = 1,
     distributed_backend: str | None = None,
 ) -> Strategy:
-    """The strategy for these flags: single CPU or single GPU; distributed ones are refused."""
+    """The strategy for these flags (single device, dp, ddp, ddp_spawn, ddp2, ddp_cpu)."""
     if distributed_backend is not None:
         if accelerator is not None and accelerator != distributed_backend:
             raise MisconfigurationException(
@@ -84,32 +85,89 @@ def select_strategy(
             )
         accelerator = distributed_backend
     name = accelerator.lower() if isinstance(accelerator, str) else accelerator
+    _check_count("num_nodes", num_nodes)
+    _check_count("num_processes", num_processes)
+    if name is None and num_processes > 1:
+        # Lightning 1.0 did the same: several processes without a backend means ddp_cpu
+        warnings.warn(
+            f"num_processes={num_processes} without accelerator: using accelerator='ddp_cpu'.",
+            stacklevel=3,
+        )
+        name = "ddp_cpu"
+    if name in SUPPORTED_DISTRIBUTED:
+        return _distributed(name, gpus if gpus is not None else devices, num_processes, num_nodes)
     if name in DISTRIBUTED_BACKENDS:
         raise MisconfigurationException(
-            f"accelerator={accelerator!r}: the {name} strategy is not available in trainer_core yet. "
-            "Run on one device for now: drop the accelerator flag and use gpus=0 (CPU) or gpus=1."
+            f"accelerator={accelerator!r} is not available in trainer_core; use one of "
+            f"{sorted(SUPPORTED_DISTRIBUTED)}."
         )
     if name is not None and name not in _DEVICE_ACCELERATORS:
         raise MisconfigurationException(
             f"accelerator={accelerator!r} is not known. Use 'cpu', 'gpu' or 'auto' "
-            f"(distributed names: {sorted(DISTRIBUTED_BACKENDS)})."
+            f"(distributed names: {sorted(SUPPORTED_DISTRIBUTED)})."
         )
     if num_nodes != 1:
         raise MisconfigurationException(
-            f"num_nodes={num_nodes}: multi-node training is not available in trainer_core yet; use num_nodes=1."
+            f"num_nodes={num_nodes} needs a distributed strategy: add accelerator='ddp' (or 'ddp2')."
         )
     if num_processes != 1:
         raise MisconfigurationException(
-            f"num_processes={num_processes}: several processes (ddp_cpu) are not available in trainer_core yet; "
-            "use num_processes=1."
+            f"num_processes={num_processes} with accelerator={accelerator!r}: several processes need "
+            "accelerator='ddp_cpu' (or 'ddp')."
         )
+    return _single_device(name, gpus, devices)
 
+
+def _check_count(flag: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MisconfigurationException(f"{flag}={value!r}: use an int >= 1.")
+
+
+def _distributed(name: str, gpus: GpuFlag, num_processes: int, num_nodes: int) -> Strategy:
+    try:
+        gpu_ids = [] if name == "ddp_cpu" else _gpu_ids_for(name, gpus)
+    except MisconfigurationException as exc:
+        if name not in ("dp", "ddp2"):
+            raise
+        gpu_ids, reason = [], f"gpus={gpus!r} asks for GPUs that are not there ({exc})"
+    else:
+        reason = f"gpus={gpus!r} selects none"
+    if name in ("dp", "ddp2") and not gpu_ids:
+        available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        raise MisconfigurationException(
+            f"accelerator={name!r} splits each batch over CUDA GPUs, but {reason} (this machine has "
+            f"{available}). Run it on a machine with GPUs (e.g. gpus=2), or train on CPU processes with "
+            "accelerator='ddp_cpu' and num_processes=2."
+        )
+    devices = [torch.device("cuda", i) for i in gpu_ids]
+    if not devices:
+        devices = [torch.device("cpu")] * num_processes
+    if name == "dp":
+        if num_nodes != 1:
+            raise MisconfigurationException(
+                f"accelerator='dp' runs on one node; num_nodes={num_nodes} needs accelerator='ddp' or 'ddp2'."
+            )
+        return DataParallelStrategy(devices)
+    if name == "ddp2":
+        return DDP2Strategy(devices, num_nodes)
+    if name == "ddp":
+        return DDPStrategy(devices, num_nodes)
+    return DDPSpawnStrategy(devices, num_nodes)
+
+
+def _gpu_ids_for(name: str, gpus: GpuFlag) -> list[int]:
+    if gpus in (None, 0, "0", [], ()):
+        return []
+    return parse_gpu_ids(gpus)
+
+
+def _single_device(name: str | None, gpus: GpuFlag, devices: GpuFlag) -> Strategy:
     gpu_ids: list[int]
     if name == "cpu":
         if devices not in (None, 1, "1", "auto"):
             raise MisconfigurationException(
-                f"devices={devices!r} with accelerator='cpu' means several processes (ddp_cpu), which trainer_core "
-                "does not run yet; use devices=1."
+                f"devices={devices!r} with accelerator='cpu' means several processes: use "
+                f"accelerator='ddp_cpu', num_processes={devices!r}."
             )
         if gpus:
             raise MisconfigurationException(
@@ -134,13 +192,13 @@ def select_strategy(
             and devices not in (1, "1", "auto")
         ):
             raise MisconfigurationException(
-                f"devices={devices!r} without accelerator='gpu' means several CPU processes, which trainer_core "
-                "does not run yet; use devices=1 or accelerator='gpu'."
+                f"devices={devices!r} without accelerator='gpu' means several CPU processes: use "
+                f"accelerator='ddp_cpu', num_processes={devices!r}, or accelerator='gpu'."
             )
     if len(gpu_ids) > 1:
         raise MisconfigurationException(
-            f"gpus/devices={gpus if gpus is not None else devices!r} selects {len(gpu_ids)} GPUs, which needs a "
-            "distributed strategy (ddp/dp) that trainer_core does not have yet; use gpus=1."
+            f"gpus/devices={gpus if gpus is not None else devices!r} selects {len(gpu_ids)} GPUs: pick how to use "
+            "them with accelerator='ddp' (one process per GPU, recommended) or 'dp', or use gpus=1."
         )
     device = torch.device("cuda", gpu_ids[0]) if gpu_ids else torch.device("cpu")
     return SingleDeviceStrategy(device)

@@ -1,0 +1,90 @@
+"""The torch.distributed calls the distributed strategies share (no-ops without a group)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from trainer_core.exceptions import MisconfigurationException
+
+_OPS = {
+    "sum": dist.ReduceOp.SUM,
+    "mean": dist.ReduceOp.SUM,  # divided by the world size afterwards
+    "avg": dist.ReduceOp.SUM,
+    "max": dist.ReduceOp.MAX,
+    "min": dist.ReduceOp.MIN,
+}
+
+
+def group_ready() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def comm_device() -> torch.device:
+    """Where tensors must live for the backend's collectives (NCCL: the current GPU)."""
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def reduce_tensor(tensor: torch.Tensor, op: str | Any = "mean") -> torch.Tensor:
+    """`tensor` reduced over every rank with `op` ('mean', 'sum', 'max', 'min')."""
+    if not group_ready():
+        return tensor
+    name = op.lower() if isinstance(op, str) else op
+    if isinstance(name, str) and name not in _OPS:
+        raise MisconfigurationException(
+            f"sync_dist_op={op!r} is not known; use 'mean', 'sum', 'max' or 'min'."
+        )
+    reduce_op = _OPS[name] if isinstance(name, str) else name
+    # float64 on the wire keeps a mean of float32 values as exact as one process computes it
+    work = tensor.detach().to(comm_device(), dtype=torch.float64, copy=True)
+    dist.all_reduce(work, op=reduce_op)
+    if name in ("mean", "avg"):
+        work /= dist.get_world_size()
+    out_dtype = tensor.dtype if tensor.is_floating_point() else torch.float32
+    return work.to(tensor.device, dtype=out_dtype)
+
+
+def average_gradients(parameters: Iterable[torch.nn.Parameter]) -> None:
+    """Replace every gradient by its mean over all ranks, in one flattened all-reduce.
+
+    Used where DistributedDataParallel cannot sync for us (manual optimization runs backward
+    inside training_step; ddp2 computes on replicas). Every rank passes the same parameters in
+    the same order; a missing gradient counts as zeros so the buffer shapes always agree.
+    """
+    if not group_ready():
+        return
+    params = [p for p in parameters if p.requires_grad]
+    if not params:
+        return
+    device = comm_device()
+    flat = torch.cat(
+        [
+            (p.grad if p.grad is not None else torch.zeros_like(p)).detach().reshape(-1).to(device)
+            for p in params
+        ]
+    )
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    offset = 0
+    for p in params:
+        n = p.numel()
+        if p.grad is not None:
+            p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
+        offset += n
+
+
+def broadcast_module(module: torch.nn.Module, src: int = 0) -> None:
+    """Copy rank `src`'s parameters and buffers into every rank's module."""
+    if not group_ready():
+        return
+    device = comm_device()
+    with torch.no_grad():
+        for tensor in [*module.parameters(), *module.buffers()]:
+            work = tensor.detach().to(device, copy=True)
+            dist.broadcast(work, src)
+            tensor.copy_(work)
