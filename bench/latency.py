@@ -1,7 +1,8 @@
 """Latency figures, printed as JSON lines (measured, never asserted).
 
     python bench/latency.py scheduler      # decision time, 10,000 queued runs x 100 workers
-    python bench/latency.py all            # every figure this machine can measure
+    python bench/latency.py service        # submit->first step, log line->API (starts a stack)
+    python bench/latency.py all            # every figure
 
 Each line: {"bench": name, "value": ..., "unit": ..., "target": ...}.
 """
@@ -70,12 +71,128 @@ def scheduler_decision(queued: int = 10_000, workers: int = 100, repeats: int = 
     )
 
 
+def _spec(lines: int) -> dict:
+    return {
+        "name": "latency",
+        "project": "bench",
+        "model": {
+            "entrypoint": "bench.latency_models:FirstStepMarker",
+            "init_args": {"lines": lines},
+        },
+        "datamodule": {"entrypoint": "bench.latency_models:MarkedData"},
+        "trainer": {"max_epochs": 1, "limit_train_batches": 2, "num_sanity_val_steps": 0},
+        "export": {"formats": []},
+        "checkpoint": {"save_last": False, "save_top_k": 0},
+    }
+
+
+def _find_lines(client, run_id: str, prefix: str) -> list[str]:
+    return [
+        line["text"]
+        for line in client.logs(run_id, limit=1000)["lines"]
+        if line["text"].startswith(prefix)
+    ]
+
+
+def _wait_done(client, run_id: str, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.run(run_id)
+        if run["state"] in ("completed", "failed", "canceled"):
+            return run
+        time.sleep(0.2)  # polling interval
+    raise TimeoutError(f"run {run_id} did not finish in {timeout}s")
+
+
+def service_latency(data_dir: Path, database_url: str, repeats: int = 5, lines: int = 200) -> None:
+    """Start the local stack, warm the worker with one run, then measure
+    submit -> first training step (repeats) and first-log-line -> API (lines)."""
+    from runyard.client import Client
+    from runyard.local_stack import LocalStack, StackOptions
+
+    stack = LocalStack(
+        StackOptions(
+            data_dir=data_dir,
+            port=8765,
+            database_url=database_url,
+            redis_prefix=f"rybench-{random.randrange(1 << 30):x}",
+            worker_name="bench",
+            gpus=1,
+            extra_env={
+                "RUNYARD_SCHEDULER_TICK_SECONDS": "0.05",
+                "RUNYARD_WORKER_HEARTBEAT_SECONDS": "1",
+            },
+            say=lambda _m: None,
+        )
+    )
+    stack.up()
+    try:
+        with Client(stack.options.url, stack.admin_token) as client:
+            client.ensure_project("bench")
+            warm = _wait_done(client, client.submit(_spec(0))["run_ids"][0])
+            if warm["state"] != "completed":
+                raise RuntimeError(f"warm-up run {warm['state']}: {warm['exit_reason']}")
+            startup = []
+            for _ in range(repeats):
+                submitted = time.time()
+                run_id = client.submit(_spec(0))["run_ids"][0]
+                run = _wait_done(client, run_id)
+                if run["state"] != "completed":
+                    raise RuntimeError(f"bench run {run_id} {run['state']}: {run['exit_reason']}")
+                [mark] = _find_lines(client, run_id, "FIRST_STEP")
+                startup.append(float(mark.split()[1]) - submitted)
+            _emit(
+                "submit_to_first_training_step_s",
+                statistics.median(startup),
+                "s",
+                "< 2 s",
+                p_max=round(max(startup), 3),
+                repeats=repeats,
+            )
+
+            run_id = client.submit(_spec(lines))["run_ids"][0]
+            seen: dict[int, float] = {}
+            after = None
+            deadline = time.monotonic() + 300
+            while len(seen) < lines and time.monotonic() < deadline:
+                page = client.logs(run_id, after=after, limit=1000)
+                now = time.time()
+                for line in page["lines"]:
+                    after = line["id"]
+                    parts = line["text"].split()
+                    if parts and parts[0] == "LINE":
+                        seen[int(parts[1])] = now - float(parts[2])
+                time.sleep(0.005)  # polling interval of the reader
+            delays = sorted(seen.values())
+            _emit(
+                "log_line_to_api_ms_p99",
+                1000 * delays[int(0.99 * (len(delays) - 1))],
+                "ms",
+                "p99 < 250 ms",
+                p50_ms=round(1000 * statistics.median(delays), 1),
+                lines=len(delays),
+                note="time a line is printed by user code until the logs API returns it",
+            )
+    finally:
+        stack.down()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", nargs="?", default="all", choices=["scheduler", "all"])
+    parser.add_argument("which", nargs="?", default="all", choices=["scheduler", "service", "all"])
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="default: SQLite in a temporary data dir; e.g. postgresql://postgres@127.0.0.1/x",
+    )
     args = parser.parse_args()
     if args.which in ("scheduler", "all"):
         scheduler_decision()
+    if args.which in ("service", "all"):
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            service_latency(Path(tmp), args.database_url)
 
 
 if __name__ == "__main__":
