@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from trainer_core.callbacks.base import Callback
@@ -40,8 +41,11 @@ class ProgressBarBase(Callback):
 class ProgressBar(ProgressBarBase):
     """A tqdm bar per training epoch (training plus validation batches) and one for tests."""
 
+    POSTFIX_INTERVAL_S = 0.1
+
     def __init__(self, refresh_rate: int = 1, process_position: int = 0) -> None:
         super().__init__()
+        self._postfix_at = 0.0
         self.refresh_rate = max(int(refresh_rate), 1)
         self.process_position = process_position
         self.main_progress_bar: Any = None
@@ -93,7 +97,12 @@ class ProgressBar(ProgressBarBase):
         self.train_batch_idx += 1
         if self.main_progress_bar is not None and self.train_batch_idx % self.refresh_rate == 0:
             self.main_progress_bar.update(self.refresh_rate)
-            self.main_progress_bar.set_postfix(trainer.progress_bar_dict, refresh=True)
+            # building the metrics dict costs a sync per value: do it only as often as the
+            # terminal is redrawn anyway (tqdm's mininterval), not on every batch
+            now = time.monotonic()
+            if now - self._postfix_at >= self.POSTFIX_INTERVAL_S:
+                self._postfix_at = now
+                self.main_progress_bar.set_postfix(trainer.progress_bar_dict, refresh=False)
 
     def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.val_batch_idx = 0
