@@ -22,6 +22,8 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 MULTIPART = "multipart/form-data"
 # Room for multipart boundaries and headers around the spec and the bundle.
 _MULTIPART_OVERHEAD = 64 * 1024
+# A spec is a few hundred values; YAML aliases can make a small text expand to billions.
+MAX_SPEC_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,11 @@ def parse_spec(text: bytes | str, media_type: str) -> ExperimentSpec:
         ) from exc
     except yaml.YAMLError as exc:
         raise InvalidInput(f"malformed YAML: {exc}", loc=["body"]) from exc
+    except RecursionError as exc:
+        raise InvalidInput("the spec is nested too deeply", loc=["body"]) from exc
     if not isinstance(data, dict):
         raise InvalidInput("an experiment spec must be a JSON object or YAML mapping", loc=["body"])
+    _check_size(data)
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:
@@ -55,6 +60,27 @@ def parse_spec(text: bytes | str, media_type: str) -> ExperimentSpec:
                 for err in exc.errors()
             ]
         ) from exc
+
+
+def _check_size(data: Any) -> None:
+    """Counts values without recursion and stops at the limit, so an alias bomb costs at most
+    MAX_SPEC_NODES steps."""
+    pending = [data]
+    seen = 0
+    while pending:
+        node = pending.pop()
+        seen += 1
+        if seen > MAX_SPEC_NODES:
+            raise InvalidInput(
+                f"the spec holds more than {MAX_SPEC_NODES} values (YAML aliases count each "
+                "time they are used); keep data out of the spec",
+                loc=["body"],
+            )
+        if isinstance(node, dict):
+            pending.extend(node.values())
+            pending.extend(node.keys())
+        elif isinstance(node, list):
+            pending.extend(node)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -200,3 +200,27 @@ def test_experiments_list_filters_by_tag_and_text(client: TestClient, member) ->
     assert [e["name"] for e in by_tag] == ["resnet"]
     by_text = client.get(URL, params={"q": "tiny"}, headers=headers).json()["items"]
     assert [e["name"] for e in by_text] == ["mlp"]
+
+
+def test_yaml_alias_bomb_is_422_not_a_hang(client: TestClient, member) -> None:  # type: ignore[no-untyped-def]
+    project, headers = member
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [
+        f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 12)
+    ]
+    bomb = "\n".join(lines)
+    text = f"{bomb}\nname: bomb\nproject: {project.name}\nmodel:\n  entrypoint: a.b:C\n  init_args: {{x: *a11}}\n"
+    response = client.post(
+        URL, content=text, headers={**headers, "Content-Type": "application/yaml"}
+    )
+    assert response.status_code == 422
+    assert "values" in response.json()["detail"][0]["msg"]
+
+
+def test_deeply_nested_json_is_422_not_500(client: TestClient, member) -> None:  # type: ignore[no-untyped-def]
+    _, headers = member
+    body = b"[" * 50_000 + b"]" * 50_000
+    response = client.post(
+        URL, content=body, headers={**headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
