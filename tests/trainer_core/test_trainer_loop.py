@@ -9,6 +9,7 @@ import torch
 
 import trainer_core as pl
 from tests.trainer_core.models import RegressionModel, loader, quiet_trainer
+from trainer_core.strategies import SingleDeviceStrategy
 
 
 def _recording_hook(name: str) -> Any:
@@ -339,3 +340,42 @@ def test_automatic_optimization_can_be_switched_off_on_the_module(tmp_path: Any)
     before = model.net[0].weight.clone()
     quiet_trainer(tmp_path, logger=False, limit_train_batches=2).fit(model, loader())
     assert not torch.equal(before, model.net[0].weight)
+
+
+def test_several_optimizers_each_step_only_their_parameters_and_leave_grads_enabled(
+    tmp_path: Any,
+) -> None:
+    class TwoParts(RegressionModel):
+        def training_step(self, batch: Any, batch_idx: int, optimizer_idx: int) -> torch.Tensor:
+            return super().training_step(batch, batch_idx)
+
+        def configure_optimizers(self) -> Any:
+            return [
+                torch.optim.SGD(self.net[0].parameters(), lr=0.1),
+                torch.optim.SGD(self.net[3].parameters(), lr=0.1),
+            ]
+
+    model = TwoParts()
+    before = [p.detach().clone() for p in model.parameters()]
+    quiet_trainer(tmp_path, logger=False, limit_train_batches=2).fit(model, loader())
+    assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_sync_dist_values_are_reduced_through_the_strategy(tmp_path: Any) -> None:
+    reduced: list[str] = []
+
+    class CountingStrategy(SingleDeviceStrategy):
+        def reduce(self, tensor: torch.Tensor, op: str = "mean") -> torch.Tensor:
+            reduced.append(op)
+            return tensor * 2
+
+    class Synced(RegressionModel):
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            self.log("synced", 1.0, sync_dist=True, sync_dist_op="sum")
+
+    trainer = quiet_trainer(tmp_path, logger=False, num_sanity_val_steps=0)
+    trainer.strategy = CountingStrategy("cpu")
+    trainer.fit(Synced(), loader(), loader(n=32))
+    assert reduced == ["sum", "sum"]
+    assert trainer.callback_metrics["synced"].item() == 2.0

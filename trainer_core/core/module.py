@@ -84,8 +84,8 @@ class LightningModule(nn.Module):
     def device(self) -> torch.device:
         for tensor in self.parameters():
             return tensor.device
-        for tensor in self.buffers():
-            return tensor.device
+        for buffer in self.buffers():
+            return buffer.device
         return self.trainer.root_device if self.trainer is not None else torch.device("cpu")
 
     @property
@@ -544,11 +544,7 @@ def move_data_to_device(batch: Any, device: torch.device) -> Any:
         moved = [move_data_to_device(b, device) for b in batch]
         return type(batch)(*moved) if hasattr(batch, "_fields") else tuple(moved)
     if isinstance(batch, Mapping):
-        return (
-            type(batch)({k: move_data_to_device(v, device) for k, v in batch.items()})
-            if not isinstance(batch, dict)
-            else {k: move_data_to_device(v, device) for k, v in batch.items()}
-        )
+        return {k: move_data_to_device(v, device) for k, v in batch.items()}
     if hasattr(batch, "to") and callable(batch.to):
         return batch.to(device)
     return batch

@@ -218,6 +218,8 @@ class Trainer:
         self.interrupted = False
         self.state = "initializing"
         self.num_training_batches: float = 0.0
+        self.val_check_batch: float = math.inf
+        self.total_batch_idx = 0  # batches seen across epochs (optimizer frequencies use it)
         self.num_val_batches: list[float] = []
         self.num_test_batches: list[float] = []
         self.train_dataloader: Any = None
@@ -845,7 +847,7 @@ def _unique_key(key: str, taken: dict[str, Any]) -> str:
 def _call_save_hook(
     cb: Callback, trainer: Trainer, module: Any, checkpoint: dict[str, Any]
 ) -> dict[str, Any] | None:
-    method = cb.on_save_checkpoint
+    method: Any = cb.on_save_checkpoint
     # Lightning 1.0 callbacks define on_save_checkpoint(trainer, pl_module)
     return (
         method(trainer, module)
@@ -855,7 +857,7 @@ def _call_save_hook(
 
 
 def _call_load_hook(cb: Callback, trainer: Trainer, module: Any, state: dict[str, Any]) -> None:
-    method = cb.on_load_checkpoint
+    method: Any = cb.on_load_checkpoint
     # Lightning 1.0 callbacks define on_load_checkpoint(checkpointed_state)
     if positional_arity(method) == 1:
         method(state)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -120,6 +121,12 @@ def run_epoch(trainer: Trainer) -> None:
     val_check_batch = trainer.val_check_batch
     training_step = strategy.training_step
 
+    # toggle_optimizer switches requires_grad per optimizer; put the user's flags back after
+    # each batch so nothing stays frozen when training ends
+    grad_flags = (
+        [(p, p.requires_grad) for p in module.parameters()] if automatic and multiple_opts else []
+    )
+
     outputs: list[Any] = []
     usable_losses = 0
     batches_seen = 0
@@ -144,6 +151,7 @@ def run_epoch(trainer: Trainer) -> None:
 
         stepping = (batch_idx + 1) % accumulate == 0 or is_last
         kept: Any = None
+        active: Sequence[int | None]
         if automatic:
             if frequencies:
                 active = [_optimizer_for_frequency(frequencies, trainer.total_batch_idx)]
@@ -152,7 +160,7 @@ def run_epoch(trainer: Trainer) -> None:
             for opt_idx in active:
                 optimizer = optimizers[opt_idx] if opt_idx is not None else None
                 if multiple_opts and optimizer is not None:
-                    module.toggle_optimizer(optimizer, opt_idx)
+                    module.toggle_optimizer(optimizer, opt_idx or 0)
                 module._current_fx_name = "training_step"
                 out = (
                     training_step(batch, batch_idx, opt_idx)
@@ -201,6 +209,8 @@ def run_epoch(trainer: Trainer) -> None:
                     kept = _detached_output(out, loss)
                     if gather:
                         outputs.append(kept)
+            for param, flag in grad_flags:
+                param.requires_grad = flag
         else:
             module._current_fx_name = "training_step"
             out = (
@@ -364,7 +374,8 @@ def _end_epoch(trainer: Trainer, store: ResultStore, outputs: list[Any], gather:
     module = trainer.lightning_module
     if gather:
         module._current_fx_name = "training_epoch_end"
-        returned = module.training_epoch_end(outputs)
+        epoch_end: Any = module.training_epoch_end
+        returned = epoch_end(outputs)
         module._current_fx_name = None
         if returned is not None:
             raise MisconfigurationException(
