@@ -13,6 +13,7 @@ from redis import Redis
 from runyard.schemas.spec import ExperimentSpec
 from server.artifacts.router import router as artifacts_router
 from server.bundles.router import router as bundles_router
+from server.cluster.router import router as cluster_router
 from server.db import make_engine, make_session_factory
 from server.errors import InvalidInput, RunyardServerError
 from server.experiments.router import router as experiments_router
@@ -43,6 +44,7 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (metrics_router, API_PREFIX),
     (logs_router, API_PREFIX),
     (workers_router, API_PREFIX),
+    (cluster_router, API_PREFIX),
     (artifacts_router, API_PREFIX),
     (live_router, API_PREFIX),
     (observability_router, ""),

@@ -1,0 +1,71 @@
+import { unwrap, type Api, type Schemas } from "@/lib/api";
+import type { Point } from "@/lib/charts/shape";
+
+export type RunDetail = Schemas["RunDetail"];
+export type LogLine = Schemas["LogLinePublic"];
+
+export type Checkpoint = Schemas["CheckpointPublic"];
+export type ExportedModel = Schemas["ExportPublic"];
+
+export async function fetchRunDetail(api: Api, runId: string, signal?: AbortSignal): Promise<RunDetail> {
+  return unwrap(await api.client.GET("/api/v1/runs/{run_id}", { params: { path: { run_id: runId } }, signal }));
+}
+
+export async function cancelRun(api: Api, runId: string): Promise<void> {
+  unwrap(await api.client.POST("/api/v1/runs/{run_id}/cancel", { params: { path: { run_id: runId } } }));
+}
+
+export async function fetchMetricKeys(api: Api, runId: string, signal?: AbortSignal): Promise<string[]> {
+  const result = unwrap(
+    await api.client.GET("/api/v1/runs/{run_id}/metrics", { params: { path: { run_id: runId } }, signal }),
+  );
+  return result.keys;
+}
+
+export async function fetchSeries(
+  api: Api,
+  runId: string,
+  key: string,
+  options: { maxPoints: number; start?: number; end?: number; signal?: AbortSignal },
+): Promise<Point[]> {
+  const result = unwrap(
+    await api.client.GET("/api/v1/runs/{run_id}/metrics/{key}", {
+      params: {
+        path: { run_id: runId, key },
+        query: { max_points: options.maxPoints, start: options.start, end: options.end },
+      },
+      signal: options.signal,
+    }),
+  );
+  return result.points;
+}
+
+export async function fetchLogs(
+  api: Api,
+  runId: string,
+  after: number | null,
+  signal?: AbortSignal,
+): Promise<Schemas["LogPage"]> {
+  return unwrap(
+    await api.client.GET("/api/v1/runs/{run_id}/logs", {
+      params: { path: { run_id: runId }, query: { after: after ?? undefined, limit: 1000 } },
+      signal,
+    }),
+  );
+}
+
+export async function fetchCheckpoints(api: Api, runId: string, signal?: AbortSignal): Promise<Checkpoint[]> {
+  return unwrap(
+    await api.client.GET("/api/v1/runs/{run_id}/checkpoints", { params: { path: { run_id: runId } }, signal }),
+  );
+}
+
+export async function fetchExports(api: Api, runId: string, signal?: AbortSignal): Promise<ExportedModel[]> {
+  return unwrap(
+    await api.client.GET("/api/v1/runs/{run_id}/exports", { params: { path: { run_id: runId } }, signal }),
+  );
+}
+
+export function eventsUrl(runId: string): string {
+  return `/api/v1/runs/${runId}/events`;
+}

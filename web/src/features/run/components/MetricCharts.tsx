@@ -1,0 +1,110 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Empty, ErrorBox, Loading } from "@/components/StatusViews";
+import { alignSeries, groupKeys, stepRange, type Point, type XAxis } from "@/lib/charts/shape";
+import { UPlotChart } from "@/lib/charts/UPlotChart";
+
+export interface MetricChartsProps {
+  keys: string[];
+  points: Record<string, Point[]>;
+  zoomed: Record<string, [number, number]>;
+  loading: boolean;
+  error: Error | null;
+  onZoom: (key: string, stepRange: [number, number] | null) => void;
+}
+
+function KeyChart({ metricKey, points, axis, onZoom, onDrawn }: {
+  metricKey: string;
+  points: Point[];
+  axis: XAxis;
+  onZoom: MetricChartsProps["onZoom"];
+  onDrawn: (key: string) => void;
+}) {
+  const data = useMemo(() => alignSeries([points], axis), [points, axis]);
+  const labels = useMemo(() => [metricKey], [metricKey]);
+  const zoom = useCallback(
+    (range: [number, number] | null) => {
+      if (!range) return onZoom(metricKey, null);
+      // The server zooms by step; other axes map back through the points on screen.
+      const steps = axis === "step" ? range : stepRange(points, axis, range[0], range[1]);
+      if (steps) onZoom(metricKey, steps);
+    },
+    [axis, metricKey, onZoom, points],
+  );
+  return (
+    <UPlotChart
+      title={metricKey}
+      data={data}
+      seriesLabels={labels}
+      axis={axis}
+      onZoom={zoom}
+      onDraw={() => onDrawn(metricKey)}
+    />
+  );
+}
+
+export function MetricCharts({ keys, points, zoomed, loading, error, onZoom }: MetricChartsProps) {
+  const [axis, setAxis] = useState<XAxis>("step");
+  const drawn = useRef(new Set<string>());
+  const host = useRef<HTMLDivElement>(null);
+  const groups = useMemo(() => groupKeys(keys), [keys]);
+
+  // Tests and bench/web_charts.py wait on this attribute: set once every chart has drawn.
+  const onDrawn = useCallback(
+    (key: string) => {
+      drawn.current.add(key);
+      const all = keys.length > 0 && keys.every((k) => drawn.current.has(k) && points[k] !== undefined);
+      if (all && host.current && !host.current.dataset.chartsDrawn) {
+        host.current.dataset.chartsDrawn = String(keys.length);
+        performance.mark("runyard:charts-drawn");
+      }
+    },
+    [keys, points],
+  );
+  useEffect(() => {
+    drawn.current = new Set();
+    if (host.current) delete host.current.dataset.chartsDrawn;
+  }, [keys.join("\u0000")]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  return (
+    <section className="panel" ref={host} data-testid="metric-charts">
+      <header className="panel-head">
+        <h2>Metrics</h2>
+        <label>
+          x axis{" "}
+          <select aria-label="x axis" value={axis} onChange={(e) => setAxis(e.target.value as XAxis)}>
+            <option value="step">step</option>
+            <option value="epoch">epoch</option>
+            <option value="wall_time">wall time</option>
+          </select>
+        </label>
+        <span className="hint">drag to zoom (finer detail from the server), double-click to reset</span>
+      </header>
+      {error && <ErrorBox error={error} />}
+      {loading && !keys.length ? (
+        <Loading what="metrics" />
+      ) : !keys.length ? (
+        <Empty>No metrics logged yet.</Empty>
+      ) : (
+        groups.map(({ group, keys: groupKeysList }) => (
+          <div key={group} className="chart-group">
+            <h3>{group}</h3>
+            <div className="chart-grid">
+              {groupKeysList.map((key) =>
+                points[key] ? (
+                  <div key={key}>
+                    <KeyChart metricKey={key} points={points[key]} axis={axis} onZoom={onZoom} onDrawn={onDrawn} />
+                    {zoomed[key] && (
+                      <small className="hint">
+                        steps {zoomed[key][0]}–{zoomed[key][1]}
+                      </small>
+                    )}
+                  </div>
+                ) : null,
+              )}
+            </div>
+          </div>
+        ))
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,93 @@
+import { useState } from "react";
+import { Link, useParams } from "react-router-dom";
+import { StateBadge } from "@/components/StateBadge";
+import { ErrorBox, Loading } from "@/components/StatusViews";
+import { useApi } from "@/lib/api";
+import { useCurrentUser } from "@/lib/currentUser";
+import { formatDuration, shortId, TERMINAL_STATES } from "@/lib/format";
+import { usePolled } from "@/lib/usePolled";
+import { cancelRun, fetchCheckpoints, fetchExports, fetchRunDetail } from "../api/run";
+import { useLogTail } from "../hooks/useLogTail";
+import { useMetricSeries } from "../hooks/useMetricSeries";
+import { useRunEvents } from "../hooks/useRunEvents";
+import { Artifacts } from "./Artifacts";
+import { LogTail } from "./LogTail";
+import { MetricCharts } from "./MetricCharts";
+import { ParamsAndSpec, StateHistory } from "./RunDetails";
+
+export function RunPage({ pollMs = 2000 }: { pollMs?: number }) {
+  const { runId = "" } = useParams();
+  const api = useApi();
+  const me = useCurrentUser();
+  const run = usePolled((signal) => fetchRunDetail(api, runId, signal), [api, runId], null, runId);
+  const live = run.data ? !TERMINAL_STATES.includes(run.data.state) : true;
+  const events = useRunEvents(runId, live);
+  // With the stream open, views refetch on its events; polling is the slower safety net.
+  const fallbackMs = events.status === "open" ? pollMs * 5 : pollMs;
+  const state = usePolled((signal) => fetchRunDetail(api, runId, signal), [api, runId, events.bumps.state], live ? fallbackMs : null, runId);
+  const detail = state.data ?? run.data;
+  const logs = useLogTail(runId, events.bumps.log ?? 0, live, fallbackMs);
+  const metrics = useMetricSeries(runId, events.bumps.metrics ?? 0, live, fallbackMs);
+  const checkpoints = usePolled((signal) => fetchCheckpoints(api, runId, signal), [api, runId, events.bumps.checkpoint], live ? pollMs * 2 : null, runId);
+  const exports = usePolled((signal) => fetchExports(api, runId, signal), [api, runId, detail?.state], null, runId);
+  const [cancelError, setCancelError] = useState<Error | null>(null);
+  const [canceling, setCanceling] = useState(false);
+
+  if (!detail) return run.error ? <ErrorBox error={run.error} retry={run.reload} /> : <Loading what="run" />;
+  const mayCancel = !!me && (me.is_admin || me.id === detail.owner_id) && !TERMINAL_STATES.includes(detail.state);
+  const cancel = async () => {
+    setCanceling(true);
+    try {
+      await cancelRun(api, runId);
+      setCancelError(null);
+      state.reload();
+    } catch (err) {
+      setCancelError(err as Error);
+    } finally {
+      setCanceling(false);
+    }
+  };
+
+  return (
+    <section>
+      <header className="page-head">
+        <h1>
+          {detail.experiment_name} <small>{shortId(detail.id)}</small>
+        </h1>
+        <span data-testid="run-state">
+          <StateBadge state={detail.state} />
+        </span>
+        <span className="hint">
+          attempt {detail.attempt} · {formatDuration(detail.started_at, detail.finished_at)}
+          {detail.exit_reason ? ` · ${detail.exit_reason}` : ""}
+        </span>
+        {live && (
+          <span className={`live live-${events.status}`} title="live updates">
+            {events.status === "open" ? "live" : events.status === "retrying" ? "reconnecting…" : "polling"}
+          </span>
+        )}
+        {mayCancel && (
+          <button type="button" className="danger" onClick={cancel} disabled={canceling || !!detail.cancel_requested_at}>
+            {detail.cancel_requested_at ? "Canceling…" : "Cancel run"}
+          </button>
+        )}
+        <Link to={`/compare?runs=${detail.id}`}>compare…</Link>
+      </header>
+      {cancelError && <ErrorBox error={cancelError} />}
+      <MetricCharts
+        keys={metrics.keys}
+        points={metrics.points}
+        zoomed={metrics.zoom}
+        loading={metrics.loading}
+        error={metrics.error}
+        onZoom={metrics.zoomTo}
+      />
+      <LogTail lines={logs.lines} loading={logs.loading} error={logs.error} />
+      <div className="two-columns">
+        <ParamsAndSpec run={detail} />
+        <StateHistory run={detail} />
+      </div>
+      <Artifacts checkpoints={checkpoints.data ?? []} exports={exports.data ?? []} />
+    </section>
+  );
+}

@@ -1,0 +1,80 @@
+/** Every metric series of a run, refreshed while it trains; a zoomed chart holds its own
+ * finer window (fetched with start/end) until the zoom is reset. */
+import { useCallback, useEffect, useRef, useState } from "react";
+import { useApi } from "@/lib/api";
+import type { Point } from "@/lib/charts/shape";
+import { fetchMetricKeys, fetchSeries } from "../api/run";
+
+export const MAX_POINTS = 1000;
+
+export interface SeriesState {
+  keys: string[];
+  points: Record<string, Point[]>;
+  zoom: Record<string, [number, number]>;
+  loading: boolean;
+  error: Error | null;
+}
+
+export function useMetricSeries(runId: string, trigger: number, live: boolean, pollMs: number) {
+  const api = useApi();
+  const [state, setState] = useState<SeriesState>({ keys: [], points: {}, zoom: {}, loading: true, error: null });
+  const zoomRef = useRef(state.zoom);
+  zoomRef.current = state.zoom;
+  const busy = useRef(false);
+
+  const refresh = useCallback(async () => {
+    if (busy.current) return;
+    busy.current = true;
+    try {
+      const keys = await fetchMetricKeys(api, runId);
+      const loaded = await Promise.all(
+        keys.map(async (key) => {
+          const zoom = zoomRef.current[key];
+          const points = await fetchSeries(api, runId, key, {
+            maxPoints: MAX_POINTS,
+            start: zoom?.[0],
+            end: zoom?.[1],
+          });
+          return [key, points] as const;
+        }),
+      );
+      setState((old) => ({ ...old, keys, points: Object.fromEntries(loaded), loading: false, error: null }));
+    } catch (err) {
+      setState((old) => ({ ...old, loading: false, error: err as Error }));
+    } finally {
+      busy.current = false;
+    }
+  }, [api, runId]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh, trigger]);
+
+  useEffect(() => {
+    if (!live) return;
+    const timer = setInterval(() => void refresh(), pollMs);
+    return () => clearInterval(timer);
+  }, [live, refresh, pollMs]);
+
+  /** Zoom one chart to a step range (null: back to the whole run). */
+  const zoomTo = useCallback(
+    async (key: string, range: [number, number] | null) => {
+      const start = range ? Math.floor(range[0]) : undefined;
+      const end = range ? Math.ceil(range[1]) : undefined;
+      try {
+        const points = await fetchSeries(api, runId, key, { maxPoints: MAX_POINTS, start, end });
+        setState((old) => {
+          const zoom = { ...old.zoom };
+          if (range) zoom[key] = [start!, end!];
+          else delete zoom[key];
+          return { ...old, zoom, points: { ...old.points, [key]: points } };
+        });
+      } catch (err) {
+        setState((old) => ({ ...old, error: err as Error }));
+      }
+    },
+    [api, runId],
+  );
+
+  return { ...state, zoomTo };
+}

@@ -1,0 +1,88 @@
+import { unwrap, type Api, type Schemas } from "@/lib/api";
+
+export type Run = Schemas["RunPublic"];
+export type RunState = Schemas["RunState"];
+export type RunSort = "created_at" | "-created_at" | "priority" | "-priority";
+export const RUN_STATES: RunState[] = ["queued", "scheduled", "running", "completed", "failed", "canceled"];
+export const ACTIVE_STATES: RunState[] = ["queued", "scheduled", "running"];
+
+export interface RunFilters {
+  state: RunState | "";
+  owner_id: string;
+  project_id: string;
+  tag: string;
+  q: string;
+  sort: RunSort;
+}
+
+export const DEFAULT_FILTERS: RunFilters = {
+  state: "",
+  owner_id: "",
+  project_id: "",
+  tag: "",
+  q: "",
+  sort: "-created_at",
+};
+
+function query(filters: RunFilters, states?: RunState[]) {
+  return {
+    state: states ?? (filters.state ? [filters.state] : undefined),
+    owner_id: filters.owner_id || undefined,
+    project_id: filters.project_id || undefined,
+    tag: filters.tag || undefined,
+    q: filters.q || undefined,
+    sort: filters.sort,
+  };
+}
+
+export async function fetchRunPage(
+  api: Api,
+  filters: RunFilters,
+  cursor: string | null,
+  signal?: AbortSignal,
+  limit = 200,
+): Promise<Schemas["RunPage"]> {
+  return unwrap(
+    await api.client.GET("/api/v1/runs", {
+      params: { query: { ...query(filters), cursor: cursor ?? undefined, limit } },
+      signal,
+    }),
+  );
+}
+
+/** The not-yet-finished runs that match the filters: what can change state while we watch. */
+export async function fetchActiveRuns(api: Api, filters: RunFilters, signal?: AbortSignal): Promise<Run[]> {
+  const states = filters.state ? ACTIVE_STATES.filter((s) => s === filters.state) : ACTIVE_STATES;
+  if (!states.length) return [];
+  const page = unwrap(
+    await api.client.GET("/api/v1/runs", {
+      params: { query: { ...query(filters, states), limit: 200 } },
+      signal,
+    }),
+  );
+  return page.items;
+}
+
+export async function fetchRun(api: Api, id: string, signal?: AbortSignal): Promise<Run> {
+  return unwrap(await api.client.GET("/api/v1/runs/{run_id}", { params: { path: { run_id: id } }, signal }));
+}
+
+export interface Directory {
+  projects: Schemas["ProjectPublic"][];
+  /** user id -> email, from the members of the user's projects */
+  people: Record<string, string>;
+}
+
+export async function fetchDirectory(api: Api, signal?: AbortSignal): Promise<Directory> {
+  const projects = unwrap(await api.client.GET("/api/v1/projects", { signal }));
+  const people: Record<string, string> = {};
+  const memberLists = await Promise.all(
+    projects.map((p) =>
+      api.client
+        .GET("/api/v1/projects/{project_id}/members", { params: { path: { project_id: p.id } }, signal })
+        .then((r) => r.data ?? []),
+    ),
+  );
+  for (const members of memberLists) for (const m of members) people[m.user_id] = m.email;
+  return { projects, people };
+}

@@ -1,0 +1,14 @@
+import type { Run } from "../api/runs";
+
+/** Fold fresher copies of runs into the loaded list, in place of the stale ones. New runs (not
+ * loaded yet) go on top when the list is newest first: they are what the user just submitted. */
+export function mergeRuns(rows: Run[], fresh: Run[], newestFirst: boolean): Run[] {
+  const byId = new Map(fresh.map((r) => [r.id, r]));
+  const known = new Set(rows.map((r) => r.id));
+  const updated = rows.map((r) => byId.get(r.id) ?? r);
+  if (!newestFirst) return updated;
+  const added = fresh
+    .filter((r) => !known.has(r.id))
+    .sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+  return added.length ? [...added, ...updated] : updated;
+}

@@ -1,0 +1,79 @@
+/** A thin React wrapper over uPlot: creates the plot once, pushes new data with setData. */
+import { useEffect, useRef } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import type { XAxis } from "./shape";
+
+const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"];
+
+export interface UPlotChartProps {
+  title: string;
+  data: uPlot.AlignedData;
+  seriesLabels: string[];
+  axis: XAxis;
+  width?: number;
+  height?: number;
+  /** A drag-select zoom to [min, max] on the x axis; null on reset (double-click). */
+  onZoom?: (range: [number, number] | null) => void;
+  /** Called after each draw: the page counts drawn charts for the benchmark and tests. */
+  onDraw?: () => void;
+}
+
+export function UPlotChart(props: UPlotChartProps) {
+  const { title, data, seriesLabels, axis, width = 460, height = 220 } = props;
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const callbacks = useRef(props);
+  callbacks.current = props;
+
+  useEffect(() => {
+    if (!host.current) return;
+    const opts: uPlot.Options = {
+      title,
+      width,
+      height,
+      scales: { x: { time: axis === "wall_time" } },
+      axes: [{ label: axis === "wall_time" ? "" : axis }, {}],
+      series: [
+        {},
+        ...seriesLabels.map((label, i) => ({
+          label,
+          stroke: PALETTE[i % PALETTE.length],
+          width: 1.5,
+          spanGaps: true,
+          points: { show: false },
+        })),
+      ],
+      cursor: { drag: { x: true, y: false } },
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width < 4) return;
+            const min = u.posToVal(u.select.left, "x");
+            const max = u.posToVal(u.select.left + u.select.width, "x");
+            callbacks.current.onZoom?.([min, max]);
+          },
+        ],
+        draw: [() => callbacks.current.onDraw?.()],
+      },
+    };
+    const created = new uPlot(opts, data, host.current);
+    plot.current = created;
+    const reset = () => callbacks.current.onZoom?.(null);
+    host.current.addEventListener("dblclick", reset);
+    const element = host.current;
+    return () => {
+      element.removeEventListener("dblclick", reset);
+      created.destroy();
+      plot.current = null;
+    };
+    // Data changes go through setData below; a new axis or series set rebuilds the plot.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [title, axis, width, height, seriesLabels.join("\u0000")]);
+
+  useEffect(() => {
+    plot.current?.setData(data, true);
+  }, [data]);
+
+  return <div ref={host} className="chart" data-testid={`chart-${title}`} />;
+}

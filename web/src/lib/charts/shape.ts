@@ -1,0 +1,95 @@
+/** Turning metric series into uPlot's column data. Pure, so it is unit-tested on its own. */
+import type uPlot from "uplot";
+
+export interface Point {
+  step: number;
+  value: number | null;
+  epoch: number | null;
+  wall_time: number | null;
+}
+
+export type XAxis = "step" | "epoch" | "wall_time";
+
+export function xOf(point: Point, axis: XAxis): number | null {
+  if (axis === "step") return point.step;
+  if (axis === "epoch") return point.epoch;
+  return point.wall_time;
+}
+
+/** Several series on one shared, sorted x axis (the union of their x values). A series
+ * without a value at some x gets null there, which uPlot draws as a gap (spanGaps joins it). */
+export function alignSeries(series: Point[][], axis: XAxis): uPlot.AlignedData {
+  if (series.length === 1) {
+    // The common case (one key per chart): no merge needed, keep it linear.
+    const xs: number[] = [];
+    const ys: (number | null)[] = [];
+    for (const p of series[0]) {
+      const x = xOf(p, axis);
+      if (x === null) continue;
+      xs.push(x);
+      ys.push(p.value);
+    }
+    return sortColumns([xs, ys]);
+  }
+  const xSet = new Set<number>();
+  for (const points of series) for (const p of points) {
+    const x = xOf(p, axis);
+    if (x !== null) xSet.add(x);
+  }
+  const xs = Float64Array.from(xSet).sort();
+  const index = new Map<number, number>();
+  xs.forEach((x, i) => index.set(x, i));
+  const columns = series.map((points) => {
+    const ys: (number | null)[] = new Array(xs.length).fill(null);
+    for (const p of points) {
+      const x = xOf(p, axis);
+      if (x !== null) ys[index.get(x)!] = p.value;
+    }
+    return ys;
+  });
+  return [Array.from(xs), ...columns];
+}
+
+function sortColumns(columns: [number[], (number | null)[]]): uPlot.AlignedData {
+  const [xs, ys] = columns;
+  let sorted = true;
+  for (let i = 1; i < xs.length && sorted; i++) sorted = xs[i - 1] <= xs[i];
+  if (sorted) return [xs, ys];
+  const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
+  return [order.map((i) => xs[i]), order.map((i) => ys[i])];
+}
+
+/** Charts grouped by key prefix: "train/loss" and "train_acc" go under "train", "val/..." and
+ * "val_..." under "val"; keys with no known prefix under "other". */
+export function groupKeys(keys: string[]): { group: string; keys: string[] }[] {
+  const groups = new Map<string, string[]>();
+  for (const key of [...keys].sort()) {
+    const match = /^(train|val|valid|validation|test)[/_.]/.exec(key);
+    const group = match ? (match[1].startsWith("val") ? "val" : match[1]) : "other";
+    if (!groups.has(group)) groups.set(group, []);
+    groups.get(group)!.push(key);
+  }
+  const order = ["train", "val", "test", "other"];
+  return [...groups.entries()]
+    .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
+    .map(([group, groupKeys]) => ({ group, keys: groupKeys }));
+}
+
+/** The step range behind an x range on another axis (zoom fetches by step on the server). */
+export function stepRange(points: Point[], axis: XAxis, min: number, max: number): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const p of points) {
+    const x = xOf(p, axis);
+    if (x === null || x < min || x > max) continue;
+    lo = Math.min(lo, p.step);
+    hi = Math.max(hi, p.step);
+  }
+  return lo <= hi ? [lo, hi] : null;
+}
+
+/** The last finite value of a series: what a table shows as "final". */
+export function finalValue(points: Point[]): number | null {
+  for (let i = points.length - 1; i >= 0; i--) if (points[i].value !== null) return points[i].value;
+  return null;
+}
