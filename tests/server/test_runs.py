@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from runyard.schemas.states import RunState
 from runyard.schemas.tasks import CancelNotice, cancel_channel
 from server.runs.models import Run, RunTransition
-from server.runs.service import apply_state_event
+from server.runs.service import apply_state_event, requeue
 
 
 @pytest.fixture
@@ -174,3 +174,33 @@ def test_stale_attempts_and_illegal_transitions_are_ignored(
     session.commit()
     session.refresh(run)
     assert run.state == "running"
+
+
+def test_requeue_starts_the_next_attempt_and_frees_the_placement(
+    session: Session,
+    team,
+    make_run: Callable,  # type: ignore[no-untyped-def]
+) -> None:
+    run = make_run(
+        team["project"], team["member"][0], state="running", worker_id="w-1", devices=[0, 1]
+    )
+    assert requeue(session, run, "worker lost")
+    session.commit()
+    session.refresh(run)
+    assert (run.state, run.attempt, run.worker_id, run.devices) == ("queued", 2, None, [])
+    # An event from the lost attempt no longer moves the run.
+    assert not apply_state_event(session, run.id, 1, RunState.failed)
+
+
+def test_global_admin_reads_and_cancels_any_run(
+    client: TestClient,
+    team,
+    make_user: Callable,
+    make_run: Callable,
+    auth: Callable,  # type: ignore[no-untyped-def]
+) -> None:
+    _, admin_token = make_user(is_admin=True)
+    run = make_run(team["project"], team["member"][0])
+    assert client.get(f"/api/v1/runs/{run.id}", headers=auth(admin_token)).status_code == 200
+    response = client.post(f"/api/v1/runs/{run.id}/cancel", headers=auth(admin_token))
+    assert response.status_code == 200 and response.json()["state"] == "canceled"
