@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, text
 
 from server.logs.models import LogLine
-from server.metrics.models import MetricPointRow
+from server.metrics.models import ROLLUP_WIDTH, MetricPointRow
 
 _POINT_COLUMNS = ("series_id", "step", "epoch", "value", "wall_time", "attempt", "seq")
 _PG_POINT_TYPES = ("bigint", "bigint", "integer", "float8", "float8", "integer", "bigint")
@@ -30,8 +30,47 @@ _TABLES = {"metric_points": MetricPointRow.__table__, "log_lines": LogLine.__tab
 
 
 def upsert_points(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Rows are tuples in `_POINT_COLUMNS` order, at most one per (series_id, step)."""
+    """Rows are tuples in `_POINT_COLUMNS` order, at most one per (series_id, step).
+    On PostgreSQL this also refreshes the rollups of every bucket the rows touch."""
     _bulk_insert(conn, "metric_points", _POINT_COLUMNS, _PG_POINT_TYPES, rows, _POINT_CONFLICT)
+    if rows and conn.dialect.name == "postgresql":
+        sids, steps = (_array_literal(c, "bigint") for c in list(zip(*rows, strict=True))[:2])
+        conn.execute(_PG_REFRESH_ROLLUPS, {"sids": sids, "steps": steps, "width": ROLLUP_WIDTH})
+
+
+# Recomputes each touched bucket's rollup from the stored points, inside PostgreSQL: always
+# right (appends, rewrites, stale attempts alike) and no per-point work in Python. Ties keep
+# the earlier step, and a real value beats NULL, as `server.metrics.rollups.extremes` does.
+_PG_REFRESH_ROLLUPS = text(
+    """
+WITH touched AS (
+    SELECT DISTINCT series_id, step / :width AS bucket
+    FROM unnest(CAST(:sids AS bigint[]), CAST(:steps AS bigint[])) AS t(series_id, step)
+), pts AS (
+    SELECT p.series_id, t.bucket, p.step, p.value, p.epoch, p.wall_time
+    FROM touched t JOIN metric_points p ON p.series_id = t.series_id
+     AND p.step >= t.bucket * :width AND p.step < (t.bucket + 1) * :width
+), lo AS (
+    SELECT DISTINCT ON (series_id, bucket) * FROM pts
+    ORDER BY series_id, bucket, value ASC NULLS LAST, step
+), hi AS (
+    SELECT DISTINCT ON (series_id, bucket) * FROM pts
+    ORDER BY series_id, bucket, value DESC NULLS LAST, step
+), agg AS (
+    SELECT series_id, bucket, max(step) AS last_step FROM pts GROUP BY series_id, bucket
+)
+INSERT INTO metric_rollups (series_id, bucket, last_step, min_step, min_value, min_epoch,
+    min_wall_time, max_step, max_value, max_epoch, max_wall_time)
+SELECT agg.series_id, agg.bucket, agg.last_step, lo.step, lo.value, lo.epoch, lo.wall_time,
+    hi.step, hi.value, hi.epoch, hi.wall_time
+FROM agg JOIN lo USING (series_id, bucket) JOIN hi USING (series_id, bucket)
+ON CONFLICT (series_id, bucket) DO UPDATE SET last_step = excluded.last_step,
+    min_step = excluded.min_step, min_value = excluded.min_value,
+    min_epoch = excluded.min_epoch, min_wall_time = excluded.min_wall_time,
+    max_step = excluded.max_step, max_value = excluded.max_value,
+    max_epoch = excluded.max_epoch, max_wall_time = excluded.max_wall_time
+"""
+)
 
 
 def insert_log_lines(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -79,8 +118,8 @@ def _array_literal(values: Sequence[Any], pg_type: str) -> str:
         )
     elif pg_type == "timestamptz":
         items = ("NULL" if v is None else f'"{v.isoformat()}"' for v in values)
-    elif None in values:
-        items = ("NULL" if v is None else repr(v) for v in values)
-    else:
+    elif pg_type == "bigint" or None not in values:
         items = map(repr, values)
+    else:
+        items = ("NULL" if v is None else repr(v) for v in values)
     return "{" + ",".join(items) + "}"

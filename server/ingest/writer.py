@@ -93,25 +93,24 @@ def _write_metrics(conn: Connection, events: list[MetricsEvent]) -> int:
         return 0
     series = _series_ids(conn, keys)
     # One row per (series, step): PostgreSQL refuses to update a row twice in one statement,
-    # and within a batch the event from the newest (attempt, seq) is the one that counts.
-    latest: dict[tuple[int, int], tuple[int, int, MetricPoint]] = {}
-    for event in events:
-        order = (event.attempt, event.seq)
-        run_id = event.run_id
-        for p in event.points:
-            slot = (series[(run_id, p.key)], p.step)
-            previous = latest.get(slot)
-            if previous is None or previous[:2] <= order:
-                latest[slot] = (*order, p)
+    # and within a batch the event from the newest (attempt, seq) is the one that counts, so
+    # events are applied oldest first and later ones overwrite.
+    latest: dict[tuple[int, int], tuple[MetricPoint, int, int]] = {}
+    for event in sorted(events, key=lambda e: (e.attempt, e.seq)):
+        a, q, run_id = event.attempt, event.seq, event.run_id
+        sid_of = {key: sid for (rid, key), sid in series.items() if rid == run_id}
+        latest.update({(sid_of[p.key], p.step): (p, a, q) for p in event.points})
+    # NaN is stored as NULL (v != v only for NaN): SQLite cannot store NaN at all.
     rows = [
-        (sid, step, p.epoch, None if p.value != p.value else p.value, p.wall_time, attempt, seq)
-        for (sid, step), (attempt, seq, p) in latest.items()
+        (sid, step, p.epoch, None if p.value != p.value else p.value, p.wall_time, a, q)
+        for (sid, step), (p, a, q) in latest.items()
     ]
     upsert_points(conn, rows)
-    written: dict[int, list[Point]] = defaultdict(list)
-    for sid, step, epoch, value, wall, _attempt, _seq in rows:
-        written[sid].append(Point(step, value, epoch, wall))  # NaN is stored as NULL (v != v)
-    refresh_rollups(conn, written)
+    if conn.dialect.name != "postgresql":  # PostgreSQL refreshed them in upsert_points
+        written: dict[int, list[Point]] = defaultdict(list)
+        for sid, step, epoch, value, wall, _attempt, _seq in rows:
+            written[sid].append(Point(step, value, epoch, wall))
+        refresh_rollups(conn, written)
     return len(rows)
 
 
