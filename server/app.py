@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from redis import Redis
+from sqlalchemy.exc import DataError, IntegrityError
 
 from runyard.schemas.spec import ExperimentSpec
 from server.artifacts.router import router as artifacts_router
@@ -107,7 +108,25 @@ def _add_error_handlers(app: FastAPI) -> None:
             body = exc.detail
         return JSONResponse({"detail": body}, status_code=exc.status_code, headers=exc.headers)
 
+    async def unstorable_value(_request: Request, exc: Exception) -> JSONResponse:
+        # The database refused a value validation let through (a NUL character in text, a
+        # number out of the column's range): the caller's input, so 422, not 500.
+        message = "a value cannot be stored: text must not contain NUL characters and numbers must fit their field"
+        return JSONResponse(
+            {"detail": [{"loc": ["request"], "msg": message, "type": "value_error"}]},
+            status_code=422,
+        )
+
+    async def lost_race(_request: Request, exc: Exception) -> JSONResponse:
+        # A uniqueness check passed, then a concurrent request took the name first.
+        return JSONResponse(
+            {"detail": "conflicts with a record created at the same time; retry"},
+            status_code=409,
+        )
+
     app.add_exception_handler(RunyardServerError, runyard_error)
+    app.add_exception_handler(DataError, unstorable_value)
+    app.add_exception_handler(IntegrityError, lost_race)
 
 
 def _add_extra_schemas(app: FastAPI) -> None:

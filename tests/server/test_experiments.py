@@ -224,3 +224,14 @@ def test_deeply_nested_json_is_422_not_500(client: TestClient, member) -> None: 
         URL, content=body, headers={**headers, "Content-Type": "application/json"}
     )
     assert response.status_code == 422
+
+
+def test_nul_characters_are_422_on_every_backend(client: TestClient, member) -> None:  # type: ignore[no-untyped-def]
+    project, headers = member
+    spec = spec_for(project, description="before\u0000after")
+    assert client.post(URL, json=spec, headers=headers).status_code in (201, 422)
+    assert client.get("/api/v1/runs/%00", headers=headers).status_code in (404, 422)
+    assert client.get("/api/v1/runs", params={"q": "\u0000"}, headers=headers).status_code in (
+        200,
+        422,
+    )
