@@ -18,7 +18,10 @@ def list_logs(
     session: SessionDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="last line id already seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    q: Annotated[str | None, Query(max_length=200, description="text the line contains")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, pattern=r"^[^\x00]*$", description="text the line contains"),
+    ] = None,
 ) -> LogPage:
     """A run's log lines in order, a page at a time."""
     get_readable_run(session, user, run_id)

@@ -25,7 +25,8 @@ def get_series(
             f"start ({start}) is after end ({end}); give a step range with start <= end",
             loc=["query", "start"],
         )
-    sid = repository.series_id(session, run_id, key)
+    # A NUL cannot be in a stored key (PostgreSQL text refuses it), so it names nothing.
+    sid = None if "\x00" in key else repository.series_id(session, run_id, key)
     if sid is None:
         raise NotFound(
             f"this run has no metric {key!r}; list its keys with GET /api/v1/runs/{run_id}/metrics"

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class RunSlots(BaseModel):
@@ -23,6 +23,15 @@ class WorkerHeartbeat(BaseModel):
     gpu_names: list[str] = Field(default_factory=list, max_length=4096)
     running: list[RunSlots] = Field(default_factory=list, max_length=4096)
     state: Literal["online", "draining"] = "online"
+
+    @field_validator("name", "queue", "hostname", "address", "gpu_names", "slots")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL: refuse it here (422), not in the database (500).
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class WorkerPublic(BaseModel):

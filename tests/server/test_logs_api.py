@@ -69,3 +69,12 @@ def test_a_worker_token_cannot_read_logs(
 ) -> None:
     headers = {"Authorization": f"Bearer {make_worker_token()}"}
     assert client.get(f"/api/v1/runs/{run.id}/logs", headers=headers).status_code == 403
+
+
+def test_a_nul_in_the_filter_is_422_not_a_server_error(
+    client: TestClient, run: Run, owner: tuple, auth: Callable
+) -> None:
+    response = client.get(
+        f"/api/v1/runs/{run.id}/logs", params={"q": "a\x00b"}, headers=auth(owner[1])
+    )
+    assert response.status_code == 422

@@ -86,3 +86,11 @@ def test_malformed_heartbeat_is_422(client: TestClient, make_worker_token: Calla
         "/api/v1/worker/heartbeat", json=body, headers=_bearer(make_worker_token())
     )
     assert response.status_code == 422
+
+
+def test_nul_in_a_heartbeat_is_422(client: TestClient, make_worker_token: Callable) -> None:
+    body = {**_beat(), "hostname": "bad\x00host"}
+    response = client.post(
+        "/api/v1/worker/heartbeat", json=body, headers=_bearer(make_worker_token())
+    )
+    assert response.status_code == 422
