@@ -61,6 +61,8 @@ class IngestOptions:
     """Pending entries idle this long belong to a consumer presumed dead and are taken over."""
     claim_every: int = 50
     """Look for dead consumers' entries every this many reads (and once at start)."""
+    trim_every: int = 20
+    """Drop acknowledged entries from the stream every this many batches."""
 
 
 class Ingester:
@@ -84,6 +86,7 @@ class Ingester:
         # Test hook: die like a killed process between commit and acknowledgement.
         self.crash_after_commit = crash_after_commit
         self._reads = 0
+        self._commits = 0
 
     def ensure_group(self) -> None:
         try:
@@ -206,6 +209,9 @@ class Ingester:
         if self.crash_after_commit and batch.events:
             os._exit(17)
         self._acknowledge(batch.ids, dead)
+        self._commits += 1
+        if self._commits % self.options.trim_every == 0:
+            self.trim_acknowledged()
         self._announce(result)
         if self.on_batch is not None:
             self.on_batch(result, len(batch.events))
@@ -242,6 +248,23 @@ class Ingester:
         for index in result.unknown_run:
             dead.append((ids[index], fields_of[ids[index]], "unknown run_id: no such run"))
         return result
+
+    def trim_acknowledged(self) -> None:
+        """Removes entries every consumer has acknowledged, so the stream does not grow
+        forever: everything older than the oldest pending entry, or than the last delivered
+        one when nothing is pending."""
+        summary: Any = self.redis.xpending(self.stream, INGEST_GROUP)
+        if summary["pending"]:
+            floor = summary["min"]
+        else:
+            groups = self.redis.xinfo_groups(self.stream)
+            group = next(
+                (g for g in groups if g["name"] in (INGEST_GROUP, INGEST_GROUP.encode())), None
+            )
+            if group is None:
+                return
+            floor = group["last-delivered-id"]
+        self.redis.xtrim(self.stream, minid=floor, approximate=False)
 
     def _read(self, start: str, *, block: bool) -> list[Entry]:
         reply: Any = self.redis.xreadgroup(

@@ -228,3 +228,21 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         if condition():
             return
     raise AssertionError("condition not met before the deadline")
+
+
+def test_acknowledged_entries_are_trimmed_from_the_stream(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    publish(ingester.redis, ingester.prefix, *[log_event(run.id, seq, ["x"]) for seq in range(5)])
+    drain(ingester)
+    ingester.trim_acknowledged()
+    # Only the last delivered entry may stay (it marks where the group is).
+    assert ingester.redis.xlen(ingester.stream) <= 1
+
+
+def test_unacknowledged_entries_survive_trimming(ingester: Ingester, run: Run) -> None:
+    ingester.ensure_group()
+    publish(ingester.redis, ingester.prefix, *[log_event(run.id, seq, ["x"]) for seq in range(3)])
+    ingester.redis.xreadgroup(INGEST_GROUP, "dead-consumer", {ingester.stream: ">"}, count=10)
+    ingester.trim_acknowledged()
+    assert ingester.redis.xlen(ingester.stream) == 3
