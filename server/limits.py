@@ -2,9 +2,8 @@
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from server.errors import PayloadTooLarge
 
 
 class BodySizeLimit:
@@ -31,7 +30,9 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise PayloadTooLarge(_message(self.max_bytes))
+                    # An HTTPException, not our own error: FastAPI turns any other exception
+                    # raised while it reads a body into a generic 400.
+                    raise HTTPException(status_code=413, detail=_message(self.max_bytes))
             return message
 
         await self.app(scope, limited_receive, send)

@@ -44,3 +44,22 @@ def test_request_over_the_upload_limit_is_413_before_it_is_read(settings, make_u
             headers={**auth(token), "Content-Type": "application/json"},
         )
     assert response.status_code == 413
+
+
+def test_chunked_request_growing_past_the_limit_is_413(settings, make_user, auth) -> None:  # type: ignore[no-untyped-def]
+    from server.app import create_app
+
+    settings.max_upload_bytes = 1000
+    _, token = make_user()
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(10):
+            yield b"x" * 500
+
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/api/v1/projects",
+            content=chunks(),
+            headers={**auth(token), "Content-Type": "application/json"},
+        )
+    assert response.status_code == 413
