@@ -55,7 +55,8 @@ def default_consumer_name() -> str:
 
 @dataclass
 class IngestOptions:
-    batch_size: int = 500
+    batch_size: int = 100
+    """Entries per read and per transaction (a metrics event holds up to 100k points)."""
     block_ms: int = 200
     claim_idle_ms: int = 60_000
     """Pending entries idle this long belong to a consumer presumed dead and are taken over."""
@@ -100,8 +101,15 @@ class Ingester:
         while this thread writes the current one, so Python's work overlaps the database's.
         Errors of Redis or the database are logged and retried, so a restart of either does
         not end the ingester."""
-        self.ensure_group()
-        self.drain_own_pending()
+        while True:
+            try:
+                self.ensure_group()
+                self.drain_own_pending()
+                break
+            except (RedisError, SQLAlchemyError):
+                log.exception("ingester cannot start yet; retrying")
+                if stop.wait(1.0):
+                    return
         prepared: queue.Queue[Prepared] = queue.Queue(maxsize=2)
         reader = threading.Thread(
             target=self._read_loop, args=(stop, prepared), name="ingest-reader", daemon=True

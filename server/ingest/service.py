@@ -27,7 +27,6 @@ def ingester_in_process(app: FastAPI) -> Iterator[Ingester | None]:
         settings.redis_prefix,
         on_batch=instruments.record_batch if instruments is not None else None,
     )
-    ingester.ensure_group()
     stop = threading.Event()
     thread = threading.Thread(target=ingester.run, args=(stop,), name="ingester", daemon=True)
     thread.start()

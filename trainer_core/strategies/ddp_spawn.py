@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import shutil
 import sys
 import tempfile
@@ -77,6 +78,9 @@ class DDPSpawnStrategy(DDPStrategy):
         workdir: str,
     ) -> dict[str, Any]:
         context = multiprocessing.get_context("spawn")
+        # Plain pickle copies tensors; multiprocessing's pickler (as torch extends it) would put
+        # them in shared memory, and every rank would then step the same weights.
+        work = pickle.dumps((function, args, kwargs))
         result_file = os.path.join(workdir, "rank_0_result.pt")
         children: list[RankProcess] = []
         for local_rank in range(self.processes_per_node):
@@ -90,7 +94,7 @@ class DDPSpawnStrategy(DDPStrategy):
             )
             process = context.Process(
                 target=run_spawned_rank,
-                args=(spec, function, args, kwargs),
+                args=(spec, work),
                 name=f"trainer-core-rank-{rank}",
             )
             process.start()
@@ -115,11 +119,10 @@ def _exit_code_of(process: Any) -> Callable[[], int | None]:
     return lambda: process.exitcode
 
 
-def run_spawned_rank(
-    spec: SpawnedRank, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> None:
+def run_spawned_rank(spec: SpawnedRank, work: bytes) -> None:
     """Entry point of a spawned child: become the rank, run, and send rank 0's results back."""
     die_with_parent(spec.parent_pid)
+    function, args, kwargs = pickle.loads(work)
     os.environ.update(spec.env)
     os.environ["LOCAL_RANK"] = str(spec.local_rank)
     trainer = function.__self__  # type: ignore[attr-defined]

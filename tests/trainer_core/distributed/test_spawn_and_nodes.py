@@ -1,0 +1,71 @@
+"""`ddp_cpu` (spawned ranks) returns trained weights to the caller, and a multi-node run
+started the way Runyard's worker starts it (one OS process per node) trains the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import trainer_core as pl
+from tests.trainer_core.distributed.conftest import (
+    RUN_TIMEOUT_S,
+    assert_same_weights,
+    start_script,
+)
+from tests.trainer_core.distributed.tiny import TinyClassifier, quiet_trainer
+from trainer_core.strategies import DistributedRunError
+from trainer_core.strategies.environment import find_free_port
+
+pytestmark = pytest.mark.slow
+
+
+class RaisesInTraining(TinyClassifier):
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        if self.trainer.global_rank == 1:
+            raise RuntimeError("spawned rank 1 failed on purpose")
+        return super().training_step(batch, batch_idx)
+
+
+@pytest.fixture(scope="module")
+def ddp_cpu_weights() -> dict[str, torch.Tensor]:
+    pl.seed_everything(1234)
+    model = TinyClassifier(batch_size=4)
+    trainer = quiet_trainer(accelerator="ddp_cpu", num_processes=2, max_epochs=2)
+    trainer.fit(model)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_ddp_cpu_returns_the_trained_weights_to_the_calling_process(
+    ddp_cpu_weights: dict[str, torch.Tensor], reference: dict[str, Any]
+) -> None:
+    assert_same_weights(ddp_cpu_weights, reference["state_dict"], atol=1e-5)
+
+
+def test_ddp_cpu_rank_error_is_raised_in_the_caller_with_its_traceback() -> None:
+    trainer = quiet_trainer(accelerator="ddp_cpu", num_processes=2, max_epochs=1)
+    with pytest.raises(DistributedRunError, match="Rank 1") as info:
+        trainer.fit(RaisesInTraining(batch_size=4))
+    assert "spawned rank 1 failed on purpose" in str(info.value)
+
+
+def test_two_nodes_started_like_the_worker_train_like_ddp_cpu(
+    tmp_path: Path, ddp_cpu_weights: dict[str, torch.Tensor]
+) -> None:
+    rendezvous = {
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(find_free_port()),
+        "WORLD_SIZE": "2",
+    }
+    flags = ("--accelerator", "ddp", "--num-nodes", "2", "--num-processes", "1")
+    nodes = [
+        start_script(tmp_path, *flags, env={**rendezvous, "NODE_RANK": str(rank)})
+        for rank in (0, 1)
+    ]
+    outputs = [node.communicate(timeout=RUN_TIMEOUT_S)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs
+    result = torch.load(tmp_path / "result.pt", weights_only=True)
+    assert result["world_size"] == 2
+    assert_same_weights(result["state_dict"], ddp_cpu_weights, atol=1e-5)
