@@ -49,7 +49,8 @@ class RunFollower:
             reason = run.get("exit_reason")
             attempt = run.get("attempt", 1)
             suffix = f" (attempt {attempt})" if attempt and attempt > 1 else ""
-            self.say(f"== {self._state}{suffix}" + (f": {reason}" if reason else ""))
+            shown = f": {reason}" if reason and reason != self._state else ""
+            self.say(f"== {self._state}{suffix}{shown}")
 
     def _show_logs(self) -> None:
         while True:
