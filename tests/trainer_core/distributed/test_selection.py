@@ -51,7 +51,7 @@ def test_num_processes_without_accelerator_means_ddp_cpu_as_in_1_0() -> None:
 
 
 def test_num_nodes_without_a_distributed_accelerator_is_refused() -> None:
-    with pytest.raises(MisconfigurationException, match="num_nodes=2.*accelerator='ddp'"):
+    with pytest.raises(MisconfigurationException, match=r"num_nodes=2.*accelerator='ddp'"):
         select_strategy(num_nodes=2)
 
 
@@ -84,7 +84,7 @@ def test_local_rank_in_the_environment_joins_as_that_rank(monkeypatch: pytest.Mo
 
 def test_world_size_contradicting_the_flags_is_refused_naming_both() -> None:
     env = ClusterEnvironment.from_env({"WORLD_SIZE": "4", "MASTER_PORT": "1"})
-    with pytest.raises(MisconfigurationException, match="WORLD_SIZE=4.*num_nodes=2"):
+    with pytest.raises(MisconfigurationException, match=r"WORLD_SIZE=4.*num_nodes=2"):
         env.check_against(num_nodes=2, processes_per_node=1)
 
 
