@@ -179,3 +179,24 @@ def test_run_without_a_bundle_is_404_for_the_worker(
     run = make_run(project, owner)
     response = client.get(f"/api/v1/worker/runs/{run.id}/bundle", headers=auth(make_worker_token()))
     assert response.status_code == 404
+
+
+def test_valid_bundle_with_a_failing_spec_expansion_leaves_nothing_behind(
+    client: TestClient,
+    session: Session,
+    member,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    project, headers = member
+    spec = spec_for(project, search={"parameters": {"trainer.max_epochs": {"values": [0]}}})
+    response = client.post(
+        URL,
+        data={"spec": json.dumps(spec)},
+        files={
+            "bundle": ("code.tar.gz", make_bundle(("pkg/__init__.py", b"")), "application/gzip")
+        },
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert session.scalar(select(func.count()).select_from(Experiment)) == 0
+    assert stored_files(settings.artifacts) == []
