@@ -7,11 +7,11 @@ Stable contract (the Runyard worker injects its own logger through it):
 - `log_graph(model, input_array=None)`: optional;
 - `save()`: flush what is buffered; `finalize(status)`: called once at the end with
   "success", "failed" (an exception left `fit`) or "interrupted" (KeyboardInterrupt);
-- `agg_and_log_metrics(metrics, step)`: what the Trainer calls for training steps. Dicts
-  logged at the same step (the batches of one accumulation window) are merged (a repeated key
-  is averaged) and sent to `log_metrics` when a new step arrives, on `flush_aggregated()` or
-  on `save()`. Epoch and validation values go straight to `log_metrics` after a flush, so they
-  form their own row, as in Lightning 1.0.
+- `agg_and_log_metrics(metrics, step)`: what the Trainer calls, followed by
+  `flush_aggregated()`, so each call becomes one `log_metrics` row as in Lightning 1.0 (the
+  batches of an accumulation window are separate rows at the same step). Called without a
+  flush, dicts logged at the same step are merged (a repeated key is averaged) and sent when
+  a new step arrives or on `save()`.
 The Trainer only calls loggers on global rank 0.
 """
 

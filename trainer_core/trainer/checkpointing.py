@@ -65,7 +65,8 @@ def dump_checkpoint(trainer: Trainer, weights_only: bool = False) -> dict[str, A
     module = trainer.lightning_module
     checkpoint: dict[str, Any] = {
         "epoch": trainer.current_epoch,
-        "global_step": trainer.global_step,
+        # optimizer steps done, counting one that validation (1.0 order) runs before
+        "global_step": trainer.global_step + int(trainer._step_increment_pending),
         "trainer_core_version": __version__,
         "state_dict": trainer.strategy.model_state_dict(),
     }

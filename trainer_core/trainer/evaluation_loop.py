@@ -130,8 +130,7 @@ def _publish(trainer: Trainer, store: ResultStore, n_loaders: int) -> list[dict[
         for idx in range(len(results)) if target is None else [target]:
             results[idx][key.epoch_key] = float(value)
     if not trainer.running_sanity_check:
-        step = max(trainer.global_step - 1, 0) if not trainer.testing else trainer.global_step
-        trainer._log_to_logger(to_log, step)
+        trainer._log_to_logger(to_log, trainer.global_step)
     return results
 
 

@@ -238,6 +238,7 @@ class Trainer:
         self._train_results: ResultStore | None = None
         self._running_losses: deque[torch.Tensor] = deque(maxlen=20)
         self._epoch_schedulers_pending = False
+        self._step_increment_pending = False  # validating after a step not yet counted
         self._restored_metrics: dict[str, float] = {}
         self._pending_rng_states: dict[str, Any] | None = None
         self._hooks: HookTable | None = None
@@ -694,8 +695,9 @@ class Trainer:
                 step_scheduler(config, metrics)
         self._epoch_schedulers_pending = False
 
-    def _log_to_logger(self, metrics: dict[str, Any], step: int, aggregate: bool = False) -> None:
-        """Send `metrics` as floats (plus 'epoch'); training steps go through aggregation."""
+    def _log_to_logger(self, metrics: dict[str, Any], step: int) -> None:
+        """Send `metrics` as floats (plus 'epoch') as one row at `step` (Lightning 1.0 sends
+        every batch of an accumulation window as its own row at the same step)."""
         if self.logger is None or not metrics or not self.is_global_zero:
             return
         scalars = {
@@ -703,11 +705,8 @@ class Trainer:
         }
         scalars["epoch"] = float(self.current_epoch)
         self.logged_metrics.update(scalars)
-        if aggregate:
-            self.logger.agg_and_log_metrics(scalars, step)
-        else:
-            self.logger.flush_aggregated()
-            self.logger.log_metrics(scalars, step)
+        self.logger.agg_and_log_metrics(scalars, step)
+        self.logger.flush_aggregated()
 
     def _manual_backward(
         self, loss: torch.Tensor, optimizer: Any, *args: Any, **kwargs: Any

@@ -23,6 +23,7 @@ from trainer_core.trainer import evaluation_loop
 from trainer_core.trainer.data import iterate_with_last
 from trainer_core.trainer.hooks import positional_arity
 from trainer_core.trainer.logged_results import ResultStore
+from trainer_core.trainer.optimizers import step_scheduler
 
 if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
@@ -243,23 +244,28 @@ def run_epoch(trainer: Trainer) -> None:
         ):
             step_metrics = store.step_metrics(only_fresh=True, for_logger=True)
             if step_metrics:
-                trainer._log_to_logger(step_metrics, trainer.global_step, aggregate=True)
+                trainer._log_to_logger(step_metrics, trainer.global_step)
         if stepping:
             for config in step_schedulers:
                 if (batch_idx + 1) % config.frequency == 0:
-                    from trainer_core.trainer.optimizers import step_scheduler
-
                     step_scheduler(config, trainer.callback_metrics)
-            trainer.global_step += 1
         trainer.total_batch_idx += 1
 
+        # Lightning 1.0: validation runs before global_step counts this batch's step, so it
+        # sees (and logs at) the step of the batch it follows; checkpoints add the pending step
         if validate_this_epoch and (
             (batch_idx + 1) % val_check_batch == 0 if val_check_batch != math.inf else is_last
         ):
-            evaluation_loop.run(
-                trainer, "validation", trainer.val_dataloaders, trainer.num_val_batches
-            )
+            trainer._step_increment_pending = stepping
+            try:
+                evaluation_loop.run(
+                    trainer, "validation", trainer.val_dataloaders, trainer.num_val_batches
+                )
+            finally:
+                trainer._step_increment_pending = False
             module._results = store
+        if stepping:
+            trainer.global_step += 1
         if trainer.global_step >= max_steps or (
             trainer.should_stop and not is_last and _may_stop(trainer)
         ):
