@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from runyard.schemas.states import TERMINAL_STATES, RunState
@@ -139,3 +139,22 @@ def _transitions(session: Session, run_id: str, cursor: Cursor, update: Update) 
         }
         update.messages.append(Message("state", data, cursor))
     return cursor
+
+
+def current(session: Session, run_id: str) -> Cursor:
+    """The cursor of everything stored so far: following from here sends only what is new
+    (a dashboard that has just loaded the downsampled series starts here)."""
+    p, s = MetricPointRow, MetricSeries
+    log_id = session.scalar(select(func.max(LogLine.id)).where(LogLine.run_id == run_id)) or 0
+    of_run = select(s.id).where(s.run_id == run_id).scalar_subquery()
+    last_metric = session.execute(
+        select(p.attempt, p.seq)
+        .where(p.series_id.in_(of_run))
+        .order_by(p.attempt.desc(), p.seq.desc())
+        .limit(1)
+    ).first()
+    transitions = session.scalar(
+        select(func.count()).select_from(RunTransition).where(RunTransition.run_id == run_id)
+    )
+    attempt, seq = (last_metric.attempt, last_metric.seq) if last_metric else (0, -1)
+    return Cursor(log_id, attempt, seq, transitions or 0)

@@ -3,9 +3,9 @@
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from redis.asyncio import Redis as AsyncRedis
 from starlette.concurrency import run_in_threadpool
@@ -35,12 +35,18 @@ def follow_run(
     session: SessionDep,
     settings: SettingsDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=100)] = None,
+    start: Annotated[
+        Literal["beginning", "now"],
+        Query(description="without Last-Event-ID: replay from the beginning, or only new data"),
+    ] = "beginning",
 ) -> StreamingResponse:
     """New log lines (`log`), metric points (`metrics`) and state changes (`state`) of a run,
     as they are stored; `end` once the run has finished and everything was sent. Each message's
     `id` is a cursor: reconnect with it as `Last-Event-ID` to resume without gaps or repeats."""
     get_readable_run(session, user, run_id)
     cursor = parse_cursor(last_event_id)
+    if last_event_id is None and start == "now":
+        cursor = feed.current(session, run_id)
     session_factory = request.app.state.session_factory
     stream = _events(
         request, session_factory, settings.redis_url, settings.redis_prefix, run_id, cursor

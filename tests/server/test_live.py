@@ -181,3 +181,45 @@ def test_another_teams_run_cannot_be_followed(
 ) -> None:
     _, stranger = make_user()
     assert client.get(f"/api/v1/runs/{run.id}/events", headers=auth(stranger)).status_code == 404
+
+
+def test_start_now_skips_what_was_stored_before_connecting(
+    base_url: str, run: Run, owner: tuple, redis: Redis, redis_prefix: str
+) -> None:
+    publish(redis, redis_prefix, log_event(run.id, 0, ["old"]), metrics_event(run.id, 1, range(5)))
+    _follow(base_url, run.id, owner[1], lambda ms: len(_lines(ms)) == 1 and len(_steps(ms)) == 5)
+    publish(
+        redis,
+        redis_prefix,
+        log_event(run.id, 2, ["new"]),
+        StateEvent(run_id=run.id, attempt=1, seq=3, ts=datetime.now(UTC), state=RunState.completed),
+    )
+    # The completion may already be stored by the time the stream starts; either way the old
+    # line and the old points are not sent again.
+    messages = _follow_from_now(base_url, run.id, owner[1])
+    assert "old" not in _lines(messages)
+    assert _steps(messages) == []
+
+
+def _follow_from_now(base_url: str, run_id: str, token: str) -> list[Message]:
+    messages: list[Message] = []
+    fields: dict[str, str] = {}
+    with httpx.stream(
+        "GET",
+        f"{base_url}/api/v1/runs/{run_id}/events",
+        params={"start": "now"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ) as response:
+        for line in response.iter_lines():
+            if line:
+                name, _, value = line.partition(":")
+                fields[name] = value.strip()
+            elif "event" in fields:
+                messages.append(
+                    Message(fields["event"], fields.get("id"), json.loads(fields["data"]))
+                )
+                if fields["event"] == "end":
+                    break
+                fields = {}
+    return messages
