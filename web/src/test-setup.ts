@@ -6,3 +6,9 @@ afterEach(() => {
   cleanup();
   sessionStorage.clear();
 });
+
+// jsdom has no layout; the virtual list measures its scroll box through these, so give
+// elements a window-sized box (tests then see the first screenful of rows, as a user would).
+for (const [name, value] of [["clientHeight", 600], ["clientWidth", 1000], ["offsetHeight", 600], ["offsetWidth", 1000]] as const) {
+  Object.defineProperty(HTMLElement.prototype, name, { configurable: true, get: () => value });
+}

@@ -41,7 +41,8 @@ export function UPlotChart(props: UPlotChartProps) {
           stroke: PALETTE[i % PALETTE.length],
           width: 1.5,
           spanGaps: true,
-          points: { show: false },
+          // Dots only while a series is sparse (a lone validation point would be invisible).
+          points: { show: (u: uPlot) => u.data[0].length < 40 },
         })),
       ],
       cursor: { drag: { x: true, y: false } },

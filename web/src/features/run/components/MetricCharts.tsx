@@ -91,7 +91,7 @@ export function MetricCharts({ keys, points, zoomed, loading, error, onZoom }: M
             <div className="chart-grid">
               {groupKeysList.map((key) =>
                 points[key] ? (
-                  <div key={key}>
+                  <div key={key} data-metric={key} data-points={points[key].length}>
                     <KeyChart metricKey={key} points={points[key]} axis={axis} onZoom={onZoom} onDrawn={onDrawn} />
                     {zoomed[key] && (
                       <small className="hint">
