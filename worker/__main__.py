@@ -1,16 +1,35 @@
 """`python -m worker`: one worker per node. Settings from RUNYARD_WORKER_* variables."""
 
 import logging
+import os
+import subprocess
+import sys
+import tempfile
 import threading
+from pathlib import Path
 
 from runyard.schemas import worker_queue
 from worker.celery_app import make_celery
 from worker.events import redis_client, replay_spools
 from worker.heartbeat import cancel_listener, heartbeat_loop
+from worker.process_group import INHERITED_ENV
 from worker.run_task import RunningRuns, TaskContext
 from worker.server_api import WorkerApi
 from worker.settings import WorkerSettings
 from worker.slots import detect_slots
+
+
+def start_warm_launcher() -> tuple[subprocess.Popen[bytes], Path]:
+    """The warm launcher (see worker.warm_start), with only the allow-listed environment: its
+    memory is inherited by every run's child, so it must hold no worker secret."""
+    socket_path = Path(tempfile.mkdtemp(prefix="runyard-")) / "launcher.sock"
+    env = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
+    package_root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "worker.warm_start", str(socket_path)], env=env
+    )
+    return process, socket_path
 
 
 def main() -> None:
@@ -40,8 +59,12 @@ def main() -> None:
         args=(listener_client, settings.redis_prefix, running, stop),
         daemon=True,
     ).start()
+    launcher, launcher_socket = start_warm_launcher()
     app = make_celery(
-        settings, TaskContext(settings=settings, redis=client, api=api, running=running)
+        settings,
+        TaskContext(
+            settings=settings, redis=client, api=api, running=running, launcher=launcher_socket
+        ),
     )
     logging.info(
         "worker %s: slots %s, queue %s", settings.name, ",".join(slots), worker_queue(settings.name)
@@ -62,6 +85,7 @@ def main() -> None:
         )
     finally:
         stop.set()
+        launcher.terminate()
         api.close()
 
 

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 # Variables a child may inherit from the worker's environment; everything else is dropped.
-_INHERITED = (
+INHERITED_ENV = (
     "PATH",
     "HOME",
     "USER",
@@ -57,7 +58,7 @@ def child_environment(
 ) -> dict[str, str]:
     """The whole environment of a run's child, built from an allow-list."""
     source = os.environ if base is None else base
-    env = {k: source[k] for k in _INHERITED if k in source}
+    env = {k: source[k] for k in INHERITED_ENV if k in source}
     env.update(
         {
             # A CPU-only run still holds a slot but must not see (and grab memory on) a GPU.
@@ -97,6 +98,61 @@ def _last_traceback(stderr_tail: Sequence[str]) -> str | None:
     return "\n".join(lines[starts[-1] :])
 
 
+class _LaunchedChild:
+    """A child forked by the warm launcher: what RunProcess needs of a Popen (pid, wait)."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self._conn = conn
+        self._reader = conn.makefile("rb")
+        self.pid: int = json.loads(self._reader.readline())["pid"]
+        self.returncode: int | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._await_exit, name="launched-exit", daemon=True).start()
+
+    def _await_exit(self) -> None:
+        line = self._reader.readline()
+        # A launcher that died takes its children's exit codes with it: report a SIGKILL.
+        self.returncode = json.loads(line)["returncode"] if line else -signal.SIGKILL
+        self._reader.close()
+        self._conn.close()
+        self._done.set()
+
+    def wait(self, timeout: float | None = None) -> int:
+        if not self._done.wait(timeout):
+            raise subprocess.TimeoutExpired(["launched child"], timeout or 0)
+        assert self.returncode is not None
+        return self.returncode
+
+
+def _launch_warm(
+    launcher: Path, argv: Sequence[str], cwd: Path, env: Mapping[str, str], fds: Sequence[int]
+) -> _LaunchedChild | None:
+    """Ask the warm launcher to fork the child; None when no launcher answers."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(str(launcher))
+    except OSError:
+        conn.close()
+        return None
+    env_read, env_write = os.pipe()
+    try:
+        request = json.dumps({"argv": list(argv), "cwd": str(cwd)}).encode() + b"\n"
+        socket.send_fds(conn, [request], [*fds, env_read])
+    except OSError:
+        conn.close()
+        os.close(env_write)
+        return None
+    finally:
+        os.close(env_read)
+    with os.fdopen(env_write, "wb") as sink:
+        sink.write(json.dumps(dict(env)).encode())
+    try:
+        return _LaunchedChild(conn)
+    except (OSError, ValueError, KeyError):
+        conn.close()
+        return None
+
+
 class RunProcess:
     """One child process group. `start()`, then `wait()`; `cancel()` from any thread."""
 
@@ -109,14 +165,20 @@ class RunProcess:
         on_line: LineSink,
         on_notice: NoticeSink | None = None,
         stderr_tail_lines: int = 400,
+        launcher: Path | None = None,
+        launcher_argv: Sequence[str] | None = None,
     ) -> None:
+        """`launcher`: the warm launcher's socket, used when it answers, with `launcher_argv`
+        (the arguments of `worker.run_child.main`); otherwise `argv` starts a fresh process."""
         self._argv = list(argv)
         self._cwd = cwd
         self._env = dict(env)
         self._on_line = on_line
         self._on_notice = on_notice
         self._tail: deque[str] = deque(maxlen=stderr_tail_lines)
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._launcher = launcher
+        self._launcher_argv = launcher_argv
+        self._proc: subprocess.Popen[bytes] | _LaunchedChild | None = None
         self._readers: list[threading.Thread] = []
         self._cancel_requested = threading.Event()
         self._cancel_reason = ""
@@ -127,6 +189,9 @@ class RunProcess:
 
     def start(self) -> None:
         self._cwd.mkdir(parents=True, exist_ok=True)
+        warm = self._launcher is not None and self._launcher_argv is not None
+        if warm and self._start_warm(self._launcher, self._launcher_argv):  # type: ignore[arg-type]
+            return
         notice_read, notice_write = os.pipe()
         env = self._env | {"RUNYARD_NOTICE_FD": str(notice_write)}
         try:
@@ -146,6 +211,22 @@ class RunProcess:
         self._spawn_reader(self._read_lines, self._proc.stdout, "stdout")
         self._spawn_reader(self._read_lines, self._proc.stderr, "stderr")
         self._spawn_reader(self._read_notices, os.fdopen(notice_read, "rb"), "notice")
+
+    def _start_warm(self, launcher: Path, argv: Sequence[str]) -> bool:
+        pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, notices
+        child = _launch_warm(launcher, argv, self._cwd, self._env, [write for _, write in pipes])
+        for _, write in pipes:
+            os.close(write)  # the child holds the only write ends now
+        if child is None:
+            for read, _ in pipes:
+                os.close(read)
+            return False
+        self._proc = child
+        (out, _), (err, _), (notice, _) = pipes
+        self._spawn_reader(self._read_lines, os.fdopen(out, "rb"), "stdout")
+        self._spawn_reader(self._read_lines, os.fdopen(err, "rb"), "stderr")
+        self._spawn_reader(self._read_notices, os.fdopen(notice, "rb"), "notice")
+        return True
 
     def _spawn_reader(self, target: Callable[..., None], pipe: IO[bytes], name: str) -> None:
         thread = threading.Thread(target=target, args=(pipe, name), name=f"run-{name}", daemon=True)

@@ -114,6 +114,8 @@ class RunExecution:
     workdir: Path
     child_argv: list[str] | None = None
     """Overrides `python -m worker.run_child plan.json` (tests run small scripts)."""
+    launcher: Path | None = None
+    """The warm launcher's socket (forks the child instead of starting Python anew)."""
     _process: RunProcess | None = None
     _failure: FailureNotice | None = None
     _cancel_reason: str | None = None
@@ -157,6 +159,8 @@ class RunExecution:
             ),
             on_line=lambda stream, line: self.publisher.log(stream, [line]),
             on_notice=self._on_notice,
+            launcher=None if self.child_argv else self.launcher,
+            launcher_argv=[str(self.workdir / "plan.json")],
         )
         with self._lock:
             if self._cancel_reason is not None:
@@ -304,6 +308,7 @@ class TaskContext:
     api: WorkerApi
     running: RunningRuns
     child_argv: Callable[[RunAssignment], list[str]] | None = None
+    launcher: Path | None = None
 
 
 def execute(payload: dict[str, Any], ctx: TaskContext) -> str:
@@ -333,6 +338,7 @@ def execute(payload: dict[str, Any], ctx: TaskContext) -> str:
         publisher=publisher,
         workdir=(s.work_dir / assignment.run_id / f"attempt-{assignment.attempt}").resolve(),
         child_argv=ctx.child_argv(assignment) if ctx.child_argv else None,
+        launcher=ctx.launcher,
     )
     if not ctx.running.add(execution):
         publisher.state(RunState.canceled, reason="canceled before it started")

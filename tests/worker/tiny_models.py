@@ -72,3 +72,15 @@ class SlowClassifier(TinyClassifier):
         print(f"slow step {batch_idx}", flush=True)
         time.sleep(0.2)
         return super().training_step(batch, batch_idx)
+
+
+class EnvReporter(TinyClassifier):
+    """Prints what the process sees, for the isolation tests."""
+
+    def __init__(self, lr: float = 0.1) -> None:
+        super().__init__(lr)
+        import json
+        import os
+
+        print("ENV " + json.dumps({"cwd": os.getcwd(), "env": dict(os.environ)}), flush=True)
+        print(f"RAND {torch.rand(1).item()}", flush=True)
