@@ -11,6 +11,7 @@ resulting series to 2,000 points. Creates and drops its own database and Redis p
 import argparse
 import json
 import multiprocessing
+import os
 import secrets
 import statistics
 import sys
@@ -23,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redis import Redis
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 
 import server.models
 from runyard.schemas.events import MetricPoint, MetricsEvent
@@ -71,6 +72,23 @@ def _make_run(session_factory) -> str:  # type: ignore[no-untyped-def]
         session.add(run)
         session.commit()
         return run.id
+
+
+def _backend_cpu(engine: Engine, database: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend serving `database` (same host)."""
+    with engine.connect() as conn:
+        pids = conn.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": database}
+        ).all()
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # not on this host, or gone
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
 
 
 def _publish(prefix: str, run_id: str, events: int, per_event: int) -> None:
@@ -145,6 +163,8 @@ def main() -> None:
 
         stop = threading.Event()
         thread = threading.Thread(target=ingester.run, args=(stop,))
+        pg_before = _backend_cpu(engine, name)
+        cpu_before = time.process_time()
         started = time.perf_counter()
         thread.start()
         while True:
@@ -153,6 +173,9 @@ def main() -> None:
                 break
             time.sleep(0.05)  # polling interval while waiting for the ingester to drain
         elapsed = time.perf_counter() - started
+        ingester_cpu = time.process_time() - cpu_before
+        pg_after = _backend_cpu(engine, name)
+        pg_cpu = sum(t - pg_before.get(pid, 0.0) for pid, t in pg_after.items())
         stop.set()
         thread.join()
         with session_factory() as session:
@@ -166,6 +189,16 @@ def main() -> None:
             events=args.events,
             points_per_event=args.points_per_event,
             seconds=round(elapsed, 2),
+            load_average_1m=os.getloadavg()[0],
+        )
+        # On a shared machine wall time depends on the neighbours; CPU time does not.
+        _emit(
+            "ingest_points_per_cpu_second_postgresql",
+            total / (ingester_cpu + pg_cpu),
+            "points/cpu-s",
+            "",
+            ingester_cpu_s=round(ingester_cpu, 2),
+            postgres_cpu_s=round(pg_cpu, 2),
         )
         # Steady state: autovacuum would have analysed the table by the time anyone charts it.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -46,24 +46,23 @@ _PG_REFRESH_ROLLUPS = text(
 WITH touched AS (
     SELECT DISTINCT series_id, step / :width AS bucket
     FROM unnest(CAST(:sids AS bigint[]), CAST(:steps AS bigint[])) AS t(series_id, step)
-), pts AS (
-    SELECT p.series_id, t.bucket, p.step, p.value, p.epoch, p.wall_time
+), agg AS (
+    SELECT t.series_id, t.bucket, max(p.step) AS last_step, min(p.step) AS first_step,
+        min(ARRAY[p.value, p.step]) FILTER (WHERE p.value IS NOT NULL) AS lo,
+        max(ARRAY[p.value, -p.step]) FILTER (WHERE p.value IS NOT NULL) AS hi
     FROM touched t JOIN metric_points p ON p.series_id = t.series_id
      AND p.step >= t.bucket * :width AND p.step < (t.bucket + 1) * :width
-), lo AS (
-    SELECT DISTINCT ON (series_id, bucket) * FROM pts
-    ORDER BY series_id, bucket, value ASC NULLS LAST, step
-), hi AS (
-    SELECT DISTINCT ON (series_id, bucket) * FROM pts
-    ORDER BY series_id, bucket, value DESC NULLS LAST, step
-), agg AS (
-    SELECT series_id, bucket, max(step) AS last_step FROM pts GROUP BY series_id, bucket
+    GROUP BY t.series_id, t.bucket
 )
 INSERT INTO metric_rollups (series_id, bucket, last_step, min_step, min_value, min_epoch,
     min_wall_time, max_step, max_value, max_epoch, max_wall_time)
 SELECT agg.series_id, agg.bucket, agg.last_step, lo.step, lo.value, lo.epoch, lo.wall_time,
     hi.step, hi.value, hi.epoch, hi.wall_time
-FROM agg JOIN lo USING (series_id, bucket) JOIN hi USING (series_id, bucket)
+FROM agg
+JOIN metric_points lo ON lo.series_id = agg.series_id
+    AND lo.step = COALESCE(agg.lo[2]::bigint, agg.first_step)
+JOIN metric_points hi ON hi.series_id = agg.series_id
+    AND hi.step = COALESCE(-agg.hi[2]::bigint, agg.first_step)
 ON CONFLICT (series_id, bucket) DO UPDATE SET last_step = excluded.last_step,
     min_step = excluded.min_step, min_value = excluded.min_value,
     min_epoch = excluded.min_epoch, min_wall_time = excluded.min_wall_time,
