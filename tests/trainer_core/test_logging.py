@@ -258,3 +258,20 @@ def test_uneven_dataset_without_len_runs_all_batches(tmp_path: Any) -> None:
     trainer = quiet_trainer(tmp_path, logger=False)
     trainer.fit(RegressionModel(), DataLoader(Stream(), batch_size=8))
     assert trainer.global_step == 3
+
+
+def test_values_logged_in_epoch_end_hooks_reach_callbacks_and_the_logger(tmp_path: Any) -> None:
+    class HookLogging(RegressionModel):
+        def on_train_epoch_end(self, outputs: Any = None) -> None:
+            self.log("train_hook", 2.0)
+
+        def on_validation_epoch_end(self) -> None:
+            self.log("val_hook", 3.0)
+
+    logger = MemoryLogger()
+    trainer = quiet_trainer(tmp_path, logger=logger, num_sanity_val_steps=0)
+    trainer.fit(HookLogging(), loader(n=32), loader(n=32))
+    assert trainer.callback_metrics["train_hook"].item() == 2.0
+    assert trainer.callback_metrics["val_hook"].item() == 3.0
+    logged = {key for _, metrics in logger.calls for key in metrics}
+    assert {"train_hook", "val_hook"} <= logged

@@ -77,6 +77,9 @@ def run(
                     _legacy_epoch_end_return(returned, module)
             results = _publish(trainer, store, len(loaders))
             trainer._call_hook(f"on_{stage}_epoch_end")
+            # values the epoch-end hooks logged (2.x-style code logs there)
+            for merged, extra in zip(results, _publish(trainer, store, len(loaders)), strict=True):
+                merged.update(extra)
     finally:
         module._current_fx_name = None
         getattr(module, f"on_{stage}_model_train")()

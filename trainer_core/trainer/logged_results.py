@@ -110,6 +110,7 @@ class ResultStore:
         self._batch_size: int | None = None
         self.dataloader_idx: int | None = None  # set with several val/test loaders
         self._reduce_across = reduce_across
+        self._reduced: set[str] = set()  # keys whose epoch value was already taken
 
     def new_batch(self, batch: Any) -> None:
         self.step_seq += 1
@@ -209,9 +210,15 @@ class ResultStore:
         return out
 
     def epoch_values(self) -> list[tuple[LoggedKey, torch.Tensor]]:
-        """Each on_epoch key with its reduced epoch value; resets logged metric objects."""
+        """Each on_epoch key with its reduced epoch value; resets logged metric objects.
+
+        A key is reduced once: a second call returns only keys logged since the first (by
+        epoch-end hooks such as `on_validation_epoch_end`)."""
         out: list[tuple[LoggedKey, torch.Tensor]] = []
-        for key in self.keys.values():
+        for name, key in self.keys.items():
+            if name in self._reduced:
+                continue
+            self._reduced.add(name)
             if key.on_epoch:
                 value = key.epoch_value()
                 if value is not None:

@@ -24,7 +24,7 @@ from trainer_core.callbacks.base import Callback
 from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
 from trainer_core.callbacks.progress import ProgressBar, ProgressBarBase
 from trainer_core.core.datamodule import LightningDataModule
-from trainer_core.core.module import LightningModule
+from trainer_core.core.module import LightningModule, load_module_state
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.loggers.base import LightningLoggerBase, LoggerCollection
 from trainer_core.loggers.tensorboard import TensorBoardLogger
@@ -247,13 +247,11 @@ class Trainer:
         self.callbacks = self._build_callbacks(
             callbacks, checkpoint_callback, progress_bar_refresh_rate
         )
-        for method in HookTable(self.callbacks, None, LightningModule).callback_methods(
-            "on_init_start"
-        ):
+        # these two hooks see only the trainer: there is no module yet
+        init_hooks = HookTable(self.callbacks, None, LightningModule)
+        for method in init_hooks.callback_methods("on_init_start"):
             method(self)
-        for method in HookTable(self.callbacks, None, LightningModule).callback_methods(
-            "on_init_end"
-        ):
+        for method in init_hooks.callback_methods("on_init_end"):
             method(self)
 
     # --- construction helpers ------------------------------------------------------------------
@@ -497,7 +495,7 @@ class Trainer:
                 self._pending_rng_states = None
             training_loop.train(self)
             self._call_hook("on_fit_end")
-            self._call_setup("teardown_fit")
+            self._call_teardown("fit")
         self.state = "finished"
         return 1
 
@@ -519,14 +517,13 @@ class Trainer:
             model.prepare_data()
         self.strategy.barrier("prepare_data")
 
+    def _call_teardown(self, stage: str) -> None:
+        self._call_callbacks("teardown", stage)
+        self.lightning_module.teardown(stage)
+        self.strategy.teardown()
+
     def _call_setup(self, stage: str) -> None:
         module = self.lightning_module
-        if stage.startswith("teardown_"):
-            real = stage.removeprefix("teardown_")
-            self._call_callbacks("teardown", real)
-            module.teardown(real)
-            self.strategy.teardown()
-            return
         if self.datamodule is not None:
             self.datamodule.setup(stage)
         self._call_callbacks("setup", stage)
@@ -747,8 +744,6 @@ class Trainer:
                             "weights, or enable ModelCheckpoint."
                         )
                 checkpoint = checkpointing.load_checkpoint_file(path, self.root_device)
-                from trainer_core.core.module import load_module_state
-
                 load_module_state(model, checkpoint["state_dict"], strict=True, source=path)
         if datamodule is None:
             datamodule = self.datamodule if model is self.model else None
@@ -792,7 +787,7 @@ class Trainer:
                 limited_batches(t, self.limit_test_batches, "limit_test_batches") for t in loaders
             ]
             results = evaluation_loop.run(self, "test", loaders, self.num_test_batches)
-            self._call_setup("teardown_test")
+            self._call_teardown("test")
         self.testing = False
         if verbose and self.is_global_zero:
             for idx, result in enumerate(results):

@@ -388,8 +388,11 @@ def _end_epoch(trainer: Trainer, store: ResultStore, outputs: list[Any], gather:
                 "training_epoch_end must return None; log values with self.log(...) instead of returning them."
             )
     _publish_train_results(trainer, store)
+    # epoch-end hooks may still self.log (common in 2.x-style code); publish what they add
     trainer._call_hook("on_epoch_end")
     trainer._call_hook("on_train_epoch_end", outputs if gather else None)
+    _publish_train_results(trainer, store)
+    module._results = None
     trainer._step_epoch_schedulers(trainer.current_epoch, trainer.callback_metrics)
     if trainer.logger is not None and trainer.is_global_zero:
         trainer.logger.save()
@@ -407,6 +410,5 @@ def _publish_train_results(trainer: Trainer, store: ResultStore) -> None:
             trainer._progress_bar_metrics[key.epoch_key] = value
         if key.logger:
             to_log[key.epoch_key] = value
-    trainer._train_results = None
-    trainer.lightning_module._results = None
+    trainer._train_results = None  # step values now live in the persistent views
     trainer._log_to_logger(to_log, max(trainer.global_step - 1, 0))
