@@ -139,7 +139,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--hidden-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--root-dir", default=os.path.join("runs", "digits"))
+    parser.add_argument(
+        "--root-dir", default=".", help="logs and checkpoints go to <root>/lightning_logs/version_N"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress-bar", action="store_true")
     args = parser.parse_args(argv)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -120,7 +119,9 @@ class RingGAN(pl.LightningModule):
 def main(argv: Sequence[str] | None = None) -> RingGAN:
     parser = argparse.ArgumentParser(description="Train a small GAN with manual optimization.")
     parser.add_argument("--max-epochs", type=int, default=20)
-    parser.add_argument("--root-dir", default=os.path.join("runs", "gan"))
+    parser.add_argument(
+        "--root-dir", default=".", help="logs and checkpoints go to <root>/lightning_logs/version_N"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
