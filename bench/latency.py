@@ -133,6 +133,7 @@ def service_latency(data_dir: Path, database_url: str, repeats: int = 5, lines: 
             if warm["state"] != "completed":
                 raise RuntimeError(f"warm-up run {warm['state']}: {warm['exit_reason']}")
             startup = []
+            phases: dict[str, list[float]] = {"to_scheduled": [], "to_running": [], "to_step": []}
             for _ in range(repeats):
                 submitted = time.time()
                 run_id = client.submit(_spec(0))["run_ids"][0]
@@ -140,7 +141,15 @@ def service_latency(data_dir: Path, database_url: str, repeats: int = 5, lines: 
                 if run["state"] != "completed":
                     raise RuntimeError(f"bench run {run_id} {run['state']}: {run['exit_reason']}")
                 [mark] = _find_lines(client, run_id, "FIRST_STEP")
-                startup.append(float(mark.split()[1]) - submitted)
+                first_step = float(mark.split()[1])
+                startup.append(first_step - submitted)
+                at = {
+                    t["to_state"]: datetime.fromisoformat(t["at"]).timestamp()
+                    for t in run["transitions"]
+                }
+                phases["to_scheduled"].append(at["scheduled"] - submitted)
+                phases["to_running"].append(at["running"] - at["scheduled"])
+                phases["to_step"].append(first_step - at["running"])
             _emit(
                 "submit_to_first_training_step_s",
                 statistics.median(startup),
@@ -148,6 +157,7 @@ def service_latency(data_dir: Path, database_url: str, repeats: int = 5, lines: 
                 "< 2 s",
                 p_max=round(max(startup), 3),
                 repeats=repeats,
+                median_phases_s={k: round(statistics.median(v), 3) for k, v in phases.items()},
             )
 
             run_id = client.submit(_spec(lines))["run_ids"][0]

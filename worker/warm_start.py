@@ -103,11 +103,24 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def serve(path: Path) -> None:
-    # Imported before any request, so every forked child finds them in memory.
-    import torch  # noqa: F401
+    # Imported before any request, so every forked child finds them in memory. torch imports
+    # torch._dynamo lazily when the first optimizer is built (seconds), and the exports need
+    # torch.onnx and onnxruntime: take those costs here, once. Nothing here runs a tensor op,
+    # so no thread pool exists yet to be broken by fork.
+    import importlib
 
-    import trainer_core  # noqa: F401
-    from worker import run_child  # noqa: F401
+    for module in (
+        "torch",
+        "torch._dynamo",
+        "torch.onnx",
+        "onnxruntime",
+        "trainer_core",
+        "worker.run_child",
+    ):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            continue  # an optional extra; the child imports it itself if it needs it
 
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     path.unlink(missing_ok=True)
