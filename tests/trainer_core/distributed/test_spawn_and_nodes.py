@@ -29,6 +29,21 @@ class RaisesInTraining(TinyClassifier):
         return super().training_step(batch, batch_idx)
 
 
+class ManualOptimization(TinyClassifier):
+    """Backward runs inside training_step, where DDP's reducer cannot follow it."""
+
+    def __init__(self, batch_size: int = 8) -> None:
+        super().__init__(batch_size=batch_size)
+        self.automatic_optimization = False
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        optimizer = self.optimizers()
+        x, y = batch
+        self.manual_backward(torch.nn.functional.cross_entropy(self(x), y), optimizer)
+        optimizer.step()
+        optimizer.zero_grad()
+
+
 @pytest.fixture(scope="module")
 def ddp_cpu_weights() -> dict[str, torch.Tensor]:
     pl.seed_everything(1234)
@@ -49,6 +64,16 @@ def test_ddp_cpu_rank_error_is_raised_in_the_caller_with_its_traceback() -> None
     with pytest.raises(DistributedRunError, match="Rank 1") as info:
         trainer.fit(RaisesInTraining(batch_size=4))
     assert "spawned rank 1 failed on purpose" in str(info.value)
+
+
+def test_manual_optimization_averages_gradients_across_ranks() -> None:
+    pl.seed_everything(1234)
+    spawned = ManualOptimization(batch_size=4)
+    quiet_trainer(accelerator="ddp_cpu", num_processes=2, max_epochs=1).fit(spawned)
+    pl.seed_everything(1234)
+    single = ManualOptimization(batch_size=8)
+    quiet_trainer(max_epochs=1).fit(single)
+    assert_same_weights(spawned.state_dict(), single.state_dict(), atol=1e-5)
 
 
 def test_two_nodes_started_like_the_worker_train_like_ddp_cpu(
