@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from trainer_core.callbacks.base import Callback
 from trainer_core.core.hparams import plain_hparams
 from trainer_core.core.module import load_module_state
 from trainer_core.exceptions import CheckpointMismatchError
+from trainer_core.trainer.hooks import positional_arity
 from trainer_core.version import __version__
 
 if TYPE_CHECKING:
@@ -74,7 +76,7 @@ def dump_checkpoint(trainer: Trainer, weights_only: bool = False) -> dict[str, A
         checkpoint["optimizer_states"] = [opt.state_dict() for opt in trainer.optimizers]
         checkpoint["lr_schedulers"] = [cfg.scheduler.state_dict() for cfg in trainer.lr_schedulers]
         checkpoint["precision_state"] = trainer.strategy.precision_plugin.state_dict()
-        checkpoint["callbacks"] = trainer._callback_states(checkpoint)
+        checkpoint["callbacks"] = callback_states(trainer, checkpoint)
         checkpoint["rng_states"] = rng_states()
         checkpoint["loops"] = {
             "epoch_schedulers_pending": trainer._epoch_schedulers_pending,
@@ -142,7 +144,7 @@ def restore_training_state(trainer: Trainer, checkpoint: dict[str, Any], source:
     for config, state in zip(trainer.lr_schedulers, sched_states, strict=True):
         config.scheduler.load_state_dict(state)
     trainer.strategy.precision_plugin.load_state_dict(checkpoint.get("precision_state", {}))
-    trainer._restore_callback_states(checkpoint.get("callbacks", {}))
+    restore_callback_states(trainer, checkpoint.get("callbacks", {}))
     trainer.global_step = int(checkpoint["global_step"])
     trainer.current_epoch = int(checkpoint["epoch"]) + 1  # the checkpoint's epoch is done
     loops = checkpoint.get("loops", {})
@@ -150,3 +152,57 @@ def restore_training_state(trainer: Trainer, checkpoint: dict[str, Any], source:
     if loops.get("epoch_schedulers_pending"):
         # taken before the epoch-end scheduler step; finish that epoch's step now
         trainer._step_epoch_schedulers(int(checkpoint["epoch"]), trainer._restored_metrics)
+
+
+def callback_states(trainer: Trainer, checkpoint: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each callback's `state_dict()` merged with what `on_save_checkpoint` returns."""
+    states: dict[str, dict[str, Any]] = {}
+    for cb in trainer.callbacks:
+        state = dict(cb.state_dict())
+        extra = _call_save_hook(cb, trainer, trainer.model, checkpoint)
+        if extra:
+            state.update(extra)
+        if state:
+            states[_unique_key(cb.state_key, states)] = state
+    return states
+
+
+def restore_callback_states(trainer: Trainer, states: dict[str, dict[str, Any]]) -> None:
+    seen: dict[str, Any] = {}
+    for cb in trainer.callbacks:
+        key = _unique_key(cb.state_key, seen)
+        seen[key] = True
+        if key in states:
+            cb.load_state_dict(states[key])
+            _call_load_hook(cb, trainer, trainer.model, states[key])
+
+
+def _unique_key(key: str, taken: dict[str, Any]) -> str:
+    """Two callbacks of one class get `Key` and `Key#1`, in callback order."""
+    if key not in taken:
+        return key
+    n = 1
+    while f"{key}#{n}" in taken:
+        n += 1
+    return f"{key}#{n}"
+
+
+def _call_save_hook(
+    cb: Callback, trainer: Trainer, module: Any, checkpoint: dict[str, Any]
+) -> dict[str, Any] | None:
+    method: Any = cb.on_save_checkpoint
+    # Lightning 1.0 callbacks define on_save_checkpoint(trainer, pl_module)
+    return (
+        method(trainer, module)
+        if positional_arity(method) == 2
+        else method(trainer, module, checkpoint)
+    )
+
+
+def _call_load_hook(cb: Callback, trainer: Trainer, module: Any, state: dict[str, Any]) -> None:
+    method: Any = cb.on_load_checkpoint
+    # Lightning 1.0 callbacks define on_load_checkpoint(checkpointed_state)
+    if positional_arity(method) == 1:
+        method(state)
+    else:
+        method(trainer, module, state)

@@ -8,7 +8,6 @@ epoch. The per-epoch and per-batch work lives in `training_loop.py` and
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import os
@@ -22,16 +21,17 @@ import torch
 
 from trainer_core.callbacks.base import Callback
 from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
-from trainer_core.callbacks.progress import ProgressBar, ProgressBarBase
+from trainer_core.callbacks.progress import ProgressBarBase
 from trainer_core.core.datamodule import LightningDataModule
 from trainer_core.core.module import LightningModule, load_module_state
 from trainer_core.exceptions import MisconfigurationException
-from trainer_core.loggers.base import LightningLoggerBase, LoggerCollection
-from trainer_core.loggers.tensorboard import TensorBoardLogger
+from trainer_core.loggers.base import LightningLoggerBase
 from trainer_core.precision import make_precision_plugin
 from trainer_core.strategies import Strategy, select_strategy
 from trainer_core.trainer import checkpointing, evaluation_loop, training_loop
 from trainer_core.trainer.data import as_loader_list, limited_batches
+from trainer_core.trainer.defaults import build_callbacks, build_logger
+from trainer_core.trainer.flags import refuse_unknown_flags, validate_flags
 from trainer_core.trainer.hooks import HookTable, positional_arity
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.optimizers import (
@@ -39,23 +39,6 @@ from trainer_core.trainer.optimizers import (
     parse_configure_optimizers,
     step_scheduler,
 )
-
-# Lightning 1.0 flags that trainer_core accepts only at their default value, with the reason.
-_UNSUPPORTED_FLAGS: dict[str, tuple[Any, str]] = {
-    "tpu_cores": (None, "TPUs are not supported; use gpus=1 or the CPU"),
-    "auto_select_gpus": (False, "pick the GPU with gpus=[id] instead"),
-    "log_gpu_memory": (None, "GPU memory logging is not implemented"),
-    "overfit_batches": (0.0, "use limit_train_batches/limit_val_batches instead"),
-    "track_grad_norm": (-1, "grad-norm tracking is not implemented; log it from on_after_backward"),
-    "truncated_bptt_steps": (
-        None,
-        "truncated BPTT is not implemented; split sequences in training_step",
-    ),
-    "auto_lr_find": (False, "trainer.tune() is not implemented"),
-    "auto_scale_batch_size": (False, "trainer.tune() is not implemented"),
-    "sync_batchnorm": (False, "needs a distributed strategy, which trainer_core does not have yet"),
-    "plugins": (None, "plugins are not supported"),
-}
 
 
 class Trainer:
@@ -120,51 +103,10 @@ class Trainer:
         **unknown: Any,
     ) -> None:
         if unknown:
-            known = list(inspect.signature(Trainer.__init__).parameters)[1:-1]
-            hints = []
-            for name in unknown:
-                close = difflib.get_close_matches(name, known, n=1)
-                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-            raise MisconfigurationException(
-                f"Unknown Trainer flag(s): {', '.join(hints)}. See the Lightning 1.0 Trainer flags in the "
-                "trainer_core README section."
+            refuse_unknown_flags(
+                unknown, list(inspect.signature(Trainer.__init__).parameters)[1:-1]
             )
-        given = locals()
-        for flag, (default, reason) in _UNSUPPORTED_FLAGS.items():
-            if given[flag] != default:
-                raise MisconfigurationException(
-                    f"Trainer({flag}={given[flag]!r}) is not supported: {reason}."
-                )
-        if profiler not in (None, False):
-            warnings.warn("Trainer(profiler=...) is ignored by trainer_core.", stacklevel=2)
-        if amp_backend != "native":
-            raise MisconfigurationException(
-                "amp_backend='apex' is not supported; use the default 'native'."
-            )
-        _check_positive_int("max_epochs", max_epochs, allow_zero=True)
-        _check_positive_int("min_epochs", min_epochs, allow_zero=True)
-        _check_positive_int("check_val_every_n_epoch", check_val_every_n_epoch)
-        _check_positive_int("log_every_n_steps", log_every_n_steps)
-        if max_steps is not None:
-            _check_positive_int("max_steps", max_steps, allow_zero=True)
-        if not isinstance(accumulate_grad_batches, dict):
-            _check_positive_int("accumulate_grad_batches", accumulate_grad_batches)
-        if gradient_clip_val is None or gradient_clip_val < 0:
-            raise MisconfigurationException(
-                f"gradient_clip_val={gradient_clip_val!r}: use 0 (off) or a positive norm."
-            )
-        if num_sanity_val_steps < -1:
-            raise MisconfigurationException(
-                "num_sanity_val_steps must be -1 (all), 0 (none) or a count."
-            )
-        if isinstance(val_check_interval, float) and not 0.0 < val_check_interval <= 1.0:
-            raise MisconfigurationException(
-                f"val_check_interval={val_check_interval}: a float is a fraction of the epoch in (0, 1]; use an int for a batch count."
-            )
-        if weights_summary not in (None, "top", "full"):
-            raise MisconfigurationException(
-                f"weights_summary={weights_summary!r}: use 'top', 'full' or None."
-            )
+        validate_flags(locals())
 
         self.strategy: Strategy = select_strategy(
             accelerator, gpus, devices, num_processes, num_nodes, distributed_backend
@@ -243,9 +185,9 @@ class Trainer:
         self._pending_rng_states: dict[str, Any] | None = None
         self._hooks: HookTable | None = None
 
-        self.logger = self._build_logger(logger)
-        self.callbacks = self._build_callbacks(
-            callbacks, checkpoint_callback, progress_bar_refresh_rate
+        self.logger = build_logger(logger, self.default_root_dir)
+        self.callbacks = build_callbacks(
+            callbacks, checkpoint_callback, progress_bar_refresh_rate, self.process_position
         )
         # these two hooks see only the trainer: there is no module yet
         init_hooks = HookTable(self.callbacks, None, LightningModule)
@@ -253,59 +195,6 @@ class Trainer:
             method(self)
         for method in init_hooks.callback_methods("on_init_end"):
             method(self)
-
-    # --- construction helpers ------------------------------------------------------------------
-    def _build_logger(self, logger: Any) -> LightningLoggerBase | None:
-        if logger is True:
-            version = os.environ.get("PL_EXP_VERSION")
-            return TensorBoardLogger(
-                self.default_root_dir,
-                name="lightning_logs",
-                version=int(version) if version else None,
-            )
-        if logger in (False, None):
-            return None
-        if isinstance(logger, list | tuple):
-            return LoggerCollection(logger) if len(logger) != 1 else logger[0]
-        if isinstance(logger, LightningLoggerBase):
-            return logger
-        raise MisconfigurationException(
-            f"logger={type(logger).__name__}: pass True, False, a LightningLoggerBase or a list of them."
-        )
-
-    def _build_callbacks(
-        self, callbacks: Any, checkpoint_callback: Any, refresh_rate: int
-    ) -> list[Callback]:
-        if isinstance(callbacks, Callback):
-            callbacks = [callbacks]
-        result = list(callbacks or [])
-        for cb in result:
-            if not isinstance(cb, Callback):
-                raise MisconfigurationException(
-                    f"callbacks contains {type(cb).__name__}, which is not a trainer_core Callback; subclass Callback."
-                )
-        if isinstance(checkpoint_callback, ModelCheckpoint):
-            result.append(checkpoint_callback)  # the 1.0.0 way of passing one
-        elif checkpoint_callback is True:
-            if not any(isinstance(cb, ModelCheckpoint) for cb in result):
-                result.append(ModelCheckpoint())
-        elif checkpoint_callback is False:
-            if any(isinstance(cb, ModelCheckpoint) for cb in result):
-                raise MisconfigurationException(
-                    "checkpoint_callback=False conflicts with a ModelCheckpoint in callbacks; remove one of them."
-                )
-        else:
-            raise MisconfigurationException(
-                "checkpoint_callback must be True, False or a ModelCheckpoint."
-            )
-        has_bar = any(isinstance(cb, ProgressBarBase) for cb in result)
-        if refresh_rate and refresh_rate > 0 and not has_bar:
-            result.append(
-                ProgressBar(refresh_rate=refresh_rate, process_position=self.process_position)
-            )
-        # ModelCheckpoint runs after the other callbacks (so EarlyStopping has decided first)
-        result.sort(key=lambda cb: isinstance(cb, ModelCheckpoint))
-        return result
 
     # --- identity and devices (all through the strategy) -------------------------------------
     @property
@@ -808,56 +697,6 @@ class Trainer:
         checkpointing.restore_training_state(self, checkpoint, source=path)
         self._pending_rng_states = checkpoint.get("rng_states")
 
-    def _callback_states(self, checkpoint: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        states: dict[str, dict[str, Any]] = {}
-        for cb in self.callbacks:
-            state = dict(cb.state_dict())
-            extra = _call_save_hook(cb, self, self.model, checkpoint)
-            if extra:
-                state.update(extra)
-            if state:
-                states[_unique_key(cb.state_key, states)] = state
-        return states
-
-    def _restore_callback_states(self, states: dict[str, dict[str, Any]]) -> None:
-        seen: dict[str, Any] = {}
-        for cb in self.callbacks:
-            key = _unique_key(cb.state_key, seen)
-            seen[key] = True
-            if key in states:
-                cb.load_state_dict(states[key])
-                _call_load_hook(cb, self, self.model, states[key])
-
-
-def _unique_key(key: str, taken: dict[str, Any]) -> str:
-    if key not in taken:
-        return key
-    n = 1
-    while f"{key}#{n}" in taken:
-        n += 1
-    return f"{key}#{n}"
-
-
-def _call_save_hook(
-    cb: Callback, trainer: Trainer, module: Any, checkpoint: dict[str, Any]
-) -> dict[str, Any] | None:
-    method: Any = cb.on_save_checkpoint
-    # Lightning 1.0 callbacks define on_save_checkpoint(trainer, pl_module)
-    return (
-        method(trainer, module)
-        if positional_arity(method) == 2
-        else method(trainer, module, checkpoint)
-    )
-
-
-def _call_load_hook(cb: Callback, trainer: Trainer, module: Any, state: dict[str, Any]) -> None:
-    method: Any = cb.on_load_checkpoint
-    # Lightning 1.0 callbacks define on_load_checkpoint(checkpointed_state)
-    if positional_arity(method) == 1:
-        method(state)
-    else:
-        method(trainer, module, state)
-
 
 def _overrides(module: LightningModule, name: str) -> bool:
     return getattr(type(module), name) is not getattr(LightningModule, name)
@@ -865,9 +704,3 @@ def _overrides(module: LightningModule, name: str) -> bool:
 
 def _overrides_dm(datamodule: Any, name: str) -> bool:
     return getattr(type(datamodule), name, None) is not getattr(LightningDataModule, name)
-
-
-def _check_positive_int(name: str, value: Any, allow_zero: bool = False) -> None:
-    low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise MisconfigurationException(f"{name}={value!r}: use an int >= {low}.")

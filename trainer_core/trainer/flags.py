@@ -1,0 +1,85 @@
+"""Trainer flags: refusing unknown ones (naming the closest known flag), flags trainer_core
+accepts only at their default, and range checks whose messages say what to pass instead."""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from trainer_core.exceptions import MisconfigurationException
+
+# Lightning 1.0 flags that trainer_core accepts only at their default value, with the reason.
+UNSUPPORTED_FLAGS: dict[str, tuple[Any, str]] = {
+    "tpu_cores": (None, "TPUs are not supported; use gpus=1 or the CPU"),
+    "auto_select_gpus": (False, "pick the GPU with gpus=[id] instead"),
+    "log_gpu_memory": (None, "GPU memory logging is not implemented"),
+    "overfit_batches": (0.0, "use limit_train_batches/limit_val_batches instead"),
+    "track_grad_norm": (-1, "grad-norm tracking is not implemented; log it from on_after_backward"),
+    "truncated_bptt_steps": (
+        None,
+        "truncated BPTT is not implemented; split sequences in training_step",
+    ),
+    "auto_lr_find": (False, "trainer.tune() is not implemented"),
+    "auto_scale_batch_size": (False, "trainer.tune() is not implemented"),
+    "sync_batchnorm": (False, "needs a distributed strategy, which trainer_core does not have yet"),
+    "plugins": (None, "plugins are not supported"),
+}
+
+
+def refuse_unknown_flags(unknown: Mapping[str, Any], known: list[str]) -> None:
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise MisconfigurationException(
+        f"Unknown Trainer flag(s): {', '.join(hints)}. See the Lightning 1.0 Trainer flags in the "
+        "trainer_core README section."
+    )
+
+
+def validate_flags(flags: Mapping[str, Any]) -> None:
+    """Check the Trainer's constructor arguments (`flags` is its `locals()`)."""
+    for flag, (default, reason) in UNSUPPORTED_FLAGS.items():
+        if flags[flag] != default:
+            raise MisconfigurationException(
+                f"Trainer({flag}={flags[flag]!r}) is not supported: {reason}."
+            )
+    if flags["profiler"] not in (None, False):
+        warnings.warn("Trainer(profiler=...) is ignored by trainer_core.", stacklevel=3)
+    if flags["amp_backend"] != "native":
+        raise MisconfigurationException(
+            "amp_backend='apex' is not supported; use the default 'native'."
+        )
+    _check_int("max_epochs", flags["max_epochs"], low=0)
+    _check_int("min_epochs", flags["min_epochs"], low=0)
+    _check_int("check_val_every_n_epoch", flags["check_val_every_n_epoch"], low=1)
+    _check_int("log_every_n_steps", flags["log_every_n_steps"], low=1)
+    if flags["max_steps"] is not None:
+        _check_int("max_steps", flags["max_steps"], low=0)
+    if not isinstance(flags["accumulate_grad_batches"], dict):
+        _check_int("accumulate_grad_batches", flags["accumulate_grad_batches"], low=1)
+    clip = flags["gradient_clip_val"]
+    if clip is None or clip < 0:
+        raise MisconfigurationException(
+            f"gradient_clip_val={clip!r}: use 0 (off) or a positive norm."
+        )
+    if flags["num_sanity_val_steps"] < -1:
+        raise MisconfigurationException(
+            "num_sanity_val_steps must be -1 (all), 0 (none) or a count."
+        )
+    interval = flags["val_check_interval"]
+    if isinstance(interval, float) and not 0.0 < interval <= 1.0:
+        raise MisconfigurationException(
+            f"val_check_interval={interval}: a float is a fraction of the epoch in (0, 1]; use an int for a batch count."
+        )
+    if flags["weights_summary"] not in (None, "top", "full"):
+        raise MisconfigurationException(
+            f"weights_summary={flags['weights_summary']!r}: use 'top', 'full' or None."
+        )
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise MisconfigurationException(f"{name}={value!r}: use an int >= {low}.")
