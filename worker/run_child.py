@@ -7,6 +7,7 @@ and reports everything to the parent through notices. Never sees Redis or worker
 """
 
 import importlib
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -66,6 +67,10 @@ def build_trainer(plan: ChildPlan, workdir: Path, notices: NoticeWriter) -> trai
     # run trains on the CPU.
     gpus = plan.gpus if torch.cuda.is_available() else 0
     distributed = gpus > 1 or plan.num_nodes > 1
+    if plan.num_nodes > 1:
+        # The worker gives MASTER_ADDR/MASTER_PORT/NODE_RANK; the world size depends on the
+        # processes per node, known only here (a CPU-only node runs one).
+        os.environ.setdefault("WORLD_SIZE", str(plan.num_nodes * max(gpus, 1)))
     return trainer_core.Trainer(
         **args,
         logger=RunyardLogger(notices, plan.run_id, plan.attempt),

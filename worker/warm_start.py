@@ -62,6 +62,10 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
         torch.seed()
         from worker import run_child
 
+        # Look like `python -m worker.run_child <plan>`: trainer_core's ddp launcher re-runs
+        # "this script" for each extra local device, and must not re-run the launcher.
+        sys.argv = [run_child.__file__, *request["argv"]]
+        sys.modules["__main__"] = run_child
         code = run_child.main(request["argv"])
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
