@@ -246,3 +246,20 @@ def test_unacknowledged_entries_survive_trimming(ingester: Ingester, run: Run) -
     ingester.redis.xreadgroup(INGEST_GROUP, "dead-consumer", {ingester.stream: ">"}, count=10)
     ingester.trim_acknowledged()
     assert ingester.redis.xlen(ingester.stream) == 3
+
+
+def test_an_event_the_database_refuses_is_dead_lettered_and_the_batch_goes_on(
+    ingester: Ingester, run: Run, session: Session, database: TestDatabase
+) -> None:
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL refuses NUL characters in text")
+    publish(
+        ingester.redis,
+        ingester.prefix,
+        metrics_event(run.id, 0, range(3), key="bad\x00key"),
+        metrics_event(run.id, 1, range(4)),
+    )
+    drain(ingester)
+    dead = ingester.redis.xrange(dead_letter_stream(ingester.prefix))
+    assert len(dead) == 1
+    assert len(stored_points(session, run.id)) == 4
