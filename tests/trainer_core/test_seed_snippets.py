@@ -201,3 +201,39 @@ def test_seed_checkpoint_snippet_keeps_the_best_val_loss(tmp_path: Any) -> None:
     assert checkpoint_callback.best_model_path.endswith(".ckpt")
     assert list(checkpoint_callback.best_k_models) == [checkpoint_callback.best_model_path]
     assert checkpoint_callback.best_model_score <= trainer.callback_metrics["val_loss"]
+
+
+def test_seed_custom_metric_snippet_logs_through_the_trainer(tmp_path: Any) -> None:
+    from trainer_core.metrics import Metric
+
+    class MyAccuracy(Metric):
+        def __init__(self, dist_sync_on_step=False):
+            # the seed's page garbles this line as `dist_sync_on_stepdist_sync_on_step=...`
+            super().__init__(dist_sync_on_step=dist_sync_on_step)
+            self.add_state("correct", default=torch.tensor(0), dist_reduce_fx="sum")
+            self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
+
+        def update(self, preds: torch.Tensor, target: torch.Tensor):
+            preds, target = self._input_format(preds, target)
+            assert preds.shape == target.shape
+            self.correct += torch.sum(preds == target)
+            self.total += target.numel()
+
+        def compute(self):
+            return self.correct.float() / self.total
+
+    class LitModel(_Base):  # filled in: a module that logs the custom metric
+        def __init__(self) -> None:
+            super().__init__()
+            self.valid_acc = MyAccuracy()
+
+        def training_step(self, batch, batch_idx):
+            return F.cross_entropy(self(batch[0]), batch[1])
+
+        def validation_step(self, batch, batch_idx):
+            self.valid_acc(self(batch[0]).argmax(dim=1), batch[1])
+            self.log("valid_acc", self.valid_acc)
+
+    trainer = _trainer(tmp_path)
+    trainer.fit(LitModel(), _classification_loader(), _classification_loader())
+    assert 0.0 <= trainer.callback_metrics["valid_acc"] <= 1.0
