@@ -32,10 +32,13 @@ _TABLES = {"metric_points": MetricPointRow.__table__, "log_lines": LogLine.__tab
 def upsert_points(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Rows are tuples in `_POINT_COLUMNS` order, at most one per (series_id, step).
     On PostgreSQL this also refreshes the rollups of every bucket the rows touch."""
-    _bulk_insert(conn, "metric_points", _POINT_COLUMNS, _PG_POINT_TYPES, rows, _POINT_CONFLICT)
-    if rows and conn.dialect.name == "postgresql":
-        sids, steps = (_array_literal(c, "bigint") for c in list(zip(*rows, strict=True))[:2])
-        conn.execute(_PG_REFRESH_ROLLUPS, {"sids": sids, "steps": steps, "width": ROLLUP_WIDTH})
+    arrays = _bulk_insert(
+        conn, "metric_points", _POINT_COLUMNS, _PG_POINT_TYPES, rows, _POINT_CONFLICT
+    )
+    if arrays:
+        # The same series_id and step arrays the insert just sent (c0 and c1).
+        params = {"sids": arrays["c0"], "steps": arrays["c1"], "width": ROLLUP_WIDTH}
+        conn.execute(_PG_REFRESH_ROLLUPS, params)
 
 
 # Recomputes each touched bucket's rollup from the stored points, inside PostgreSQL: always
@@ -84,9 +87,10 @@ def _bulk_insert(
     pg_types: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
     conflict: str,
-) -> None:
+) -> dict[str, str] | None:
+    """Inserts rows; on PostgreSQL returns the array literals it sent, by parameter name."""
     if not rows:
-        return
+        return None
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
         # Each column goes as one array literal, built with str.join: psycopg's per-element
@@ -98,7 +102,7 @@ def _bulk_insert(
             for i, column in enumerate(zip(*rows, strict=True))
         }
         conn.execute(text(sql), params)
-        return
+        return params
     # Through the table's column types, so SQLite stores timestamps the way the ORM reads them.
     placeholders = ", ".join(f":{c}" for c in columns)
     statement = text(f"INSERT INTO {table} ({names}) VALUES ({placeholders}){conflict}")
@@ -106,6 +110,7 @@ def _bulk_insert(
         *(bindparam(c, type_=_TABLES[table].c[c].type) for c in columns)
     )
     conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
+    return None
 
 
 def _array_literal(values: Sequence[Any], pg_type: str) -> str:
