@@ -28,8 +28,8 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    port = free_port()
+def live_server(tmp_path: Path, port: int | None = None) -> Iterator[LiveServer]:
+    port = port or free_port()
     settings = Settings(
         data_dir=tmp_path,
         redis_url=REDIS_URL,
@@ -42,7 +42,6 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     with make_session_factory(engine)() as session:
         token = bootstrap_admin(session)
     engine.dispose()
-    assert token is not None
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
@@ -57,7 +56,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
     wait_for(healthy, timeout=30, what="the server to answer")
     try:
-        yield LiveServer(url, token, settings)
+        yield LiveServer(url, token or "", settings)
     finally:
         instance.should_exit = True
         thread.join(timeout=10)
