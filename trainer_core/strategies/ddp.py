@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
 
 
+# Points the Trainer may reach on rank 0 only (see the checkpoint section below).
+_RANK_ZERO_ONLY_POINTS = frozenset({"save_checkpoint"})
+
+
 class StepRouter(torch.nn.Module):
     """Makes `forward(stage, *args)` call the module's `training_step` etc., so a wrapper that
     hooks `forward` (DistributedDataParallel, DataParallel replicas) sees the step."""
@@ -111,6 +115,7 @@ class DDPStrategy(Strategy):
         try:
             result = function(*args, **kwargs)
             self.barrier("end of run")
+            self.share_checkpoint_state(getattr(function, "__self__", None))
             return result
         except BaseException as exc:
             if error_file:
@@ -257,6 +262,8 @@ class DDPStrategy(Strategy):
         return collectives.reduce_tensor(tensor, op)
 
     def barrier(self, name: str | None = None) -> None:
+        if name in _RANK_ZERO_ONLY_POINTS:
+            return
         if collectives.group_ready():
             if dist.get_backend() == "nccl":
                 dist.barrier(device_ids=[torch.cuda.current_device()])
@@ -279,7 +286,19 @@ class DDPStrategy(Strategy):
         return torch.stack(pieces).to(tensor.device)
 
     # --- checkpoints ------------------------------------------------------------------------
+    # Rank 0 writes checkpoints alone (atomically, see Strategy.save_checkpoint) and no rank waits
+    # for the others around it: checkpoint callbacks decide from each rank's own metrics, and a
+    # value logged without sync_dist differs between ranks, so a collective here could be reached
+    # by rank 0 only and hang the run. The weights are identical on every rank after each step,
+    # so nothing needs the others to wait; the end of the run is a barrier, after which
+    # `share_checkpoint_state` gives every rank rank 0's view of what was saved.
+
     def save_checkpoint(self, checkpoint: dict[str, Any], filepath: str) -> None:
-        # every rank has finished the step the checkpoint describes before rank 0 writes it
-        self.barrier("before checkpoint")
         super().save_checkpoint(checkpoint, filepath)
+
+    def share_checkpoint_state(self, trainer: Any) -> None:
+        """Every rank adopts rank 0's ModelCheckpoint paths and scores (which it wrote)."""
+        callbacks = getattr(trainer, "checkpoint_callbacks", [])
+        states = self.broadcast([callback.state_dict() for callback in callbacks])
+        for callback, state in zip(callbacks, states, strict=True):
+            callback.load_state_dict(state)

@@ -133,6 +133,7 @@ def run_spawned_rank(spec: SpawnedRank, work: bytes) -> None:
     try:
         result = function(*args, **kwargs)
         strategy.barrier("end of run")
+        strategy.share_checkpoint_state(trainer)
     except BaseException as exc:
         write_error_file(spec.error_file, strategy.global_rank, exc)
         sys.exit(1)

@@ -44,6 +44,15 @@ class ManualOptimization(TinyClassifier):
         optimizer.zero_grad()
 
 
+class DisagreeingRanks(TinyClassifier):
+    """Logs a monitored value without sync_dist that improves on rank 0 and worsens on rank 1,
+    so the ranks' ModelCheckpoint decisions differ (the seed's snippet can do this under DDP)."""
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        epoch = float(self.current_epoch)
+        self.log("val_loss", -epoch if self.trainer.global_rank == 0 else epoch)
+
+
 @pytest.fixture(scope="module")
 def ddp_cpu_weights() -> dict[str, torch.Tensor]:
     pl.seed_everything(1234)
@@ -74,6 +83,25 @@ def test_manual_optimization_averages_gradients_across_ranks() -> None:
     single = ManualOptimization(batch_size=8)
     quiet_trainer(max_epochs=1).fit(single)
     assert_same_weights(spawned.state_dict(), single.state_dict(), atol=1e-5)
+
+
+def test_ranks_that_disagree_about_checkpoints_neither_hang_nor_diverge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINER_CORE_COLLECTIVE_TIMEOUT_S", "30")  # a hang fails, not stalls
+    checkpoint = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path), monitor="val_loss")
+    trainer = quiet_trainer(
+        accelerator="ddp_cpu",
+        num_processes=2,
+        max_epochs=3,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        callbacks=[checkpoint],
+        checkpoint_callback=True,
+    )
+    trainer.fit(DisagreeingRanks(batch_size=4))
+    assert checkpoint.best_model_path == str(tmp_path / "epoch=2.ckpt")  # rank 0's choice
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch=2.ckpt"]
 
 
 def test_two_nodes_started_like_the_worker_train_like_ddp_cpu(
