@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { StateBadge } from "@/components/StateBadge";
 import { ErrorBox, Loading } from "@/components/StatusViews";
@@ -19,28 +19,50 @@ export function RunPage({ pollMs = 2000 }: { pollMs?: number }) {
   const { runId = "" } = useParams();
   const api = useApi();
   const me = useCurrentUser();
-  const run = usePolled((signal) => fetchRunDetail(api, runId, signal), [api, runId], null, runId);
-  const live = run.data ? !TERMINAL_STATES.includes(run.data.state) : true;
-  const events = useRunEvents(runId, live);
+  const [live, setLive] = useState<boolean | null>(null); // null until the run is known
+  const [stateBump, setStateBump] = useState(0);
+  const events = useRunEvents(runId, live === true);
   // With the stream open, views refetch on its events; polling is the slower safety net.
   const fallbackMs = events.status === "open" ? pollMs * 5 : pollMs;
-  const state = usePolled((signal) => fetchRunDetail(api, runId, signal), [api, runId, events.bumps.state], live ? fallbackMs : null, runId);
-  const detail = state.data ?? run.data;
-  const logs = useLogTail(runId, events.bumps.log ?? 0, live, fallbackMs);
-  const metrics = useMetricSeries(runId, events.bumps.metrics ?? 0, live, fallbackMs);
-  const checkpoints = usePolled((signal) => fetchCheckpoints(api, runId, signal), [api, runId, events.bumps.checkpoint], live ? pollMs * 2 : null, runId);
-  const exports = usePolled((signal) => fetchExports(api, runId, signal), [api, runId, detail?.state], null, runId);
+  const run = usePolled(
+    (signal) => fetchRunDetail(api, runId, signal),
+    [api, runId, events.bumps.state, stateBump],
+    live === false ? null : fallbackMs,
+    runId,
+  );
+  const detail = run.data;
+  useEffect(() => {
+    if (detail) setLive(!TERMINAL_STATES.includes(detail.state));
+  }, [detail]);
+  const metrics = useMetricSeries(runId, events.bumps.metrics ?? 0, live === true, fallbackMs);
+  // Charts first: the log tail and the artifact lists wait until the charts' data is in, so
+  // the browser's few connections per host serve the series requests before anything else.
+  const chartsSettled = !metrics.loading;
+  const logs = useLogTail(runId, events.bumps.log ?? 0, live === true, fallbackMs, chartsSettled);
+  const checkpoints = usePolled(
+    (signal) => (chartsSettled ? fetchCheckpoints(api, runId, signal) : Promise.resolve(undefined)),
+    [api, runId, events.bumps.checkpoint, chartsSettled],
+    live ? pollMs * 2 : null,
+    runId,
+  );
+  const exports = usePolled(
+    (signal) => (chartsSettled ? fetchExports(api, runId, signal) : Promise.resolve(undefined)),
+    [api, runId, detail?.state, chartsSettled],
+    null,
+    runId,
+  );
   const [cancelError, setCancelError] = useState<Error | null>(null);
   const [canceling, setCanceling] = useState(false);
 
   if (!detail) return run.error ? <ErrorBox error={run.error} retry={run.reload} /> : <Loading what="run" />;
+  const isLive = live === true;
   const mayCancel = !!me && (me.is_admin || me.id === detail.owner_id) && !TERMINAL_STATES.includes(detail.state);
   const cancel = async () => {
     setCanceling(true);
     try {
       await cancelRun(api, runId);
       setCancelError(null);
-      state.reload();
+      setStateBump((n) => n + 1);
     } catch (err) {
       setCancelError(err as Error);
     } finally {
@@ -61,7 +83,7 @@ export function RunPage({ pollMs = 2000 }: { pollMs?: number }) {
           attempt {detail.attempt} · {formatDuration(detail.started_at, detail.finished_at)}
           {detail.exit_reason ? ` · ${detail.exit_reason}` : ""}
         </span>
-        {live && (
+        {isLive && (
           <span className={`live live-${events.status}`} title="live updates">
             {events.status === "open" ? "live" : events.status === "retrying" ? "reconnecting…" : "polling"}
           </span>

@@ -5,7 +5,7 @@ import { fetchLogs, type LogLine } from "../api/run";
 
 const KEEP_LINES = 20_000;
 
-export function useLogTail(runId: string, trigger: number, live: boolean, pollMs: number) {
+export function useLogTail(runId: string, trigger: number, live: boolean, pollMs: number, enabled = true) {
   const api = useApi();
   const [lines, setLines] = useState<LogLine[]>([]);
   const [error, setError] = useState<Error | null>(null);
@@ -51,14 +51,14 @@ export function useLogTail(runId: string, trigger: number, live: boolean, pollMs
   }, [runId]);
 
   useEffect(() => {
-    void pull();
-  }, [pull, trigger]);
+    if (enabled) void pull();
+  }, [pull, trigger, enabled]);
 
   useEffect(() => {
-    if (!live) return;
+    if (!live || !enabled) return;
     const timer = setInterval(() => void pull(), pollMs);
     return () => clearInterval(timer);
-  }, [live, pull, pollMs]);
+  }, [live, pull, pollMs, enabled]);
 
   return { lines, error, loading };
 }

@@ -5,7 +5,8 @@ import { useApi } from "@/lib/api";
 import type { Point } from "@/lib/charts/shape";
 import { fetchMetricKeys, fetchSeries } from "../api/run";
 
-export const MAX_POINTS = 1000;
+/** About two points per pixel of a chart: more cannot be seen, and each costs server time. */
+export const MAX_POINTS = 800;
 
 export interface SeriesState {
   keys: string[];
