@@ -6,10 +6,11 @@ run resumed from a checkpoint re-emits the steps after that checkpoint, and the 
 value replaces the older one, so a series has each step exactly once.
 """
 
+import math
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from runyard.schemas.states import RunState
 
@@ -35,8 +36,19 @@ class MetricPoint(BaseModel):
     key: str = Field(min_length=1, max_length=200)
     step: int = Field(ge=0)
     epoch: int | None = Field(default=None, ge=0)
-    value: float
+    value: float | None = Field(
+        description="None stands for a non-finite value (NaN or ±inf): JSON has no spelling "
+        "for them, and a chart draws them as a gap"
+    )
     wall_time: float = Field(description="seconds since the epoch")
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _non_finite_is_none(cls, value: object) -> object:
+        # A diverging run logs NaN; refusing the point would drop its whole event.
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
 
 
 class MetricsEvent(_EventBase):
