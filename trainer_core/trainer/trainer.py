@@ -478,6 +478,12 @@ class Trainer:
         self.optimizers = setup.optimizers
         self.lr_schedulers = setup.schedulers
         self.optimizer_frequencies = setup.frequencies
+        if not model.automatic_optimization and self.strategy.precision_plugin.uses_scaler:
+            raise MisconfigurationException(
+                "precision=16 with manual optimization is not supported: optimizers stepped by hand "
+                "would bypass the loss scaler. Use precision='bf16' (no scaler needed) or automatic "
+                "optimization."
+            )
         if model.automatic_optimization and len(self.optimizers) > 1:
             arity = positional_arity(model.training_step)
             if arity < 3:
