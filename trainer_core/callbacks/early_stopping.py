@@ -102,6 +102,11 @@ class EarlyStopping(Callback):
                     print(
                         f"Epoch {trainer.current_epoch}: early stopping ({self.monitor} did not improve for {self.wait_count} checks)"
                     )
+        # Under DDP the monitored value can differ per rank: all ranks stop when one does, or
+        # the ranks that went on would wait in their next collective for ranks that left.
+        trainer.should_stop = bool(
+            trainer.strategy.reduce(torch.tensor(float(trainer.should_stop)), "max")
+        )
 
     def _improved(self, current: torch.Tensor) -> bool:
         if torch.isnan(current):

@@ -85,23 +85,26 @@ def test_manual_optimization_averages_gradients_across_ranks() -> None:
     assert_same_weights(spawned.state_dict(), single.state_dict(), atol=1e-5)
 
 
-def test_ranks_that_disagree_about_checkpoints_neither_hang_nor_diverge(
+def test_ranks_that_disagree_about_checkpoints_and_stopping_neither_hang_nor_diverge(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TRAINER_CORE_COLLECTIVE_TIMEOUT_S", "30")  # a hang fails, not stalls
     checkpoint = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path), monitor="val_loss")
+    # rank 1's value worsens after epoch 0, so rank 1 alone would stop after epoch 1
+    stopping = pl.callbacks.EarlyStopping(monitor="val_loss", patience=1)
     trainer = quiet_trainer(
         accelerator="ddp_cpu",
         num_processes=2,
-        max_epochs=3,
+        max_epochs=4,
         limit_train_batches=2,
         limit_val_batches=1,
-        callbacks=[checkpoint],
+        callbacks=[stopping, checkpoint],
         checkpoint_callback=True,
     )
     trainer.fit(DisagreeingRanks(batch_size=4))
-    assert checkpoint.best_model_path == str(tmp_path / "epoch=2.ckpt")  # rank 0's choice
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch=2.ckpt"]
+    assert trainer.current_epoch == 1  # every rank stopped together
+    assert checkpoint.best_model_path == str(tmp_path / "epoch=1.ckpt")  # rank 0's choice
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch=1.ckpt"]
 
 
 def test_two_nodes_started_like_the_worker_train_like_ddp_cpu(
