@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -46,12 +47,22 @@ class StepRouter(torch.nn.Module):
     """Makes `forward(stage, *args)` call the module's `training_step` etc., so a wrapper that
     hooks `forward` (DistributedDataParallel, DataParallel replicas) sees the step."""
 
-    def __init__(self, module: LightningModule) -> None:
+    def __init__(
+        self,
+        module: LightningModule,
+        autocast: Callable[[], AbstractContextManager[None]] | None = None,
+    ) -> None:
         super().__init__()
         self.module = module
+        # dp runs replicas in threads, and autocast is thread-local: each replica enters the
+        # precision plugin's autocast itself (torch's parallel_apply would pick float16)
+        self.autocast = autocast
 
     def forward(self, stage: str, *args: Any) -> Any:
-        return getattr(self.module, stage)(*args)
+        if self.autocast is None:
+            return getattr(self.module, stage)(*args)
+        with self.autocast():
+            return getattr(self.module, stage)(*args)
 
 
 class DDPStrategy(Strategy):

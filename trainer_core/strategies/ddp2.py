@@ -47,7 +47,7 @@ class DDP2Strategy(DDPStrategy):
         self._in_node.precision_plugin = self.precision_plugin
         self._in_node._lightning_module = module
         self._in_node._model = module
-        self._in_node._router = StepRouter(module)
+        self._in_node._router = StepRouter(module, autocast=self.precision_plugin.autocast)
 
     def _wrap(self, trainer: Trainer, module: LightningModule) -> torch.nn.Module:
         # replicas cannot live inside DistributedDataParallel: sync gradients ourselves

@@ -106,7 +106,7 @@ class DataParallelStrategy(SingleDeviceStrategy):
 
     def setup(self, trainer: Trainer, module: LightningModule) -> None:
         super().setup(trainer, module)
-        self._router = StepRouter(module)
+        self._router = StepRouter(module, autocast=self.precision_plugin.autocast)
 
     def _run_on_replicas(self, stage: str, batch: Any, *rest: Any) -> Any:
         assert self._router is not None
@@ -114,8 +114,7 @@ class DataParallelStrategy(SingleDeviceStrategy):
         used = [self.devices[i] for i in range(len(pieces))]
         replicas = replicate(self._router, used, detach=not torch.is_grad_enabled())
         inputs = [(stage, piece, *rest) for piece in pieces]
-        with self.precision_plugin.autocast():
-            outputs = parallel_apply(replicas, inputs, devices=used)
+        outputs = parallel_apply(replicas, inputs, devices=used)
         gathered = gather_outputs(outputs, self.root_device)
         module = self.lightning_module
         if getattr(type(module), f"{stage}_end") is getattr(_base_module(), f"{stage}_end"):
