@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from runyard.client import ApiError, Client
+from runyard.client import ApiError, Client, ConnectionFailed
 from runyard.schemas import TERMINAL_STATES
 
 Say = Callable[[str], None]
@@ -28,7 +28,59 @@ class RunFollower:
         self._seen_steps: dict[str, int] = {}
 
     def follow(self, timeout: float | None = None) -> dict[str, Any]:
+        """Stream the run's Server-Sent Events; poll the REST API where there are none."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            return self._follow_events(deadline)
+        except ApiError as exc:
+            if exc.status not in (404, 405, 501):
+                raise
+        return self._follow_polling(deadline)
+
+    def _follow_events(self, deadline: float | None) -> dict[str, Any]:
+        last_id: str | None = None
+        broken = 0
+        while True:
+            try:
+                for event in self.client.events(self.run_id, last_event_id=last_id):
+                    last_id = event.get("id", last_id)
+                    if event["event"] == "end":
+                        run = self.client.run(self.run_id)
+                        self._summary(run)
+                        return run
+                    self._show_event(event["event"], event.get("data") or {})
+                    if deadline is not None and time.monotonic() > deadline:
+                        run = self.client.run(self.run_id)
+                        self.say(f"still {run['state']}; stopped following (the run goes on)")
+                        return run
+            except ConnectionFailed:
+                broken += 1
+                if broken > 5:
+                    raise
+                time.sleep(1.0)  # back off, then resume from the last event id
+
+    def _show_event(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "log":
+            for line in data.get("lines", []):
+                self.say(("! " if line["stream"] == "stderr" else "  ") + line["text"])
+                self._after = line["id"]
+        elif kind == "metrics":
+            latest: dict[str, dict[str, Any]] = {}
+            for point in data.get("points", []):
+                latest[point["key"]] = point
+            if latest:
+                step = max(p["step"] for p in latest.values())
+                shown = "  ".join(f"{k}={_fmt(p['value'])}" for k, p in sorted(latest.items()))
+                self.say(f"  metrics @ step {step}: {shown}")
+        elif kind == "state":
+            self._state = data["to_state"]
+            attempt = data.get("attempt") or 1
+            suffix = f" (attempt {attempt})" if attempt > 1 else ""
+            reason = data.get("reason")
+            shown = f": {reason}" if reason and reason != self._state else ""
+            self.say(f"== {self._state}{suffix}{shown}")
+
+    def _follow_polling(self, deadline: float | None) -> dict[str, Any]:
         while True:
             run = self.client.run(self.run_id)
             self._show_state(run)

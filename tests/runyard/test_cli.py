@@ -95,4 +95,6 @@ def test_following_an_ended_run_prints_its_state_and_returns(server, env):
         said: list[str] = []
         final = RunFollower(client, run_id, say=said.append).follow(timeout=30)
     assert final["state"] == "canceled"
-    assert said[0].startswith("== canceled") and said[-1] == f"run {run_id} canceled"
+    states = [line for line in said if line.startswith("== ")]
+    assert states[0].startswith("== queued") and states[-1].startswith("== canceled")
+    assert said[-1] == f"run {run_id} canceled"
