@@ -52,7 +52,7 @@ def main() -> None:
         logging.warning("leftover event spools not delivered yet: %s", exc)
     stop = threading.Event()
     threading.Thread(
-        target=heartbeat_loop, args=(settings, api, slots, running, stop), daemon=True
+        target=heartbeat_loop, args=(settings, api, client, slots, running, stop), daemon=True
     ).start()
     threading.Thread(
         target=cancel_listener,

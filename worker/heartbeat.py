@@ -7,7 +7,7 @@ import threading
 
 import redis
 
-from runyard.schemas import CancelNotice, cancel_channel, worker_queue
+from runyard.schemas import CancelNotice, cancel_channel, worker_queue, worker_runs_key
 from worker.errors import RunyardWorkerError
 from worker.run_task import RunningRuns
 from worker.server_api import WorkerApi
@@ -35,13 +35,23 @@ def heartbeat_payload(
 def heartbeat_loop(
     settings: WorkerSettings,
     api: WorkerApi,
+    client: "redis.Redis",
     slots: tuple[str, ...],
     running: RunningRuns,
     stop: threading.Event,
 ) -> None:
     while True:
+        payload = heartbeat_payload(settings, slots, running)
         try:
-            api.heartbeat(heartbeat_payload(settings, slots, running))
+            client.set(
+                worker_runs_key(settings.redis_prefix, settings.name),
+                json.dumps([r["run_id"] for r in payload["running"]]),
+                px=int(settings.heartbeat_seconds * 3000),
+            )
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            log.warning("running-runs record not written: %s", exc)
+        try:
+            api.heartbeat(payload)
         except RunyardWorkerError as exc:
             log.warning("heartbeat not delivered: %s", exc)
         if stop.wait(settings.heartbeat_seconds):

@@ -29,6 +29,7 @@ from runyard.schemas.tasks import (
     broker_transport_options,
     cancel_channel,
     worker_queue,
+    worker_runs_key,
 )
 
 __all__ = [
@@ -58,4 +59,5 @@ __all__ = [
     "cancel_channel",
     "parse_spec_text",
     "worker_queue",
+    "worker_runs_key",
 ]

@@ -36,6 +36,13 @@ def assignment_key(prefix: str, run_id: str) -> str:
     return f"{prefix}:assignment:{run_id}"
 
 
+def worker_runs_key(prefix: str, worker_name: str) -> str:
+    """Redis key where a worker keeps the JSON list of run ids it is running (refreshed with
+    every heartbeat, expiring soon after): the scheduler requeues a `running` run that its
+    live worker no longer holds (the worker restarted and lost it)."""
+    return f"{prefix}:worker:{worker_name}:runs"
+
+
 class RunAssignment(BaseModel):
     """Everything a worker needs to start its node of a run attempt. Carries a run-scoped
     token only: the worker token and database credentials never travel with a task."""

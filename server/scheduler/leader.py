@@ -10,6 +10,7 @@ Each tick, while this process holds leadership:
    the workers' own queues, so a worker never sees a run the database does not.
 """
 
+import json
 import logging
 import threading
 import time
@@ -22,7 +23,7 @@ from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from runyard.schemas import ExperimentSpec, RunState
+from runyard.schemas import ExperimentSpec, RunState, worker_runs_key
 from server.artifacts.models import Checkpoint
 from server.db import utcnow
 from server.experiments.models import Experiment
@@ -148,17 +149,36 @@ class Scheduler:
             resume_url=resume_url(run.resume_checkpoint_id) if run.resume_checkpoint_id else None,
         )
 
+    def _held_by_workers(self, names: list[str]) -> dict[str, set[str] | None]:
+        """Run ids each live worker says it runs; None where the worker wrote no record."""
+        keys = [worker_runs_key(self._prefix, name) for name in names]
+        records = self._redis.mget(keys) if keys else []
+        return {
+            name: set(json.loads(raw)) if raw else None
+            for name, raw in zip(names, records, strict=True)
+        }
+
     def _recover_lost_runs(self, session: Session, now: datetime, report: TickReport) -> None:
         timeout = timedelta(seconds=self.settings.worker_timeout_seconds)
-        alive = {w.id for w in session.scalars(select(Worker)) if is_alive(w, now, timeout)}
+        live = {w.id: w.name for w in session.scalars(select(Worker)) if is_alive(w, now, timeout)}
+        held = self._held_by_workers(list(live.values()))
         dispatch_deadline = now - timedelta(seconds=self.settings.dispatch_timeout_seconds)
         for run in session.scalars(select(Run).where(Run.state.in_(ACTIVE)).with_for_update()):
-            if run.worker_id not in alive:
+            holding = held.get(live[run.worker_id]) if run.worker_id in live else None
+            if run.worker_id not in live:
                 reason = "its worker stopped sending heartbeats"
             elif run.state == RunState.scheduled.value and self._scheduled_at(session, run) < (
                 dispatch_deadline
             ):
                 reason = "no worker started it in time"
+            elif (
+                run.state == RunState.running.value
+                and holding is not None
+                and run.id not in holding
+                and run.started_at is not None
+                and now - run.started_at > timeout
+            ):
+                reason = "its worker no longer runs it (the worker restarted)"
             else:
                 continue
             self._requeue_or_fail(session, run, reason, report)

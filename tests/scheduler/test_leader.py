@@ -7,7 +7,7 @@ import json
 from celery import Celery
 from sqlalchemy import select
 
-from runyard.schemas import RUN_TASK, RunAssignment, RunState, assignment_key
+from runyard.schemas import RUN_TASK, RunAssignment, RunState, assignment_key, worker_runs_key
 from server.artifacts.models import Checkpoint
 from server.runs.models import Run, RunTransition
 
@@ -158,3 +158,25 @@ def test_sender_uses_the_task_name_not_the_worker_code():
 
     sender = make_sender("redis://127.0.0.1:6379/0", "x")
     assert isinstance(sender, Celery) and RUN_TASK not in sender.tasks
+
+
+def test_a_running_run_its_live_worker_no_longer_holds_is_requeued(
+    make_scheduler, factory, clock, redis, prefix
+):
+    factory.worker("w1", slots=1)
+    run_id = factory.run()
+    scheduler = make_scheduler()
+    scheduler.tick()
+    with factory.sessions() as s:
+        run = s.get(Run, run_id)
+        run.state = RunState.running.value
+        run.started_at = clock.now
+        s.commit()
+    clock.advance(60)
+    factory.heartbeat("w1")
+    redis.set(worker_runs_key(prefix, "w1"), json.dumps([run_id]))
+    assert scheduler.tick().requeued == []  # still held: left alone
+    redis.set(worker_runs_key(prefix, "w1"), json.dumps([]))  # restarted, lost the run
+    report = scheduler.tick()
+    assert report.requeued == [run_id]
+    assert factory.get(run_id).attempt == 2
