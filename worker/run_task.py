@@ -168,9 +168,14 @@ class RunExecution:
                 self._finish(result)
                 return result
             self._process = process
+            try:
+                process.start()
+            except OSError as exc:
+                result = ChildExit("failed", -1, None, f"could not start the run's process: {exc}")
+                self._finish(result)
+                return result
             if a.node_rank == 0:
                 self.publisher.state(RunState.running, reason=f"started on {a.worker_name}")
-            process.start()
         stop_flusher = threading.Event()
         flusher = threading.Thread(target=self._flush_every_second, args=(stop_flusher,))
         flusher.start()
