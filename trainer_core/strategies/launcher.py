@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -205,6 +206,9 @@ def start_script_ranks(
         children.append(RankProcess(rank, proc.pid, error_file, proc.poll))
     supervisor = RankSupervisor(children)
     supervisor.start_watchdog()
+    # atexit runs last-registered first: ranks are joined (and their errors read) before the
+    # folder with their error files goes
+    atexit.register(shutil.rmtree, error_dir, True)
     atexit.register(supervisor.join_at_exit)
     return supervisor
 
