@@ -30,7 +30,7 @@ model:
 datamodule:
   entrypoint: tests.worker.tiny_models:TinyData
 trainer:
-  max_epochs: 6
+  max_epochs: 10
   seed: 1
   num_sanity_val_steps: 0
   log_every_n_steps: 1
@@ -164,7 +164,7 @@ def test_a_submitted_run_trains_live_and_its_checkpoint_downloads(
 
 def test_cancel_from_the_run_page_stops_a_running_run(page: Page, client: Client) -> None:
     spec = WATCHED_SPEC.replace("name: watched", "name: to-cancel").replace(
-        "max_epochs: 6", "max_epochs: 500"
+        "max_epochs: 10", "max_epochs: 500"
     )
     run_id = client.submit(yaml.safe_load(spec))["run_ids"][0]
     page.goto(page.url.split("#")[0] + f"#/runs/{run_id}")

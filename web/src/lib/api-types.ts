@@ -2576,7 +2576,10 @@ export interface operations {
     };
     follow_run_api_v1_runs__run_id__events_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description without Last-Event-ID: replay from the beginning, or only new data */
+                start?: "beginning" | "now";
+            };
             header?: {
                 "Last-Event-ID"?: string | null;
             };
