@@ -71,6 +71,14 @@ def scheduler_decision(queued: int = 10_000, workers: int = 100, repeats: int = 
     )
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _spec(lines: int) -> dict:
     return {
         "name": "latency",
@@ -113,7 +121,7 @@ def service_latency(data_dir: Path, database_url: str, repeats: int = 5, lines: 
     stack = LocalStack(
         StackOptions(
             data_dir=data_dir,
-            port=8765,
+            port=_free_port(),
             database_url=database_url,
             redis_prefix=f"rybench-{random.randrange(1 << 30):x}",
             worker_name="bench",

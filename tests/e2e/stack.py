@@ -4,6 +4,7 @@ test stack under its own Redis prefix and data directory."""
 
 import secrets
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +43,12 @@ def running_stack(data_dir: Path, *, gpus: int = 1, **scheduler: str) -> Iterato
     )
     try:
         stack.up()
+        # A second scheduler process: only one may lead, so nothing is placed twice.
+        stack._start(
+            "scheduler-2",
+            [sys.executable, "-m", "server.scheduler"],
+            stack._server_env() | {"RUNYARD_SCHEDULER_PUBLIC_URL": stack.options.url},
+        )
         yield stack
     finally:
         stack.down()
