@@ -16,7 +16,7 @@ from worker.process_group import INHERITED_ENV
 from worker.run_task import RunningRuns, TaskContext
 from worker.server_api import WorkerApi
 from worker.settings import WorkerSettings
-from worker.slots import detect_slots
+from worker.slots import detect_slots, gpu_names
 
 
 def start_warm_launcher() -> tuple[subprocess.Popen[bytes], Path]:
@@ -52,7 +52,9 @@ def main() -> None:
         logging.warning("leftover event spools not delivered yet: %s", exc)
     stop = threading.Event()
     threading.Thread(
-        target=heartbeat_loop, args=(settings, api, client, slots, running, stop), daemon=True
+        target=heartbeat_loop,
+        args=(settings, api, client, slots, running, stop, gpu_names(slots)),
+        daemon=True,
     ).start()
     threading.Thread(
         target=cancel_listener,

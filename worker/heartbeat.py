@@ -17,7 +17,10 @@ log = logging.getLogger(__name__)
 
 
 def heartbeat_payload(
-    settings: WorkerSettings, slots: tuple[str, ...], running: RunningRuns
+    settings: WorkerSettings,
+    slots: tuple[str, ...],
+    running: RunningRuns,
+    gpu_names: list[str] | None = None,
 ) -> dict:
     held = running.snapshot()
     return {
@@ -27,7 +30,7 @@ def heartbeat_payload(
         "address": settings.advertise_addr,
         "slots_total": len(slots),
         "slots": list(slots),
-        "gpu_names": [],
+        "gpu_names": gpu_names or [],
         "running": [{"run_id": rid, "slots": s} for rid, s in held.items()],
     }
 
@@ -39,9 +42,10 @@ def heartbeat_loop(
     slots: tuple[str, ...],
     running: RunningRuns,
     stop: threading.Event,
+    gpu_names: list[str] | None = None,
 ) -> None:
     while True:
-        payload = heartbeat_payload(settings, slots, running)
+        payload = heartbeat_payload(settings, slots, running, gpu_names)
         try:
             client.set(
                 worker_runs_key(settings.redis_prefix, settings.name),

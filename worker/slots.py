@@ -14,3 +14,14 @@ def detect_slots(declared: int | None) -> tuple[str, ...]:
 
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     return tuple(str(i) for i in range(max(count, 1)))
+
+
+def gpu_names(slots: tuple[str, ...]) -> list[str]:
+    """The CUDA device name behind each slot, for the worker list; empty on CPU-only machines
+    (declared slots have no device behind them)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    count = torch.cuda.device_count()
+    return [torch.cuda.get_device_name(int(s)) for s in slots if s.isdigit() and int(s) < count]
