@@ -12,3 +12,17 @@ afterEach(() => {
 for (const [name, value] of [["clientHeight", 600], ["clientWidth", 1000], ["offsetHeight", 600], ["offsetWidth", 1000]] as const) {
   Object.defineProperty(HTMLElement.prototype, name, { configurable: true, get: () => value });
 }
+
+// uPlot reads the device pixel ratio through matchMedia when it loads; jsdom has none.
+if (!window.matchMedia) {
+  window.matchMedia = ((query: string) => ({
+    matches: false,
+    media: query,
+    onchange: null,
+    addListener: () => undefined,
+    removeListener: () => undefined,
+    addEventListener: () => undefined,
+    removeEventListener: () => undefined,
+    dispatchEvent: () => false,
+  })) as unknown as typeof window.matchMedia;
+}

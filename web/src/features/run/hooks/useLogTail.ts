@@ -54,11 +54,13 @@ export function useLogTail(runId: string, trigger: number, live: boolean, pollMs
     if (enabled) void pull();
   }, [pull, trigger, enabled]);
 
+  const failed = error !== null;
   useEffect(() => {
-    if (!live || !enabled) return;
+    // Live runs poll; a finished run's log retries only after a failed load.
+    if ((!live && !failed) || !enabled) return;
     const timer = setInterval(() => void pull(), pollMs);
     return () => clearInterval(timer);
-  }, [live, pull, pollMs, enabled]);
+  }, [live, failed, pull, pollMs, enabled]);
 
   return { lines, error, loading };
 }

@@ -51,11 +51,13 @@ export function useMetricSeries(runId: string, trigger: number, live: boolean, p
     void refresh();
   }, [refresh, trigger]);
 
+  // Live runs poll; a finished run's charts retry only after a failed load (lost connection).
+  const failed = state.error !== null;
   useEffect(() => {
-    if (!live) return;
+    if (!live && !failed) return;
     const timer = setInterval(() => void refresh(), pollMs);
     return () => clearInterval(timer);
-  }, [live, refresh, pollMs]);
+  }, [live, failed, refresh, pollMs]);
 
   /** Zoom one chart to a step range (null: back to the whole run). */
   const zoomTo = useCallback(

@@ -102,3 +102,18 @@ describe("RunsPage", () => {
     expect(server.calls.some((c) => new URL(c.url).searchParams.get("cursor") === "c1")).toBe(true);
   });
 });
+
+describe("RunsPage after an outage", () => {
+  it("loads the first page once the server answers again", async () => {
+    let up = false;
+    const server = fakeServer({ ...directory, "GET /api/v1/runs": () => json({ items: [run("r9", "queued", "late")], next_cursor: null }) });
+    vi.stubGlobal("fetch", async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (!up) throw new TypeError("Failed to fetch");
+      return server.fetchImpl(input, init);
+    });
+    renderPage(<RunsPage pollMs={30} />);
+    expect(await screen.findByRole("alert")).toHaveTextContent("Failed to fetch");
+    up = true;
+    expect(await screen.findByText("late", { exact: false })).toBeInTheDocument();
+  });
+});

@@ -21,6 +21,7 @@ export function useRunList(filters: RunFilters, pollMs = 2000): RunList {
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<Error | null>(null);
   const inFlight = useRef(false);
+  const firstPageLoaded = useRef(false);
   const generation = useRef(0);
   const key = JSON.stringify(filters);
 
@@ -31,6 +32,7 @@ export function useRunList(filters: RunFilters, pollMs = 2000): RunList {
       try {
         const page = await fetchRunPage(api, filters, from);
         if (gen !== generation.current) return;
+        if (from === null) firstPageLoaded.current = true;
         setRows((old) => (from === null ? page.items : [...old, ...page.items]));
         setCursor(page.next_cursor);
         setHasMore(page.next_cursor !== null);
@@ -50,6 +52,7 @@ export function useRunList(filters: RunFilters, pollMs = 2000): RunList {
 
   useEffect(() => {
     generation.current += 1;
+    firstPageLoaded.current = false;
     setRows([]);
     setHasMore(true);
     void loadPage(null, generation.current);
@@ -64,6 +67,11 @@ export function useRunList(filters: RunFilters, pollMs = 2000): RunList {
   useEffect(() => {
     const timer = setInterval(async () => {
       const gen = generation.current;
+      if (!firstPageLoaded.current) {
+        // The first page failed (server down, say): retry it rather than only the live part.
+        if (!inFlight.current) void loadPage(null, gen);
+        return;
+      }
       try {
         const active = await fetchActiveRuns(api, filters);
         const activeIds = new Set(active.map((r) => r.id));
@@ -81,7 +89,7 @@ export function useRunList(filters: RunFilters, pollMs = 2000): RunList {
     }, pollMs);
     return () => clearInterval(timer);
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [api, key, pollMs]);
+  }, [api, key, pollMs, loadPage]);
 
   return { rows, loading, error, hasMore, loadMore };
 }
