@@ -4,6 +4,7 @@ Transport errors and 5xx become `ServerUnreachable` (retry later); other errors 
 as they are, because retrying a 4xx would fail the same way.
 """
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -45,12 +46,19 @@ class WorkerApi:
         """Upload a checkpoint (`kind="checkpoints"`) or an export (`kind="exports"`); returns
         the server's record (with its `id`)."""
         form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
+        digest = hashlib.sha256()
+        with path.open("rb") as source:
+            for chunk in iter(lambda: source.read(1 << 20), b""):
+                digest.update(chunk)
         with path.open("rb") as stream:
             response = self._request(
                 "POST",
                 f"/api/v1/worker/runs/{run_id}/{kind}",
                 data=form,
                 files={"file": (path.name, stream, "application/octet-stream")},
+                # The server verifies it while the file streams to disk: a torn upload is
+                # refused instead of stored.
+                headers={"X-Content-SHA256": digest.hexdigest()},
             )
         body = response.json()
         if not isinstance(body, dict):
