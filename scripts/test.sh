@@ -12,6 +12,8 @@ bash scripts/services.sh
 echo "== ruff"
 ruff check .
 ruff format --check .
+echo "== mypy"
+mypy runyard trainer_core server worker
 echo "== import boundaries"
 lint-imports
 if [ -f web/package.json ]; then

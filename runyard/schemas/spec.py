@@ -75,10 +75,12 @@ class CheckpointPolicy(_Strict):
     save_last: bool = True
 
 
+ExportFormat = Literal["torchscript", "onnx"]
+_ALL_EXPORT_FORMATS: tuple[ExportFormat, ...] = ("torchscript", "onnx")
+
+
 class ExportPolicy(_Strict):
-    formats: list[Literal["torchscript", "onnx"]] = Field(
-        default_factory=lambda: ["torchscript", "onnx"]
-    )
+    formats: list[ExportFormat] = Field(default_factory=lambda: list(_ALL_EXPORT_FORMATS))
     torchscript_method: Literal["script", "trace"] = "trace"
 
 

@@ -1,6 +1,6 @@
 """Worker-facing uploads and user-facing listing and download of checkpoints and exports."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
 from fastapi.responses import FileResponse
@@ -136,7 +136,9 @@ def _file_response(
     )
 
 
-_DOWNLOAD = {200: {"content": {"application/octet-stream": {}}, "description": "the file"}}
+_DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {}}, "description": "the file"}
+}
 
 
 @router.get("/checkpoints/{checkpoint_id}/download", responses=_DOWNLOAD)

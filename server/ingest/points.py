@@ -123,7 +123,7 @@ def _array_literal(values: Sequence[Any], pg_type: str) -> str:
     elif pg_type == "timestamptz":
         items = ("NULL" if v is None else f'"{v.isoformat()}"' for v in values)
     elif pg_type == "bigint" or None not in values:
-        items = map(repr, values)
+        items = (repr(v) for v in values)
     else:
         items = ("NULL" if v is None else repr(v) for v in values)
     return "{" + ",".join(items) + "}"

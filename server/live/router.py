@@ -3,7 +3,7 @@
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -24,7 +24,9 @@ POLL_SECONDS = 2.0
 KEEPALIVE_SECONDS = 15.0
 """A comment line this often keeps proxies from closing an idle stream."""
 
-_SSE = {200: {"content": {"text/event-stream": {}}, "description": "an SSE stream"}}
+_SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "an SSE stream"}
+}
 
 
 @router.get("/runs/{run_id}/events", responses=_SSE, response_class=StreamingResponse)

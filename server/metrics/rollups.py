@@ -7,7 +7,7 @@ stored points, so the rollup always matches what is stored.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -63,7 +63,7 @@ def _value(point: Point) -> float:
     return point.value
 
 
-def refresh_rollups(conn: Connection, written: dict[int, Sequence[Point]]) -> None:
+def refresh_rollups(conn: Connection, written: Mapping[int, Sequence[Point]]) -> None:
     """Updates the rollups of every bucket the batch's points (by series id) fall in."""
     rows: list[dict[str, Any]] = []
     for series_id, points in written.items():

@@ -1,6 +1,6 @@
 """GET /metrics in Prometheus' text format; a user or worker token is required."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,7 +15,9 @@ from server.principals import Principal
 
 router = APIRouter(tags=["observability"], responses=AUTH_ERRORS)
 
-_TEXT = {200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}}
+_TEXT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}
+}
 
 
 @router.get("/metrics", responses=_TEXT, response_class=Response)
