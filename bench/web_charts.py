@@ -59,6 +59,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 WALL_START = 1_700_000_000.0
+MAX_POINTS = 800  # what the run page asks for (web/src/features/run/hooks/useMetricSeries.ts)
 # The same curve in SQL (the stored points) and numpy (their rollups): a decaying trend plus
 # deterministic wiggle, different per series.
 SQL_VALUE = "exp(-s / 250000.0) * (1 + :i) + 0.05 * sin(s * 0.7 + :i) * sin(s * 0.0013)"
@@ -206,6 +207,21 @@ def serve(url: str, port: int, data_dir: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f"the server did not come up; see {data_dir / 'server.log'}")
 
 
+def time_single_requests(base: str, run_id: str, token: str) -> list[float]:
+    """One series request at a time, as the page asks for it: the server's share per chart."""
+    timings = []
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        for key in KEYS[:5]:
+            began = time.perf_counter()
+            response = client.get(
+                f"/api/v1/runs/{run_id}/metrics/{key}", params={"max_points": MAX_POINTS}
+            )
+            response.raise_for_status()
+            timings.append((time.perf_counter() - began) * 1000)
+    return timings
+
+
 def measure(base: str, run_id: str, token: str, loads: int) -> list[float]:
     from playwright.sync_api import sync_playwright
 
@@ -287,6 +303,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as data_dir:
             port = free_port()
             server = serve(url, port, Path(data_dir))
+            single = time_single_requests(f"http://127.0.0.1:{port}", run_id, token)
+            emit(
+                "one_series_request_alone_median",
+                round(statistics.median(single), 1),
+                "ms",
+                max_points=MAX_POINTS,
+                note="server time for one chart's data with nothing else in flight",
+            )
             timings = measure(f"http://127.0.0.1:{port}", run_id, token, args.loads)
             emit(
                 "page_load_to_all_charts_drawn_median",

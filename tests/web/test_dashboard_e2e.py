@@ -148,8 +148,19 @@ def test_a_submitted_run_trains_live_and_its_checkpoint_downloads(
     wait_for(lambda: _log_lines(page) > first_lines, timeout=60, what="the log tail to grow")
     screenshot(page, "05-run-training")
 
-    # When it has finished, its checkpoint downloads through the bearer-authenticated fetch.
+    # When it has finished, dragging across a chart zooms it to a finer server-side window.
     expect(page.get_by_test_id("run-state")).to_have_text("completed", timeout=LONG)
+    plot = page.locator('[data-metric="train_loss"] .u-over')
+    box = plot.bounding_box()
+    assert box is not None
+    with page.expect_request(re.compile(r".*/metrics/train_loss\?.*start=\d+.*")):
+        page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2, steps=5)
+        page.mouse.up()
+    expect(page.locator('[data-metric="train_loss"] .hint')).to_contain_text("steps")
+
+    # Its checkpoint downloads through the bearer-authenticated fetch.
     download_button = page.get_by_role("button", name="Download").first
     expect(download_button).to_be_visible(timeout=LONG)
     screenshot(page, "06-run-completed")

@@ -20,7 +20,6 @@ export interface Api {
   /** A plain fetch through the same auth and error handling, for routes without a typed path
    * (streams, downloads) or not yet in the generated document. Throws ApiError when not ok. */
   request: (path: string, init?: RequestInit) => Promise<Response>;
-  getJson: <T>(path: string) => Promise<T>;
   /** Downloads need the bearer header, so a plain link cannot work: fetch as a blob and save. */
   download: (path: string, filename: string) => Promise<void>;
   hooks: ApiHooks;
@@ -75,7 +74,6 @@ export function createApi(hooks: ApiHooks, baseUrl = globalThis.location?.origin
   return {
     client,
     request,
-    getJson: async <T,>(path: string) => (await request(path)).json() as Promise<T>,
     download: async (path: string, filename: string) => {
       const blob = await (await request(path)).blob();
       const url = URL.createObjectURL(blob);
