@@ -5,7 +5,7 @@ headless Chromium, printed as JSON lines (never asserted; the target is under 1 
     python bench/web_charts.py --points 100000 --loads 3
 
 Seeds a fresh PostgreSQL database directly (points generated inside PostgreSQL, the rollups the
-ingester would keep computed alongside with numpy), serves the real app with `python -m server`
+ingester would keep computed alongside with numpy, the coarse tier from them), serves the real app with `python -m server`
 and the built dashboard (web/dist), opens the run page and reads the page's own
 `runyard:charts-drawn` performance mark, which it sets once every chart has drawn its data.
 A screenshot goes to test-output/screenshots/bench-web-charts.png. Cleans up after itself.
@@ -36,6 +36,7 @@ from runyard.schemas.spec import ExperimentSpec
 from server.db import make_engine
 from server.experiments.models import Experiment
 from server.metrics.models import ROLLUP_WIDTH, MetricSeries
+from server.metrics.rollups import backfill_coarse_rollups
 from server.projects.models import Project, ProjectMember
 from server.runs.models import Run
 from server.schema_migrations import upgrade_to_head
@@ -141,6 +142,8 @@ def seed(url: str, points: int) -> tuple[str, str]:
             )
         )
     _copy_rollups(engine, series_ids, points)
+    with engine.begin() as conn:
+        backfill_coarse_rollups(conn)  # the coarse tier, from the fine rollups just copied
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
     engine.dispose()
@@ -222,6 +225,21 @@ def time_single_requests(base: str, run_id: str, token: str) -> list[float]:
     return timings
 
 
+def time_batch_requests(base: str, run_id: str, token: str) -> list[float]:
+    """The one request the page opens with: every key's series at once."""
+    timings = []
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        for _ in range(5):
+            began = time.perf_counter()
+            response = client.get(
+                f"/api/v1/runs/{run_id}/metric-series", params={"max_points": MAX_POINTS}
+            )
+            response.raise_for_status()
+            timings.append((time.perf_counter() - began) * 1000)
+    return timings
+
+
 def measure(base: str, run_id: str, token: str, loads: int) -> list[float]:
     from playwright.sync_api import sync_playwright
 
@@ -245,7 +263,7 @@ def measure(base: str, run_id: str, token: str, loads: int) -> list[float]:
                   const nav = performance.getEntriesByType('navigation')[0];
                   const api = performance.getEntriesByType('resource')
                     .filter(e => e.name.includes('/api/v1/'));
-                  const series = api.filter(e => /\\/metrics\\/./.test(e.name));
+                  const series = api.filter(e => /\\/metric(s\\/.|-series)/.test(e.name));
                   return {
                     dom_content_loaded_ms: nav.domContentLoadedEventEnd,
                     api_requests: api.length,
@@ -310,6 +328,15 @@ def main() -> None:
                 "ms",
                 max_points=MAX_POINTS,
                 note="server time for one chart's data with nothing else in flight",
+            )
+            batch = time_batch_requests(f"http://127.0.0.1:{port}", run_id, token)
+            emit(
+                "all_series_in_one_request_alone_median",
+                round(statistics.median(batch), 1),
+                "ms",
+                max_points=MAX_POINTS,
+                metrics=len(KEYS),
+                note="server time for every chart's data in the page's one request",
             )
             timings = measure(f"http://127.0.0.1:{port}", run_id, token, args.loads)
             emit(

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, text
 
 from server.logs.models import LogLine
-from server.metrics.models import ROLLUP_WIDTH, MetricPointRow
+from server.metrics.models import COARSE_ROLLUP_WIDTH, ROLLUP_WIDTH, MetricPointRow
 
 _POINT_COLUMNS = ("series_id", "step", "epoch", "value", "wall_time", "attempt", "seq")
 _PG_POINT_TYPES = ("bigint", "bigint", "integer", "float8", "float8", "integer", "bigint")
@@ -31,7 +31,8 @@ _TABLES = {"metric_points": MetricPointRow.__table__, "log_lines": LogLine.__tab
 
 def upsert_points(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Rows are tuples in `_POINT_COLUMNS` order, at most one per (series_id, step).
-    On PostgreSQL this also refreshes the rollups of every bucket the rows touch."""
+    On PostgreSQL this also refreshes the rollups (fine, then coarse) of every bucket the rows
+    touch."""
     arrays = _bulk_insert(
         conn, "metric_points", _POINT_COLUMNS, _PG_POINT_TYPES, rows, _POINT_CONFLICT
     )
@@ -39,6 +40,8 @@ def upsert_points(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         # The same series_id and step arrays the insert just sent (c0 and c1).
         params = {"sids": arrays["c0"], "steps": arrays["c1"], "width": ROLLUP_WIDTH}
         conn.execute(_PG_REFRESH_ROLLUPS, params)
+        params["coarse"] = COARSE_ROLLUP_WIDTH
+        conn.execute(_PG_REFRESH_COARSE_ROLLUPS, params)
 
 
 # Recomputes each touched bucket's rollup from the stored points, inside PostgreSQL: always
@@ -66,6 +69,45 @@ JOIN metric_points lo ON lo.series_id = agg.series_id
     AND lo.step = COALESCE(agg.lo[2]::bigint, agg.first_step)
 JOIN metric_points hi ON hi.series_id = agg.series_id
     AND hi.step = COALESCE(-agg.hi[2]::bigint, agg.first_step)
+ON CONFLICT (series_id, bucket) DO UPDATE SET last_step = excluded.last_step,
+    min_step = excluded.min_step, min_value = excluded.min_value,
+    min_epoch = excluded.min_epoch, min_wall_time = excluded.min_wall_time,
+    max_step = excluded.max_step, max_value = excluded.max_value,
+    max_epoch = excluded.max_epoch, max_wall_time = excluded.max_wall_time
+"""
+)
+
+# Each touched coarse bucket from the fine rollups under it (just refreshed above): the min of
+# the mins and the max of the maxes, ties to the earlier step, a real value beating NULL. With
+# no real value at all, the bucket's first step stands for both (the fine rollup holding that
+# step has it as its min_step and its max_step).
+_PG_REFRESH_COARSE_ROLLUPS = text(
+    """
+WITH touched AS (
+    SELECT DISTINCT series_id, step / :coarse AS bucket
+    FROM unnest(CAST(:sids AS bigint[]), CAST(:steps AS bigint[])) AS t(series_id, step)
+), agg AS (
+    SELECT t.series_id, t.bucket, max(r.last_step) AS last_step, min(r.min_step) AS first_step,
+        min(ARRAY[r.min_value, r.min_step]) FILTER (WHERE r.min_value IS NOT NULL) AS lo,
+        max(ARRAY[r.max_value, -r.max_step]) FILTER (WHERE r.max_value IS NOT NULL) AS hi
+    FROM touched t JOIN metric_rollups r ON r.series_id = t.series_id
+     AND r.bucket >= t.bucket * (:coarse / :width)
+     AND r.bucket < (t.bucket + 1) * (:coarse / :width)
+    GROUP BY t.series_id, t.bucket
+), picked AS (
+    SELECT series_id, bucket, last_step, COALESCE(lo[2]::bigint, first_step) AS lo_step,
+        COALESCE(-hi[2]::bigint, first_step) AS hi_step
+    FROM agg
+)
+INSERT INTO metric_coarse_rollups (series_id, bucket, last_step, min_step, min_value,
+    min_epoch, min_wall_time, max_step, max_value, max_epoch, max_wall_time)
+SELECT picked.series_id, picked.bucket, picked.last_step, lo.min_step, lo.min_value,
+    lo.min_epoch, lo.min_wall_time, hi.max_step, hi.max_value, hi.max_epoch, hi.max_wall_time
+FROM picked
+JOIN metric_rollups lo ON lo.series_id = picked.series_id
+    AND lo.bucket = picked.lo_step / :width AND lo.min_step = picked.lo_step
+JOIN metric_rollups hi ON hi.series_id = picked.series_id
+    AND hi.bucket = picked.hi_step / :width AND hi.max_step = picked.hi_step
 ON CONFLICT (series_id, bucket) DO UPDATE SET last_step = excluded.last_step,
     min_step = excluded.min_step, min_value = excluded.min_value,
     min_epoch = excluded.min_epoch, min_wall_time = excluded.min_wall_time,

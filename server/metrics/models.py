@@ -17,8 +17,13 @@ from server.db import Base
 BigIntKey = BigInteger().with_variant(Integer(), "sqlite")
 
 ROLLUP_WIDTH = 64
-"""Steps per rollup bucket. A 1,000,000-step series has ~16k rollup rows, few enough to read
-and downsample within a chart's latency budget."""
+"""Steps per rollup bucket: a zoomed-in range of up to a few hundred thousand steps reads a
+few thousand of these rows."""
+
+COARSE_ROLLUP_WIDTH = 4096
+"""Steps per coarse rollup bucket, a whole number of ROLLUP_WIDTH buckets (64 of them), so
+each coarse bucket is kept from the fine rollups under it. A full 1,000,000-step series has
+~250 coarse rows (against ~15,600 fine ones), which is what a whole-run chart reads."""
 
 
 class MetricSeries(Base):
@@ -50,11 +55,9 @@ class MetricPointRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
 
 
-class MetricRollup(Base):
-    """Min and max point of each ROLLUP_WIDTH-step bucket of a series, kept by the ingester,
-    so a downsampled query of a long series reads buckets instead of every point."""
-
-    __tablename__ = "metric_rollups"
+class _RollupColumns:
+    """The columns of a rollup tier: the min and the max point of each bucket of a series, and
+    the bucket's last step (the range's last point itself is read from the points)."""
 
     series_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -67,3 +70,17 @@ class MetricRollup(Base):
     max_value: Mapped[float | None] = mapped_column(Float)
     max_epoch: Mapped[int | None] = mapped_column(Integer)
     max_wall_time: Mapped[float] = mapped_column(Float)
+
+
+class MetricRollup(_RollupColumns, Base):
+    """Min and max point of each ROLLUP_WIDTH-step bucket of a series, kept by the ingester,
+    so a downsampled query of a long series reads buckets instead of every point."""
+
+    __tablename__ = "metric_rollups"
+
+
+class MetricCoarseRollup(_RollupColumns, Base):
+    """The same per COARSE_ROLLUP_WIDTH-step bucket, kept by the ingester from the fine
+    rollups, so a whole-run chart of a million-point series reads a few hundred rows."""
+
+    __tablename__ = "metric_coarse_rollups"

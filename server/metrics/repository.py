@@ -1,10 +1,20 @@
-"""Queries of metric series. A long range is read through the rollups, a short one directly."""
+"""Queries of metric series. A long range is read through the rollups (the coarse tier for a
+whole long run, the fine one for a zoomed range), a short one directly."""
 
-from sqlalchemy import delete, select, text
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from server.metrics.downsample import Point
-from server.metrics.models import ROLLUP_WIDTH, MetricPointRow, MetricRollup, MetricSeries
+from server.metrics.models import (
+    COARSE_ROLLUP_WIDTH,
+    ROLLUP_WIDTH,
+    MetricCoarseRollup,
+    MetricPointRow,
+    MetricRollup,
+    MetricSeries,
+)
 
 RAW_SPAN_LIMIT = 50_000
 """Ranges spanning at most this many steps are downsampled from the points themselves."""
@@ -46,14 +56,31 @@ def _edge_step(session: Session, sid: int, lo: int, hi: int, *, last: bool) -> i
     )
 
 
+ROW_BUDGET = 4000
+"""A long range is read through the finest rollup tier that covers it in at most this many
+bucket rows (or the coarsest tier, if none does)."""
+
+
+@dataclass(frozen=True)
+class Tier:
+    model: type[MetricRollup] | type[MetricCoarseRollup]
+    width: int
+
+
+TIERS = (Tier(MetricCoarseRollup, COARSE_ROLLUP_WIDTH), Tier(MetricRollup, ROLLUP_WIDTH))
+"""Rollup tiers, coarsest first; each tier's width is a multiple of the next one's."""
+
+
 def candidate_points(
     session: Session, sid: int, start: int | None, end: int | None, buckets: int
 ) -> list[Point]:
     """Points of the range that can survive min/max downsampling, sorted by step.
 
     Short ranges return every point. Long ones return each whole rollup bucket's min and max,
-    every point of the partial buckets at both edges, and the range's last point, so the global
-    extremes and the last point are exact while only ~2/ROLLUP_WIDTH of the rows are read.
+    from the finest tier that needs at most ROW_BUDGET rows for the range; the partial buckets
+    at both edges come from the next finer tier (down to the points themselves), and the
+    range's last point is always there. The global extremes and the last point are exact.
+    `buckets` (the chart's) is part of the contract but every tier here already fits it.
     """
     lo = start if start is not None else 0
     hi = end if end is not None else 2**62
@@ -63,23 +90,44 @@ def candidate_points(
         return []
     if last - first < RAW_SPAN_LIMIT:
         return _points(session, sid, first, last)
-    whole_lo = -(-first // ROLLUP_WIDTH)
-    whole_hi = (last + 1) // ROLLUP_WIDTH - 1
-    if session.get_bind().dialect.name == "postgresql":
-        steps = _bucket_extremes_in_sql(session, sid, whole_lo, whole_hi, first, last, buckets)
-        found = {p.step: p for p in _points_at(session, sid, steps)}
-    else:
-        found = _rollup_extremes(session, sid, whole_lo, whole_hi)
-    edges = _points(session, sid, first, whole_lo * ROLLUP_WIDTH - 1)
-    edges += _points(session, sid, (whole_hi + 1) * ROLLUP_WIDTH, last)
-    edges += _points(session, sid, last, last)
-    for point in edges:
+    span = last - first + 1
+    tier = next(
+        (i for i in range(len(TIERS) - 1, -1, -1) if span // TIERS[i].width <= ROW_BUDGET), 0
+    )
+    found = _tiered_extremes(session, sid, first, last, tier)
+    for point in _points(session, sid, last, last):
         found[point.step] = point
     return [found[step] for step in sorted(found)]
 
 
-def _rollup_extremes(session: Session, sid: int, lo: int, hi: int) -> dict[int, Point]:
-    r = MetricRollup
+def _tiered_extremes(
+    session: Session, sid: int, first: int, last: int, tier: int
+) -> dict[int, Point]:
+    """Min and max of every whole bucket of TIERS[tier] in [first, last]; the partial edges
+    recurse into the next finer tier, and below the finest tier into the points."""
+    if tier == len(TIERS):
+        return {p.step: p for p in _points(session, sid, first, last)}
+    width = TIERS[tier].width
+    whole_lo = -(-first // width)
+    whole_hi = (last + 1) // width - 1
+    if whole_lo > whole_hi:
+        return _tiered_extremes(session, sid, first, last, tier + 1)
+    found = _rollup_extremes(session, TIERS[tier].model, sid, whole_lo, whole_hi)
+    if first < whole_lo * width:
+        found |= _tiered_extremes(session, sid, first, whole_lo * width - 1, tier + 1)
+    if (whole_hi + 1) * width <= last:
+        found |= _tiered_extremes(session, sid, (whole_hi + 1) * width, last, tier + 1)
+    return found
+
+
+def _rollup_extremes(
+    session: Session,
+    model: type[MetricRollup] | type[MetricCoarseRollup],
+    sid: int,
+    lo: int,
+    hi: int,
+) -> dict[int, Point]:
+    r = model
     rollups = session.execute(
         select(
             r.min_step,
@@ -91,7 +139,7 @@ def _rollup_extremes(session: Session, sid: int, lo: int, hi: int) -> dict[int, 
             r.max_epoch,
             r.max_wall_time,
         ).where(r.series_id == sid, r.bucket >= lo, r.bucket <= hi)
-    ).tuples()
+    )
     found: dict[int, Point] = {}
     for min_step, min_v, min_e, min_w, max_step, max_v, max_e, max_w in rollups:
         found[min_step] = Point(min_step, min_v, min_e, min_w)
@@ -99,59 +147,10 @@ def _rollup_extremes(session: Session, sid: int, lo: int, hi: int) -> dict[int, 
     return found
 
 
-# Regroups the rollups into the chart's buckets inside PostgreSQL, so only ~2 rows per chart
-# bucket travel to Python. min/max over (value, step) arrays is an argmin/argmax.
-_PG_BUCKET_EXTREMES = text(
-    "SELECT (min(ARRAY[min_value, min_step::float8]) FILTER (WHERE min_value IS NOT NULL))[2],"
-    " (max(ARRAY[max_value, max_step::float8]) FILTER (WHERE max_value IS NOT NULL))[2],"
-    " min(min_step) FROM metric_rollups"
-    " WHERE series_id = :sid AND bucket BETWEEN :lo AND :hi"
-    " GROUP BY (bucket * :width - :first) * :buckets / (:last - :first + 1)"
-)
-
-
-def _bucket_extremes_in_sql(
-    session: Session, sid: int, lo: int, hi: int, first: int, last: int, buckets: int
-) -> set[int]:
-    rows = session.execute(
-        _PG_BUCKET_EXTREMES,
-        {
-            "sid": sid,
-            "lo": lo,
-            "hi": hi,
-            "width": ROLLUP_WIDTH,
-            "first": first,
-            "last": last,
-            "buckets": buckets,
-        },
-    )
-    steps: set[int] = set()
-    for low, high, any_step in rows:
-        # A bucket of only missing values still shows up, through any one of its steps.
-        steps.update(int(s) for s in (low, high) if s is not None)
-        if low is None and high is None:
-            steps.add(int(any_step))
-    return steps
-
-
-def _points_at(session: Session, sid: int, steps: set[int]) -> list[Point]:
-    if not steps:
-        return []
-    # One array parameter rather than thousands of bound values (which cost more to render
-    # than the query takes to run).
-    rows = session.execute(
-        text(
-            "SELECT step, value, epoch, wall_time FROM metric_points"
-            " WHERE series_id = :sid AND step = ANY(CAST(:steps AS bigint[]))"
-        ),
-        {"sid": sid, "steps": "{" + ",".join(map(str, sorted(steps))) + "}"},
-    )
-    return [Point(r.step, r.value, r.epoch, r.wall_time) for r in rows]
-
-
 def delete_run_metrics(session: Session, run_id: str) -> None:
-    """Deletes a run's points, rollups and series (points carry no foreign key to cascade)."""
+    """Deletes a run's points, rollups (both tiers) and series (points carry no foreign key to cascade)."""
     ids = select(MetricSeries.id).where(MetricSeries.run_id == run_id).scalar_subquery()
     session.execute(delete(MetricPointRow).where(MetricPointRow.series_id.in_(ids)))
     session.execute(delete(MetricRollup).where(MetricRollup.series_id.in_(ids)))
+    session.execute(delete(MetricCoarseRollup).where(MetricCoarseRollup.series_id.in_(ids)))
     session.execute(delete(MetricSeries).where(MetricSeries.run_id == run_id))

@@ -1,4 +1,5 @@
-"""Keeps `metric_rollups` (each bucket's min and max point) in step with `metric_points`.
+"""Keeps `metric_rollups` (each bucket's min and max point) in step with `metric_points`, and
+`metric_coarse_rollups` in step with `metric_rollups`.
 
 Called by the ingester inside the batch's transaction. A bucket that only gains steps after
 its last known step (the normal, appending case) is merged from the batch alone; a bucket whose
@@ -7,13 +8,15 @@ stored points, so the rollup always matches what is stored.
 """
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
 from server.metrics.downsample import Point
-from server.metrics.models import ROLLUP_WIDTH
+from server.metrics.models import COARSE_ROLLUP_WIDTH, ROLLUP_WIDTH
+
+FINE_PER_COARSE = COARSE_ROLLUP_WIDTH // ROLLUP_WIDTH
 
 _COLUMNS = (
     "series_id",
@@ -28,12 +31,19 @@ _COLUMNS = (
     "max_epoch",
     "max_wall_time",
 )
-_UPSERT = text(
-    f"INSERT INTO metric_rollups ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
-    "ON CONFLICT (series_id, bucket) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:])
-)
+
+
+def _upsert(table: str) -> Any:
+    return text(
+        f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
+        "ON CONFLICT (series_id, bucket) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:])
+    )
+
+
+_UPSERT = _upsert("metric_rollups")
+_UPSERT_COARSE = _upsert("metric_coarse_rollups")
 _EXISTING = text(
     "SELECT bucket, last_step, min_step, min_value, min_epoch, min_wall_time, "
     "max_step, max_value, max_epoch, max_wall_time FROM metric_rollups "
@@ -100,6 +110,68 @@ def refresh_rollups(conn: Connection, written: Mapping[int, Sequence[Point]]) ->
             )
     if rows:
         conn.execute(_UPSERT, rows)
+    refresh_coarse_rollups(
+        conn,
+        {sid: {p.step // COARSE_ROLLUP_WIDTH for p in points} for sid, points in written.items()},
+    )
+
+
+def refresh_coarse_rollups(conn: Connection, touched: Mapping[int, Iterable[int]]) -> None:
+    """Recomputes the given coarse buckets (by series id) from the fine rollups under them,
+    which must already be up to date. The min of the mins and the max of the maxes are the
+    coarse bucket's extremes, with the same tie and missing-value rules as `extremes`."""
+    rows: list[dict[str, Any]] = []
+    for series_id, coarse in touched.items():
+        wanted = set(coarse)
+        if not wanted:
+            continue
+        fine = conn.execute(
+            _EXISTING,
+            {
+                "series_id": series_id,
+                "lo": min(wanted) * FINE_PER_COARSE,
+                "hi": (max(wanted) + 1) * FINE_PER_COARSE - 1,
+            },
+        )
+        members: dict[int, list[Any]] = defaultdict(list)
+        for row in fine:
+            if row.bucket // FINE_PER_COARSE in wanted:
+                members[row.bucket // FINE_PER_COARSE].append(row)
+        for bucket, under in members.items():
+            candidates = sorted(
+                (
+                    point
+                    for r in under
+                    for point in (
+                        Point(r.min_step, r.min_value, r.min_epoch, r.min_wall_time),
+                        Point(r.max_step, r.max_value, r.max_epoch, r.max_wall_time),
+                    )
+                ),
+                key=_step,
+            )
+            low, high = extremes(candidates)
+            rows.append(
+                {
+                    "series_id": series_id,
+                    "bucket": bucket,
+                    "last_step": max(r.last_step for r in under),
+                    **_as_columns("min", low),
+                    **_as_columns("max", high),
+                }
+            )
+    if rows:
+        conn.execute(_UPSERT_COARSE, rows)
+
+
+def backfill_coarse_rollups(conn: Connection) -> None:
+    """Computes every coarse rollup from the fine ones (the migration that adds the tier)."""
+    touched: dict[int, set[int]] = defaultdict(set)
+    for series_id, bucket in conn.execute(
+        text("SELECT DISTINCT series_id, bucket / :n FROM metric_rollups"),
+        {"n": FINE_PER_COARSE},
+    ):
+        touched[int(series_id)].add(int(bucket))
+    refresh_coarse_rollups(conn, touched)
 
 
 def _stored(conn: Connection, series_id: int, bucket: int) -> list[Point]:

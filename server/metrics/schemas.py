@@ -19,3 +19,12 @@ class MetricSeriesPublic(BaseModel):
     max_points: int
     downsampled: bool = Field(description="true when points were dropped to fit max_points")
     points: list[MetricPointPublic]
+
+
+class MetricSeriesBatchPublic(BaseModel):
+    run_id: str
+    max_points: int
+    series: list[MetricSeriesPublic] = Field(
+        description="one entry per requested key, in the order asked (every key of the run, "
+        "sorted, when none was named)"
+    )

@@ -5,7 +5,12 @@ from sqlalchemy.orm import Session
 from server.errors import InvalidInput, NotFound
 from server.metrics import repository
 from server.metrics.downsample import bucket_count, downsample
-from server.metrics.schemas import MetricKeysPublic, MetricPointPublic, MetricSeriesPublic
+from server.metrics.schemas import (
+    MetricKeysPublic,
+    MetricPointPublic,
+    MetricSeriesBatchPublic,
+    MetricSeriesPublic,
+)
 
 
 def list_keys(session: Session, run_id: str) -> MetricKeysPublic:
@@ -20,11 +25,7 @@ def get_series(
     start: int | None,
     end: int | None,
 ) -> MetricSeriesPublic:
-    if start is not None and end is not None and start > end:
-        raise InvalidInput(
-            f"start ({start}) is after end ({end}); give a step range with start <= end",
-            loc=["query", "start"],
-        )
+    _check_range(start, end)
     # A NUL cannot be in a stored key (PostgreSQL text refuses it), so it names nothing.
     sid = None if "\x00" in key else repository.series_id(session, run_id, key)
     if sid is None:
@@ -49,3 +50,30 @@ def get_series(
             for p in points
         ],
     )
+
+
+def get_many_series(
+    session: Session,
+    run_id: str,
+    keys: list[str] | None,
+    max_points: int,
+    start: int | None,
+    end: int | None,
+) -> MetricSeriesBatchPublic:
+    """Several series of one run in one answer (every key when `keys` is None), so a page of
+    charts costs one request. Repeated keys come back once."""
+    _check_range(start, end)
+    wanted = repository.series_keys(session, run_id) if keys is None else list(dict.fromkeys(keys))
+    return MetricSeriesBatchPublic(
+        run_id=run_id,
+        max_points=max_points,
+        series=[get_series(session, run_id, key, max_points, start, end) for key in wanted],
+    )
+
+
+def _check_range(start: int | None, end: int | None) -> None:
+    if start is not None and end is not None and start > end:
+        raise InvalidInput(
+            f"start ({start}) is after end ({end}); give a step range with start <= end",
+            loc=["query", "start"],
+        )

@@ -130,3 +130,60 @@ def test_deleting_a_runs_metrics_removes_points_rollups_and_series(
     session.commit()
     for table in (MetricPointRow, MetricRollup, MetricSeries):
         assert session.scalar(select(func.count()).select_from(table)) == 0
+
+
+def test_several_keys_come_back_in_one_request_as_the_single_key_route_gives_them(
+    client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
+) -> None:
+    store(
+        session,
+        metrics_event(run.id, 0, range(0, 3000, 3), key="val/acc"),
+        metrics_event(run.id, 1, range(2000)),
+        metrics_event(run.id, 2, range(10), key="lr"),
+    )
+    headers = auth(owner[1])
+    response = client.get(
+        f"/api/v1/runs/{run.id}/metric-series",
+        params={"keys": ["val/acc", "loss"], "max_points": 300, "start": 5},
+        headers=headers,
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert [s["key"] for s in body["series"]] == ["val/acc", "loss"]
+    for series in body["series"]:
+        alone = _series(client, headers, run, key=series["key"], max_points=300, start=5)
+        assert series == alone.json()
+
+
+def test_without_keys_every_key_of_the_run_comes_back_sorted(
+    client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
+) -> None:
+    store(
+        session,
+        metrics_event(run.id, 0, range(3), key="val/acc"),
+        metrics_event(run.id, 1, range(3)),
+    )
+    response = client.get(f"/api/v1/runs/{run.id}/metric-series", headers=auth(owner[1]))
+    assert [s["key"] for s in response.json()["series"]] == ["loss", "val/acc"]
+
+
+def test_an_unknown_key_among_several_gets_404_naming_it(
+    client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
+) -> None:
+    store(session, metrics_event(run.id, 0, range(3)))
+    response = client.get(
+        f"/api/v1/runs/{run.id}/metric-series",
+        params={"keys": ["loss", "nope"]},
+        headers=auth(owner[1]),
+    )
+    assert response.status_code == 404
+    assert "'nope'" in response.json()["detail"]
+
+
+def test_several_keys_of_another_teams_run_are_not_found(
+    client: TestClient, session: Session, run: Run, make_user: Callable, auth: Callable
+) -> None:
+    store(session, metrics_event(run.id, 0, range(10)))
+    _, stranger = make_user()
+    response = client.get(f"/api/v1/runs/{run.id}/metric-series", headers=auth(stranger))
+    assert response.status_code == 404

@@ -108,7 +108,7 @@ def test_sign_in_rejects_a_wrong_token_with_a_message(browser: Browser, stack: o
 
 
 def test_submit_shows_validation_errors_at_the_field(page: Page, client: Client) -> None:
-    page.get_by_role("link", name="Submit").click()
+    page.get_by_role("link", name="Submit", exact=True).click()
     page.get_by_role("textbox", name="Spec").fill(
         WATCHED_SPEC.replace("gpus_per_node: 1", "gpus_per_node: -3")
     )
@@ -121,7 +121,7 @@ def test_submit_shows_validation_errors_at_the_field(page: Page, client: Client)
 def test_a_submitted_run_trains_live_and_its_checkpoint_downloads(
     page: Page, client: Client, tmp_path: Path
 ) -> None:
-    page.get_by_role("link", name="Submit").click()
+    page.get_by_role("link", name="Submit", exact=True).click()
     page.get_by_role("textbox", name="Spec").fill(WATCHED_SPEC)
     screenshot(page, "03-submit")
     page.get_by_role("button", name="Validate and submit").click()

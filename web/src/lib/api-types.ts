@@ -314,6 +314,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{run_id}/metric-series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Metric Series Batch
+         * @description Several series of a run in one request, each downsampled as by
+         *     `GET /runs/{run_id}/metrics/{key}` (at most `max_points` each, same `start`/`end`): what a
+         *     page of charts asks for when it opens. An unknown key is a 404 naming it.
+         */
+        get: operations["get_metric_series_batch_api_v1_runs__run_id__metric_series_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{run_id}/metrics": {
         parameters: {
             query?: never;
@@ -976,6 +998,18 @@ export interface components {
              * @description seconds since the epoch
              */
             wall_time: number | null;
+        };
+        /** MetricSeriesBatchPublic */
+        MetricSeriesBatchPublic: {
+            /** Max Points */
+            max_points: number;
+            /** Run Id */
+            run_id: string;
+            /**
+             * Series
+             * @description one entry per requested key, in the order asked (every key of the run, sorted, when none was named)
+             */
+            series: components["schemas"]["MetricSeriesPublic"][];
         };
         /** MetricSeriesPublic */
         MetricSeriesPublic: {
@@ -2719,6 +2753,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LogPage"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_metric_series_batch_api_v1_runs__run_id__metric_series_get: {
+        parameters: {
+            query?: {
+                /** @description metric keys, repeated (`keys=a&keys=b`); all of the run's when omitted */
+                keys?: string[] | null;
+                max_points?: number;
+                /** @description first step */
+                start?: number | null;
+                /** @description last step */
+                end?: number | null;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricSeriesBatchPublic"];
                 };
             };
             /** @description missing, malformed, revoked or expired token */

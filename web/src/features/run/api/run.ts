@@ -15,13 +15,6 @@ export async function cancelRun(api: Api, runId: string): Promise<void> {
   unwrap(await api.client.POST("/api/v1/runs/{run_id}/cancel", { params: { path: { run_id: runId } } }));
 }
 
-export async function fetchMetricKeys(api: Api, runId: string, signal?: AbortSignal): Promise<string[]> {
-  const result = unwrap(
-    await api.client.GET("/api/v1/runs/{run_id}/metrics", { params: { path: { run_id: runId } }, signal }),
-  );
-  return result.keys;
-}
-
 export async function fetchSeries(
   api: Api,
   runId: string,
@@ -38,6 +31,24 @@ export async function fetchSeries(
     }),
   );
   return result.points;
+}
+
+/** Every series of a run (keys sorted) in one request: what the run page opens with. */
+export async function fetchAllSeries(
+  api: Api,
+  runId: string,
+  options: { maxPoints: number; signal?: AbortSignal },
+): Promise<{ keys: string[]; points: Record<string, Point[]> }> {
+  const result = unwrap(
+    await api.client.GET("/api/v1/runs/{run_id}/metric-series", {
+      params: { path: { run_id: runId }, query: { max_points: options.maxPoints } },
+      signal: options.signal,
+    }),
+  );
+  return {
+    keys: result.series.map((s) => s.key),
+    points: Object.fromEntries(result.series.map((s) => [s.key, s.points])),
+  };
 }
 
 export async function fetchLogs(

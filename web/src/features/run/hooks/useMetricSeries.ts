@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useApi } from "@/lib/api";
 import type { Point } from "@/lib/charts/shape";
-import { fetchMetricKeys, fetchSeries } from "../api/run";
+import { fetchAllSeries, fetchSeries } from "../api/run";
 
 /** About two points per pixel of a chart: more cannot be seen, and each costs server time. */
 export const MAX_POINTS = 800;
@@ -27,19 +27,18 @@ export function useMetricSeries(runId: string, trigger: number, live: boolean, p
     if (busy.current) return;
     busy.current = true;
     try {
-      const keys = await fetchMetricKeys(api, runId);
-      const loaded = await Promise.all(
-        keys.map(async (key) => {
-          const zoom = zoomRef.current[key];
-          const points = await fetchSeries(api, runId, key, {
-            maxPoints: MAX_POINTS,
-            start: zoom?.[0],
-            end: zoom?.[1],
-          });
-          return [key, points] as const;
+      // One request for every chart (ten requests would queue behind each other on the
+      // server); only a zoomed chart then refetches its own window.
+      const { keys, points } = await fetchAllSeries(api, runId, { maxPoints: MAX_POINTS });
+      const zoomed = Object.entries(zoomRef.current).filter(([key]) => key in points);
+      const windows = await Promise.all(
+        zoomed.map(async ([key, [start, end]]) => {
+          const window = await fetchSeries(api, runId, key, { maxPoints: MAX_POINTS, start, end });
+          return [key, window] as const;
         }),
       );
-      setState((old) => ({ ...old, keys, points: Object.fromEntries(loaded), loading: false, error: null }));
+      Object.assign(points, Object.fromEntries(windows));
+      setState((old) => ({ ...old, keys, points, loading: false, error: null }));
     } catch (err) {
       setState((old) => ({ ...old, loading: false, error: err as Error }));
     } finally {

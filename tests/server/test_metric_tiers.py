@@ -1,0 +1,108 @@
+"""The coarse rollup tier: kept at ingest from the fine rollups, equal to a brute-force
+computation over the stored points, and what a whole-run query of a long series reads."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from runyard.schemas.events import MetricPoint, MetricsEvent
+from server.metrics.downsample import Point
+from server.metrics.models import COARSE_ROLLUP_WIDTH, MetricCoarseRollup, MetricSeries
+from server.metrics.repository import candidate_points
+from server.metrics.rollups import extremes
+from tests.server.ingest_helpers import store
+
+values = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=32))
+steps = st.integers(0, 5 * COARSE_ROLLUP_WIDTH)
+
+
+@st.composite
+def writes(draw: st.DrawFn) -> list[dict[int, float | None]]:
+    """One to three events of (step -> value); later events rewrite some earlier steps."""
+    return [
+        draw(st.dictionaries(steps, values, min_size=1, max_size=120))
+        for _ in range(draw(st.integers(1, 3)))
+    ]
+
+
+def _event(run_id: str, seq: int, points: dict[int, float | None]) -> MetricsEvent:
+    return MetricsEvent(
+        run_id=run_id,
+        attempt=1 + seq,  # each later event is a newer attempt, so its values win
+        seq=seq,
+        ts=datetime.now(UTC),
+        points=[
+            MetricPoint(key="loss", step=s, value=v, epoch=s // 1000, wall_time=float(s))
+            for s, v in points.items()
+        ],
+    )
+
+
+def _expected(events: list[dict[int, float | None]]) -> dict[int, tuple[Point, Point, int]]:
+    """Brute force: the final value of every step, grouped by coarse bucket."""
+    final: dict[int, float | None] = {}
+    for points in events:
+        final.update(points)
+    buckets: dict[int, list[Point]] = {}
+    for step in sorted(final):
+        buckets.setdefault(step // COARSE_ROLLUP_WIDTH, []).append(Point(step, final[step]))
+    return {b: (*extremes(members), members[-1].step) for b, members in buckets.items()}
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(events=writes())
+def test_coarse_rollups_equal_brute_force_min_max_and_last(
+    session: Session,
+    make_user: Callable,
+    make_project: Callable,
+    make_run: Callable,
+    events: list[dict[int, float | None]],
+) -> None:
+    user, _ = make_user()
+    run = make_run(make_project(user), user)
+    for seq, points in enumerate(events):
+        store(session, _event(run.id, seq, points))  # one batch each: rewrites cross batches
+    sid = session.scalar(select(MetricSeries.id).where(MetricSeries.run_id == run.id))
+    rows = session.scalars(
+        select(MetricCoarseRollup).where(MetricCoarseRollup.series_id == sid)
+    ).all()
+    stored = {
+        r.bucket: ((r.min_step, r.min_value), (r.max_step, r.max_value), r.last_step) for r in rows
+    }
+    assert stored == {
+        b: ((low.step, low.value), (high.step, high.value), last)
+        for b, (low, high, last) in _expected(events).items()
+    }
+
+
+def test_whole_run_query_of_a_long_series_reads_the_coarse_tier(
+    session: Session, make_user: Callable, make_project: Callable, make_run: Callable
+) -> None:
+    user, _ = make_user()
+    run = make_run(make_project(user), user)
+    n = 100 * COARSE_ROLLUP_WIDTH  # 409,600 steps: 6,400 fine rollups, 100 coarse ones
+    points = [
+        MetricPoint(key="loss", step=s, value=float(s % 1013), wall_time=float(s))
+        for s in range(0, n, 8)
+    ]
+    points[12_345] = MetricPoint(key="loss", step=8 * 12_345, value=-1.0, wall_time=0.0)
+    event = MetricsEvent(run_id=run.id, attempt=1, seq=0, ts=datetime.now(UTC), points=points)
+    store(session, event)
+    sid = session.scalar(select(MetricSeries.id).where(MetricSeries.run_id == run.id))
+    assert sid is not None
+    candidates = candidate_points(session, sid, None, None, buckets=399)
+    # Two points per whole coarse bucket (99), two per whole fine bucket of the partial last
+    # coarse bucket (63), the points of the partial last fine bucket (8) and the last point:
+    # a few hundred, where the fine tier alone would give two per fine bucket (12,800).
+    assert len(candidates) <= 2 * 99 + 2 * 63 + 8 + 1
+    assert min(p.value for p in candidates if p.value is not None) == -1.0
+    assert max(p.value for p in candidates if p.value is not None) == 1012.0
+    assert candidates[-1].step == n - 8
