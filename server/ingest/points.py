@@ -29,12 +29,13 @@ _LOG_CONFLICT = " ON CONFLICT (run_id, attempt, seq, line_no) DO NOTHING"
 _TABLES = {"metric_points": MetricPointRow.__table__, "log_lines": LogLine.__table__}
 
 
-def upsert_points(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Rows are tuples in `_POINT_COLUMNS` order, at most one per (series_id, step).
+def upsert_points(conn: Connection, columns: Sequence[Sequence[Any]]) -> None:
+    """Columns in `_POINT_COLUMNS` order, of equal length, at most one row per
+    (series_id, step).
     On PostgreSQL this also refreshes the rollups (fine, then coarse) of every bucket the rows
     touch."""
     arrays = _bulk_insert(
-        conn, "metric_points", _POINT_COLUMNS, _PG_POINT_TYPES, rows, _POINT_CONFLICT
+        conn, "metric_points", _POINT_COLUMNS, _PG_POINT_TYPES, columns, _POINT_CONFLICT
     )
     if arrays:
         # The same series_id and step arrays the insert just sent (c0 and c1).
@@ -119,39 +120,41 @@ ON CONFLICT (series_id, bucket) DO UPDATE SET last_step = excluded.last_step,
 
 def insert_log_lines(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Rows are tuples in `_LOG_COLUMNS` order; lines already stored are skipped."""
-    _bulk_insert(conn, "log_lines", _LOG_COLUMNS, _PG_LOG_TYPES, rows, _LOG_CONFLICT)
+    if rows:
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        _bulk_insert(conn, "log_lines", _LOG_COLUMNS, _PG_LOG_TYPES, columns, _LOG_CONFLICT)
 
 
 def _bulk_insert(
     conn: Connection,
     table: str,
-    columns: Sequence[str],
+    column_names: Sequence[str],
     pg_types: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
+    columns: Sequence[Sequence[Any]],
     conflict: str,
 ) -> dict[str, str] | None:
-    """Inserts rows; on PostgreSQL returns the array literals it sent, by parameter name."""
-    if not rows:
+    """Inserts the rows the columns make; on PostgreSQL returns the array literals it sent, by
+    parameter name."""
+    if not columns or not columns[0]:
         return None
-    names = ", ".join(columns)
+    names = ", ".join(column_names)
     if conn.dialect.name == "postgresql":
         # Each column goes as one array literal, built with str.join: psycopg's per-element
         # list adaptation costs more than the whole insert on the server.
         arrays = ", ".join(f"CAST(:c{i} AS {t}[])" for i, t in enumerate(pg_types))
         sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){conflict}"
-        params = {
-            f"c{i}": _array_literal(column, pg_types[i])
-            for i, column in enumerate(zip(*rows, strict=True))
-        }
+        params = {f"c{i}": _array_literal(column, pg_types[i]) for i, column in enumerate(columns)}
         conn.execute(text(sql), params)
         return params
     # Through the table's column types, so SQLite stores timestamps the way the ORM reads them.
-    placeholders = ", ".join(f":{c}" for c in columns)
+    placeholders = ", ".join(f":{c}" for c in column_names)
     statement = text(f"INSERT INTO {table} ({names}) VALUES ({placeholders}){conflict}")
     statement = statement.bindparams(
-        *(bindparam(c, type_=_TABLES[table].c[c].type) for c in columns)
+        *(bindparam(c, type_=_TABLES[table].c[c].type) for c in column_names)
     )
-    conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
+    conn.execute(
+        statement, [dict(zip(column_names, row, strict=True)) for row in zip(*columns, strict=True)]
+    )
     return None
 
 
@@ -164,8 +167,11 @@ def _array_literal(values: Sequence[Any], pg_type: str) -> str:
         )
     elif pg_type == "timestamptz":
         items = ("NULL" if v is None else f'"{v.isoformat()}"' for v in values)
-    elif pg_type == "bigint" or None not in values:
-        items = (repr(v) for v in values)
+    elif None not in values:
+        # One %-format over the whole column: the fastest exact float text in pure Python.
+        return "{" + ("%r," * len(values) % tuple(values))[:-1] + "}"
+    elif values.count(None) == len(values):
+        return "{" + ",".join(["NULL"] * len(values)) + "}"
     else:
         items = ("NULL" if v is None else repr(v) for v in values)
     return "{" + ",".join(items) + "}"

@@ -7,6 +7,7 @@ state events go through `apply_state_event`, which ignores repeats and stale att
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
@@ -15,7 +16,6 @@ from runyard.schemas.events import (
     CheckpointEvent,
     Event,
     LogEvent,
-    MetricPoint,
     MetricsEvent,
     StateEvent,
 )
@@ -88,30 +88,42 @@ def _series_ids(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str,
 def _write_metrics(conn: Connection, events: list[MetricsEvent]) -> int:
     if not events:
         return 0
-    keys = {(e.run_id, p.key) for e in events for p in e.points}
+    keys = {(e.run_id, key) for e in events for key in {p.key for p in e.points}}
     if not keys:
         return 0
     series = _series_ids(conn, keys)
-    # One row per (series, step): PostgreSQL refuses to update a row twice in one statement,
-    # and within a batch the event from the newest (attempt, seq) is the one that counts, so
-    # events are applied oldest first and later ones overwrite.
-    latest: dict[tuple[int, int], tuple[MetricPoint, int, int]] = {}
+    # Column lists rather than a tuple per point: a batch holds ~100k points, and each Python
+    # object made per point is time the reader thread cannot spend validating the next batch.
+    # Events go oldest (attempt, seq) first, so a later position holds the newer value.
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+    sids, steps, epochs, values, walls, attempts, seqs = columns
     for event in sorted(events, key=lambda e: (e.attempt, e.seq)):
-        a, q, run_id = event.attempt, event.seq, event.run_id
-        sid_of = {key: sid for (rid, key), sid in series.items() if rid == run_id}
-        latest.update({(sid_of[p.key], p.step): (p, a, q) for p in event.points})
-    # NaN is stored as NULL (v != v only for NaN): SQLite cannot store NaN at all.
-    rows = [
-        (sid, step, p.epoch, None if p.value != p.value else p.value, p.wall_time, a, q)
-        for (sid, step), (p, a, q) in latest.items()
-    ]
-    upsert_points(conn, rows)
+        points, n = event.points, len(event.points)
+        event_keys = {p.key for p in points}
+        if len(event_keys) == 1:
+            sids.extend([series[(event.run_id, event_keys.pop())]] * n)
+        else:
+            sids.extend([series[(event.run_id, p.key)] for p in points])
+        steps.extend([p.step for p in points])
+        epochs.extend([p.epoch for p in points])
+        # The event schema already turned NaN and infinities into None (stored as NULL).
+        values.extend([p.value for p in points])
+        walls.extend([p.wall_time for p in points])
+        attempts.extend([event.attempt] * n)
+        seqs.extend([event.seq] * n)
+    # One row per (series, step): PostgreSQL refuses to update a row twice in one statement,
+    # and the newest event's value is the one that counts (the last position of each pair).
+    last_of = {pair: i for i, pair in enumerate(zip(sids, steps, strict=True))}
+    if len(last_of) < len(steps):
+        kept = sorted(last_of.values())
+        columns = tuple([column[i] for i in kept] for column in columns)
+    upsert_points(conn, columns)
     if conn.dialect.name != "postgresql":  # PostgreSQL refreshed them in upsert_points
         written: dict[int, list[Point]] = defaultdict(list)
-        for sid, step, epoch, value, wall, _attempt, _seq in rows:
+        for sid, step, epoch, value, wall in zip(*columns[:5], strict=True):
             written[sid].append(Point(step, value, epoch, wall))
         refresh_rollups(conn, written)
-    return len(rows)
+    return len(columns[0])
 
 
 def _write_logs(conn: Connection, events: list[LogEvent]) -> int:
