@@ -29,7 +29,7 @@ class Retention:
 def decide(checkpoints: Sequence[Candidate], policy: CheckpointPolicy) -> Retention:
     if not checkpoints:
         return Retention(keep=frozenset(), best=None, last=None)
-    newest_first = sorted(checkpoints, key=lambda c: c.order, reverse=True)
+    newest_first = sorted(_one_per_state(checkpoints), key=lambda c: c.order, reverse=True)
     last = newest_first[0].id
     if policy.monitor is None:
         ranked = newest_first
@@ -47,6 +47,17 @@ def decide(checkpoints: Sequence[Candidate], policy: CheckpointPolicy) -> Retent
     if policy.save_last:
         keep.add(last)
     return Retention(keep=frozenset(keep), best=ranked[0].id if ranked else None, last=last)
+
+
+def _one_per_state(checkpoints: Sequence[Candidate]) -> list[Candidate]:
+    """The trainer saves one training state twice when a top-k save and its `last` copy fall
+    on the same step. Both carry the same metrics, so ranking both would let the copy push a
+    distinct state out of the top k; the first upload of each (attempt, step) stands for it
+    and the later copy is dropped."""
+    first_upload: dict[tuple[int, int], Candidate] = {}
+    for candidate in sorted(checkpoints, key=lambda c: c.order):
+        first_upload.setdefault(candidate.order[:2], candidate)
+    return list(first_upload.values())
 
 
 def _finite(value: float | None) -> bool:

@@ -20,6 +20,18 @@ def test_min_mode_keeps_the_lowest_and_the_last() -> None:
     assert (result.keep, result.best, result.last) == (frozenset({"c1", "c2"}), "c1", "c2")
 
 
+def test_a_last_copy_of_a_ranked_state_takes_no_top_k_place() -> None:
+    # Epoch 4's top-k file and its `last` copy share (attempt, step); epoch 3 must stay.
+    ckpts = [
+        Candidate(id="ep3", order=(1, 67, 1.0), metrics={"loss": 0.31}),
+        Candidate(id="ep4", order=(1, 84, 2.0), metrics={"loss": 0.25}),
+        Candidate(id="ep4-last", order=(1, 84, 3.0), metrics={"loss": 0.25}),
+    ]
+    policy = CheckpointPolicy(monitor="loss", mode="min", save_top_k=2, save_last=True)
+    result = decide(ckpts, policy)
+    assert (result.keep, result.best, result.last) == (frozenset({"ep3", "ep4"}), "ep4", "ep4")
+
+
 def test_max_mode_ranks_the_highest_first() -> None:
     policy = CheckpointPolicy(monitor="loss", mode="max", save_top_k=1, save_last=False)
     assert decide(_ckpts([0.5, 0.2, 0.9]), policy).keep == {"c2"}
