@@ -34,15 +34,105 @@ def upsert_points(conn: Connection, columns: Sequence[Sequence[Any]]) -> None:
     (series_id, step).
     On PostgreSQL this also refreshes the rollups (fine, then coarse) of every bucket the rows
     touch."""
-    arrays = _bulk_insert(
-        conn, "metric_points", _POINT_COLUMNS, _PG_POINT_TYPES, columns, _POINT_CONFLICT
+    if conn.dialect.name != "postgresql" or not columns or not columns[0]:
+        _bulk_insert(
+            conn, "metric_points", _POINT_COLUMNS, _PG_POINT_TYPES, columns, _POINT_CONFLICT
+        )
+        return
+    params: dict[str, Any] = {
+        f"c{i}": _array_literal(column, _PG_POINT_TYPES[i]) for i, column in enumerate(columns)
+    }
+    params["width"] = ROLLUP_WIDTH
+    rewritten = conn.execute(_PG_UPSERT_POINTS_AND_APPENDED_ROLLUPS, params).all()
+    if rewritten:
+        sids = "{" + ",".join(str(r.series_id) for r in rewritten) + "}"
+        firsts = "{" + ",".join(str(r.bucket * ROLLUP_WIDTH) for r in rewritten) + "}"
+        conn.execute(_PG_REFRESH_ROLLUPS, {"sids": sids, "steps": firsts, "width": ROLLUP_WIDTH})
+    # The same series_id and step arrays the insert sent (c0 and c1).
+    conn.execute(
+        _PG_REFRESH_COARSE_ROLLUPS,
+        {
+            "sids": params["c0"],
+            "steps": params["c1"],
+            "width": ROLLUP_WIDTH,
+            "coarse": COARSE_ROLLUP_WIDTH,
+        },
     )
-    if arrays:
-        # The same series_id and step arrays the insert just sent (c0 and c1).
-        params = {"sids": arrays["c0"], "steps": arrays["c1"], "width": ROLLUP_WIDTH}
-        conn.execute(_PG_REFRESH_ROLLUPS, params)
-        params["coarse"] = COARSE_ROLLUP_WIDTH
-        conn.execute(_PG_REFRESH_COARSE_ROLLUPS, params)
+
+
+_POINTS_FROM_ARRAYS = (
+    "SELECT * FROM unnest("
+    + ", ".join(f"CAST(:c{i} AS {t}[])" for i, t in enumerate(_PG_POINT_TYPES))
+    + ")"
+)
+
+# Upserts the points and, in the same statement, brings the rollup of every bucket that only
+# gained steps after its last known one (the normal, appending case) up to date from the
+# written rows and the old rollup, so the stored points are not read back. Returns the other
+# touched buckets (a step at or before their last step was rewritten): those are recomputed
+# from the stored points by _PG_REFRESH_ROLLUPS. A statement's CTEs all see the table as it
+# was before it, so `old` is the rollup before this batch. Same rules as
+# `server.metrics.rollups.extremes`: ties keep the earlier step, a real value beats NULL.
+_PG_UPSERT_POINTS_AND_APPENDED_ROLLUPS = text(
+    f"""
+WITH written AS (
+    INSERT INTO metric_points ({", ".join(_POINT_COLUMNS)}) {_POINTS_FROM_ARRAYS}
+    {_POINT_CONFLICT}
+    RETURNING series_id, step, epoch, value, wall_time
+), touched AS (
+    SELECT series_id, step / :width AS bucket, min(step) AS first_new, max(step) AS last_new,
+        min(ARRAY[value, step]) FILTER (WHERE value IS NOT NULL) AS lo,
+        max(ARRAY[value, -step]) FILTER (WHERE value IS NOT NULL) AS hi
+    FROM written GROUP BY 1, 2
+), appended AS (
+    SELECT t.series_id, t.bucket, GREATEST(old.last_step, t.last_new) AS last_step,
+        old.min_step AS old_min_step, old.min_epoch AS old_min_epoch,
+        old.min_wall_time AS old_min_wall_time, old.max_step AS old_max_step,
+        old.max_epoch AS old_max_epoch, old.max_wall_time AS old_max_wall_time,
+        COALESCE(
+            (LEAST(CASE WHEN old.min_value IS NOT NULL
+                THEN ARRAY[old.min_value, old.min_step] END, t.lo))[2]::bigint,
+            old.min_step, t.first_new) AS lo_step,
+        COALESCE(
+            -(GREATEST(CASE WHEN old.max_value IS NOT NULL
+                THEN ARRAY[old.max_value, -old.max_step] END, t.hi))[2]::bigint,
+            old.min_step, t.first_new) AS hi_step,
+        (LEAST(CASE WHEN old.min_value IS NOT NULL
+            THEN ARRAY[old.min_value, old.min_step] END, t.lo))[1] AS lo_value,
+        (GREATEST(CASE WHEN old.max_value IS NOT NULL
+            THEN ARRAY[old.max_value, -old.max_step] END, t.hi))[1] AS hi_value
+    FROM touched t LEFT JOIN metric_rollups old
+        ON old.series_id = t.series_id AND old.bucket = t.bucket
+    WHERE old.bucket IS NULL OR old.last_step < t.first_new
+), stored AS (
+    INSERT INTO metric_rollups (series_id, bucket, last_step, min_step, min_value, min_epoch,
+        min_wall_time, max_step, max_value, max_epoch, max_wall_time)
+    SELECT a.series_id, a.bucket, a.last_step,
+        a.lo_step, a.lo_value,
+        CASE WHEN a.lo_step = a.old_min_step THEN a.old_min_epoch
+             WHEN a.lo_step = a.old_max_step THEN a.old_max_epoch ELSE lo.epoch END,
+        CASE WHEN a.lo_step = a.old_min_step THEN a.old_min_wall_time
+             WHEN a.lo_step = a.old_max_step THEN a.old_max_wall_time ELSE lo.wall_time END,
+        a.hi_step, a.hi_value,
+        CASE WHEN a.hi_step = a.old_min_step THEN a.old_min_epoch
+             WHEN a.hi_step = a.old_max_step THEN a.old_max_epoch ELSE hi.epoch END,
+        CASE WHEN a.hi_step = a.old_min_step THEN a.old_min_wall_time
+             WHEN a.hi_step = a.old_max_step THEN a.old_max_wall_time ELSE hi.wall_time END
+    FROM appended a
+    LEFT JOIN written lo ON lo.series_id = a.series_id AND lo.step = a.lo_step
+    LEFT JOIN written hi ON hi.series_id = a.series_id AND hi.step = a.hi_step
+    ON CONFLICT (series_id, bucket) DO UPDATE SET last_step = excluded.last_step,
+        min_step = excluded.min_step, min_value = excluded.min_value,
+        min_epoch = excluded.min_epoch, min_wall_time = excluded.min_wall_time,
+        max_step = excluded.max_step, max_value = excluded.max_value,
+        max_epoch = excluded.max_epoch, max_wall_time = excluded.max_wall_time
+    RETURNING 1
+)
+SELECT t.series_id, t.bucket FROM touched t
+JOIN metric_rollups old ON old.series_id = t.series_id AND old.bucket = t.bucket
+WHERE old.last_step >= t.first_new
+"""
+)
 
 
 # Recomputes each touched bucket's rollup from the stored points, inside PostgreSQL: always

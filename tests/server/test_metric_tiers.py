@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from runyard.schemas.events import MetricPoint, MetricsEvent
 from server.metrics.downsample import Point
-from server.metrics.models import COARSE_ROLLUP_WIDTH, MetricCoarseRollup, MetricSeries
+from server.metrics.models import (
+    COARSE_ROLLUP_WIDTH,
+    ROLLUP_WIDTH,
+    MetricCoarseRollup,
+    MetricRollup,
+    MetricSeries,
+)
 from server.metrics.repository import candidate_points
 from server.metrics.rollups import extremes
 from tests.server.ingest_helpers import store
@@ -22,11 +28,27 @@ steps = st.integers(0, 5 * COARSE_ROLLUP_WIDTH)
 
 @st.composite
 def writes(draw: st.DrawFn) -> list[dict[int, float | None]]:
-    """One to three events of (step -> value); later events rewrite some earlier steps."""
+    """One to four events of (step -> value): later events append to buckets (mostly) and
+    rewrite some earlier steps (sometimes)."""
     return [
         draw(st.dictionaries(steps, values, min_size=1, max_size=120))
-        for _ in range(draw(st.integers(1, 3)))
+        for _ in range(draw(st.integers(1, 4)))
     ]
+
+
+@st.composite
+def appends(draw: st.DrawFn) -> list[dict[int, float | None]]:
+    """Events each strictly after the previous one, so they append to the bucket the last one
+    ended in; few distinct values, so ties with the old extremes and all-missing buckets
+    happen."""
+    few = st.sampled_from([None, -1.0, 0.0, 1.0])
+    ordered = sorted(draw(st.sets(st.integers(0, 3 * ROLLUP_WIDTH), min_size=1, max_size=150)))
+    cuts = sorted(draw(st.sets(st.integers(1, len(ordered)), max_size=3)) | {len(ordered)})
+    events, begin = [], 0
+    for cut in cuts:
+        events.append({step: draw(few) for step in ordered[begin:cut]})
+        begin = cut
+    return [e for e in events if e]
 
 
 def _event(run_id: str, seq: int, points: dict[int, float | None]) -> MetricsEvent:
@@ -42,24 +64,42 @@ def _event(run_id: str, seq: int, points: dict[int, float | None]) -> MetricsEve
     )
 
 
-def _expected(events: list[dict[int, float | None]]) -> dict[int, tuple[Point, Point, int]]:
-    """Brute force: the final value of every step, grouped by coarse bucket."""
+def _expected(
+    events: list[dict[int, float | None]], width: int
+) -> dict[int, tuple[tuple[int, float | None], tuple[int, float | None], int]]:
+    """Brute force: the final value of every step, grouped by `width`-step bucket."""
     final: dict[int, float | None] = {}
     for points in events:
         final.update(points)
     buckets: dict[int, list[Point]] = {}
     for step in sorted(final):
-        buckets.setdefault(step // COARSE_ROLLUP_WIDTH, []).append(Point(step, final[step]))
-    return {b: (*extremes(members), members[-1].step) for b, members in buckets.items()}
+        buckets.setdefault(step // width, []).append(Point(step, final[step]))
+    expected = {}
+    for bucket, members in buckets.items():
+        low, high = extremes(members)
+        expected[bucket] = ((low.step, low.value), (high.step, high.value), members[-1].step)
+    return expected
+
+
+def _stored(
+    session: Session, model: type[MetricRollup] | type[MetricCoarseRollup], sid: int
+) -> dict[int, tuple[tuple[int, float | None], tuple[int, float | None], int]]:
+    rows = session.scalars(select(model).where(model.series_id == sid)).all()
+    for r in rows:  # each extreme carries its own point's epoch and wall time
+        assert (r.min_epoch, r.min_wall_time) == (r.min_step // 1000, float(r.min_step))
+        assert (r.max_epoch, r.max_wall_time) == (r.max_step // 1000, float(r.max_step))
+    return {
+        r.bucket: ((r.min_step, r.min_value), (r.max_step, r.max_value), r.last_step) for r in rows
+    }
 
 
 @settings(
-    max_examples=12,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(events=writes())
-def test_coarse_rollups_equal_brute_force_min_max_and_last(
+@given(events=st.one_of(writes(), appends()))
+def test_both_rollup_tiers_equal_brute_force_min_max_and_last(
     session: Session,
     make_user: Callable,
     make_project: Callable,
@@ -71,16 +111,9 @@ def test_coarse_rollups_equal_brute_force_min_max_and_last(
     for seq, points in enumerate(events):
         store(session, _event(run.id, seq, points))  # one batch each: rewrites cross batches
     sid = session.scalar(select(MetricSeries.id).where(MetricSeries.run_id == run.id))
-    rows = session.scalars(
-        select(MetricCoarseRollup).where(MetricCoarseRollup.series_id == sid)
-    ).all()
-    stored = {
-        r.bucket: ((r.min_step, r.min_value), (r.max_step, r.max_value), r.last_step) for r in rows
-    }
-    assert stored == {
-        b: ((low.step, low.value), (high.step, high.value), last)
-        for b, (low, high, last) in _expected(events).items()
-    }
+    assert sid is not None
+    assert _stored(session, MetricRollup, sid) == _expected(events, ROLLUP_WIDTH)
+    assert _stored(session, MetricCoarseRollup, sid) == _expected(events, COARSE_ROLLUP_WIDTH)
 
 
 def test_whole_run_query_of_a_long_series_reads_the_coarse_tier(
