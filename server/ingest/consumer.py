@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from runyard.schemas.events import Event, EventAdapter
 from runyard.schemas.streams import EVENT_FIELD, INGEST_GROUP, events_stream, run_channel
+from server.ingest.metric_rows import MetricRows, metric_rows
 from server.ingest.writer import BatchResult, write_batch
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class Prepared:
     events: list[Event] = field(default_factory=list)
     ids: list[bytes] = field(default_factory=list)
     dead: list[tuple[bytes, dict[bytes, bytes], str]] = field(default_factory=list)
+    metrics: MetricRows | None = None
+    """The events' metric points as columns, built off the writer thread."""
 
 
 class IngestError(Exception):
@@ -88,6 +91,8 @@ class Ingester:
         self.crash_after_commit = crash_after_commit
         self._reads = 0
         self._commits = 0
+        bind = session_factory.kw.get("bind")
+        self._postgresql = getattr(getattr(bind, "dialect", None), "name", "") == "postgresql"
 
     def ensure_group(self) -> None:
         try:
@@ -206,6 +211,9 @@ class Ingester:
                 batch.ids.append(entry_id)
             except (KeyError, ValidationError) as exc:
                 batch.dead.append((entry_id, fields, _short(exc)))
+        batch.metrics = metric_rows(batch.events)
+        if self._postgresql:
+            batch.metrics.pg_arrays  # noqa: B018 (built here, in the reader thread)
         return batch
 
     def commit(self, batch: "Prepared") -> None:
@@ -213,7 +221,7 @@ class Ingester:
         dead = list(batch.dead)
         result = BatchResult()
         if batch.events:
-            result = self._write(batch.events, batch.ids, batch.entries, dead)
+            result = self._write(batch.events, batch.ids, batch.entries, dead, batch.metrics)
         if self.crash_after_commit and batch.events:
             os._exit(17)
         self._acknowledge(batch.ids, dead)
@@ -230,6 +238,7 @@ class Ingester:
         ids: list[bytes],
         entries: list[Entry],
         dead: list[tuple[bytes, dict[bytes, bytes], str]],
+        metrics: MetricRows | None = None,
     ) -> BatchResult:
         """Writes the batch; if the database rejects its data (not a lost connection, which
         propagates and is retried), writes event by event and dead-letters the ones it refuses,
@@ -237,7 +246,7 @@ class Ingester:
         fields_of = dict(entries)
         try:
             with self.session_factory() as session:
-                result = write_batch(session, events)
+                result = write_batch(session, events, metrics)
         except (DataError, IntegrityError) as exc:
             log.warning("batch rejected (%s); writing its events one by one", _short(exc))
             result = BatchResult()

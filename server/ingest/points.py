@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
+from server.ingest.metric_rows import PG_POINT_TYPES, MetricRows, array_literal
 from server.logs.models import LogLine
 from server.metrics.models import COARSE_ROLLUP_WIDTH, ROLLUP_WIDTH, MetricPointRow
 
@@ -29,30 +30,39 @@ _LOG_CONFLICT = " ON CONFLICT (run_id, attempt, seq, line_no) DO NOTHING"
 _TABLES = {"metric_points": MetricPointRow.__table__, "log_lines": LogLine.__table__}
 
 
-def upsert_points(conn: Connection, columns: Sequence[Sequence[Any]]) -> None:
-    """Columns in `_POINT_COLUMNS` order, of equal length, at most one row per
-    (series_id, step).
+def upsert_points(conn: Connection, rows: MetricRows, series_ids: Sequence[int]) -> None:
+    """Stores `rows`, whose series index i names the series `series_ids[i]`.
     On PostgreSQL this also refreshes the rollups (fine, then coarse) of every bucket the rows
     touch."""
-    if conn.dialect.name != "postgresql" or not columns or not columns[0]:
+    if not len(rows):
+        return
+    if conn.dialect.name != "postgresql":
+        sids = [series_ids[i] for i in rows.columns[0]]
         _bulk_insert(
-            conn, "metric_points", _POINT_COLUMNS, _PG_POINT_TYPES, columns, _POINT_CONFLICT
+            conn,
+            "metric_points",
+            _POINT_COLUMNS,
+            _PG_POINT_TYPES,
+            (sids, *rows.columns[1:]),
+            _POINT_CONFLICT,
         )
         return
-    params: dict[str, Any] = {
-        f"c{i}": _array_literal(column, _PG_POINT_TYPES[i]) for i, column in enumerate(columns)
-    }
+    # Usually built already, by the reader thread (see server.ingest.metric_rows).
+    params: dict[str, Any] = dict(rows.pg_arrays)
+    params["sidmap"] = "{" + ",".join(map(str, series_ids)) + "}"
     params["width"] = ROLLUP_WIDTH
     rewritten = conn.execute(_PG_UPSERT_POINTS_AND_APPENDED_ROLLUPS, params).all()
     if rewritten:
-        sids = "{" + ",".join(str(r.series_id) for r in rewritten) + "}"
+        sids_literal = "{" + ",".join(str(r.series_id) for r in rewritten) + "}"
         firsts = "{" + ",".join(str(r.bucket * ROLLUP_WIDTH) for r in rewritten) + "}"
-        conn.execute(_PG_REFRESH_ROLLUPS, {"sids": sids, "steps": firsts, "width": ROLLUP_WIDTH})
-    # The same series_id and step arrays the insert sent (c0 and c1).
+        conn.execute(
+            _PG_REFRESH_ROLLUPS, {"sids": sids_literal, "steps": firsts, "width": ROLLUP_WIDTH}
+        )
     conn.execute(
         _PG_REFRESH_COARSE_ROLLUPS,
         {
-            "sids": params["c0"],
+            "idx": params["c0"],
+            "sidmap": params["sidmap"],
             "steps": params["c1"],
             "width": ROLLUP_WIDTH,
             "coarse": COARSE_ROLLUP_WIDTH,
@@ -60,10 +70,12 @@ def upsert_points(conn: Connection, columns: Sequence[Sequence[Any]]) -> None:
     )
 
 
+# The rows, with each series index replaced by its id (PostgreSQL arrays count from 1).
 _POINTS_FROM_ARRAYS = (
-    "SELECT * FROM unnest("
-    + ", ".join(f"CAST(:c{i} AS {t}[])" for i, t in enumerate(_PG_POINT_TYPES))
-    + ")"
+    "SELECT (CAST(:sidmap AS bigint[]))[t.i + 1], t.step, t.epoch, t.value, t.wall_time,"
+    " t.attempt, t.seq FROM unnest("
+    + ", ".join(f"CAST(:c{i} AS {t}[])" for i, t in enumerate(PG_POINT_TYPES))
+    + ") AS t(i, step, epoch, value, wall_time, attempt, seq)"
 )
 
 # Upserts the points and, in the same statement, brings the rollup of every bucket that only
@@ -175,8 +187,8 @@ ON CONFLICT (series_id, bucket) DO UPDATE SET last_step = excluded.last_step,
 _PG_REFRESH_COARSE_ROLLUPS = text(
     """
 WITH touched AS (
-    SELECT DISTINCT series_id, step / :coarse AS bucket
-    FROM unnest(CAST(:sids AS bigint[]), CAST(:steps AS bigint[])) AS t(series_id, step)
+    SELECT DISTINCT (CAST(:sidmap AS bigint[]))[t.i + 1] AS series_id, t.step / :coarse AS bucket
+    FROM unnest(CAST(:idx AS integer[]), CAST(:steps AS bigint[])) AS t(i, step)
 ), agg AS (
     SELECT t.series_id, t.bucket, max(r.last_step) AS last_step, min(r.min_step) AS first_step,
         min(ARRAY[r.min_value, r.min_step]) FILTER (WHERE r.min_value IS NOT NULL) AS lo,
@@ -233,7 +245,7 @@ def _bulk_insert(
         # list adaptation costs more than the whole insert on the server.
         arrays = ", ".join(f"CAST(:c{i} AS {t}[])" for i, t in enumerate(pg_types))
         sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){conflict}"
-        params = {f"c{i}": _array_literal(column, pg_types[i]) for i, column in enumerate(columns)}
+        params = {f"c{i}": array_literal(column, pg_types[i]) for i, column in enumerate(columns)}
         conn.execute(text(sql), params)
         return params
     # Through the table's column types, so SQLite stores timestamps the way the ORM reads them.
@@ -246,22 +258,3 @@ def _bulk_insert(
         statement, [dict(zip(column_names, row, strict=True)) for row in zip(*columns, strict=True)]
     )
     return None
-
-
-def _array_literal(values: Sequence[Any], pg_type: str) -> str:
-    """A PostgreSQL array literal ('{1,2,NULL}') of one column's values."""
-    if pg_type in ("varchar", "text"):
-        items = (
-            "NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            for v in values
-        )
-    elif pg_type == "timestamptz":
-        items = ("NULL" if v is None else f'"{v.isoformat()}"' for v in values)
-    elif None not in values:
-        # One %-format over the whole column: the fastest exact float text in pure Python.
-        return "{" + ("%r," * len(values) % tuple(values))[:-1] + "}"
-    elif values.count(None) == len(values):
-        return "{" + ",".join(["NULL"] * len(values)) + "}"
-    else:
-        items = ("NULL" if v is None else repr(v) for v in values)
-    return "{" + ",".join(items) + "}"

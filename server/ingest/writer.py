@@ -7,7 +7,6 @@ state events go through `apply_state_event`, which ignores repeats and stale att
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
@@ -16,9 +15,9 @@ from runyard.schemas.events import (
     CheckpointEvent,
     Event,
     LogEvent,
-    MetricsEvent,
     StateEvent,
 )
+from server.ingest.metric_rows import MetricRows, metric_rows
 from server.ingest.points import insert_log_lines, upsert_points
 from server.metrics.downsample import Point
 from server.metrics.models import MetricSeries
@@ -39,8 +38,11 @@ class BatchResult:
     """Indexes (into the batch) of events whose run does not exist: dead letters."""
 
 
-def write_batch(session: Session, events: list[Event]) -> BatchResult:
-    """Stores `events` and commits. Raises (and stores nothing) if the database fails."""
+def write_batch(
+    session: Session, events: list[Event], prepared: MetricRows | None = None
+) -> BatchResult:
+    """Stores `events` and commits. Raises (and stores nothing) if the database fails.
+    `prepared` is `metric_rows(events)` when the caller built it already."""
     result = BatchResult()
     known = _existing_runs(session, {e.run_id for e in events})
     kept: list[Event] = []
@@ -50,7 +52,9 @@ def write_batch(session: Session, events: list[Event]) -> BatchResult:
         else:
             result.unknown_run.append(index)
     conn = session.connection()
-    result.points = _write_metrics(conn, [e for e in kept if isinstance(e, MetricsEvent)])
+    if prepared is None or result.unknown_run:
+        prepared = metric_rows(kept)  # without the points of runs that do not exist
+    result.points = _write_metrics(conn, prepared)
     result.lines = _write_logs(conn, [e for e in kept if isinstance(e, LogEvent)])
     for event in kept:
         if isinstance(event, StateEvent) and apply_state_event(
@@ -85,45 +89,18 @@ def _series_ids(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str,
     return {(r.run_id, r.key): r.id for r in rows}
 
 
-def _write_metrics(conn: Connection, events: list[MetricsEvent]) -> int:
-    if not events:
+def _write_metrics(conn: Connection, rows: MetricRows) -> int:
+    if not len(rows):
         return 0
-    keys = {(e.run_id, key) for e in events for key in {p.key for p in e.points}}
-    if not keys:
-        return 0
-    series = _series_ids(conn, keys)
-    # Column lists rather than a tuple per point: a batch holds ~100k points, and each Python
-    # object made per point is time the reader thread cannot spend validating the next batch.
-    # Events go oldest (attempt, seq) first, so a later position holds the newer value.
-    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
-    sids, steps, epochs, values, walls, attempts, seqs = columns
-    for event in sorted(events, key=lambda e: (e.attempt, e.seq)):
-        points, n = event.points, len(event.points)
-        event_keys = {p.key for p in points}
-        if len(event_keys) == 1:
-            sids.extend([series[(event.run_id, event_keys.pop())]] * n)
-        else:
-            sids.extend([series[(event.run_id, p.key)] for p in points])
-        steps.extend([p.step for p in points])
-        epochs.extend([p.epoch for p in points])
-        # The event schema already turned NaN and infinities into None (stored as NULL).
-        values.extend([p.value for p in points])
-        walls.extend([p.wall_time for p in points])
-        attempts.extend([event.attempt] * n)
-        seqs.extend([event.seq] * n)
-    # One row per (series, step): PostgreSQL refuses to update a row twice in one statement,
-    # and the newest event's value is the one that counts (the last position of each pair).
-    last_of = {pair: i for i, pair in enumerate(zip(sids, steps, strict=True))}
-    if len(last_of) < len(steps):
-        kept = sorted(last_of.values())
-        columns = tuple([column[i] for i in kept] for column in columns)
-    upsert_points(conn, columns)
+    ids = _series_ids(conn, set(rows.series))
+    series_ids = [ids[pair] for pair in rows.series]
+    upsert_points(conn, rows, series_ids)
     if conn.dialect.name != "postgresql":  # PostgreSQL refreshed them in upsert_points
         written: dict[int, list[Point]] = defaultdict(list)
-        for sid, step, epoch, value, wall in zip(*columns[:5], strict=True):
-            written[sid].append(Point(step, value, epoch, wall))
+        for i, step, epoch, value, wall in zip(*rows.columns[:5], strict=True):
+            written[series_ids[i]].append(Point(step, value, epoch, wall))
         refresh_rollups(conn, written)
-    return len(columns[0])
+    return len(rows)
 
 
 def _write_logs(conn: Connection, events: list[LogEvent]) -> int:
