@@ -93,46 +93,35 @@ WITH written AS (
     RETURNING series_id, step, epoch, value, wall_time
 ), touched AS (
     SELECT series_id, step / :width AS bucket, min(step) AS first_new, max(step) AS last_new,
-        min(ARRAY[value, step]) FILTER (WHERE value IS NOT NULL) AS lo,
-        max(ARRAY[value, -step]) FILTER (WHERE value IS NOT NULL) AS hi
+        min(ARRAY[step, epoch, wall_time]) AS first_point,
+        min(ARRAY[value, step, epoch, wall_time]) FILTER (WHERE value IS NOT NULL) AS lo,
+        max(ARRAY[value, -step, epoch, wall_time]) FILTER (WHERE value IS NOT NULL) AS hi
     FROM written GROUP BY 1, 2
 ), appended AS (
     SELECT t.series_id, t.bucket, GREATEST(old.last_step, t.last_new) AS last_step,
-        old.min_step AS old_min_step, old.min_epoch AS old_min_epoch,
-        old.min_wall_time AS old_min_wall_time, old.max_step AS old_max_step,
-        old.max_epoch AS old_max_epoch, old.max_wall_time AS old_max_wall_time,
-        COALESCE(
-            (LEAST(CASE WHEN old.min_value IS NOT NULL
-                THEN ARRAY[old.min_value, old.min_step] END, t.lo))[2]::bigint,
-            old.min_step, t.first_new) AS lo_step,
-        COALESCE(
-            -(GREATEST(CASE WHEN old.max_value IS NOT NULL
-                THEN ARRAY[old.max_value, -old.max_step] END, t.hi))[2]::bigint,
-            old.min_step, t.first_new) AS hi_step,
-        (LEAST(CASE WHEN old.min_value IS NOT NULL
-            THEN ARRAY[old.min_value, old.min_step] END, t.lo))[1] AS lo_value,
-        (GREATEST(CASE WHEN old.max_value IS NOT NULL
-            THEN ARRAY[old.max_value, -old.max_step] END, t.hi))[1] AS hi_value
+        LEAST(CASE WHEN old.min_value IS NOT NULL THEN
+            ARRAY[old.min_value, old.min_step, old.min_epoch, old.min_wall_time] END, t.lo) AS lo,
+        GREATEST(CASE WHEN old.max_value IS NOT NULL THEN
+            ARRAY[old.max_value, -old.max_step, old.max_epoch, old.max_wall_time] END, t.hi)
+            AS hi,
+        -- No real value in the bucket at all: its first point stands for both extremes.
+        COALESCE(CASE WHEN old.bucket IS NOT NULL THEN
+            ARRAY[old.min_step, old.min_epoch, old.min_wall_time]::float8[] END, t.first_point)
+            AS first_point
     FROM touched t LEFT JOIN metric_rollups old
         ON old.series_id = t.series_id AND old.bucket = t.bucket
     WHERE old.bucket IS NULL OR old.last_step < t.first_new
 ), stored AS (
     INSERT INTO metric_rollups (series_id, bucket, last_step, min_step, min_value, min_epoch,
         min_wall_time, max_step, max_value, max_epoch, max_wall_time)
-    SELECT a.series_id, a.bucket, a.last_step,
-        a.lo_step, a.lo_value,
-        CASE WHEN a.lo_step = a.old_min_step THEN a.old_min_epoch
-             WHEN a.lo_step = a.old_max_step THEN a.old_max_epoch ELSE lo.epoch END,
-        CASE WHEN a.lo_step = a.old_min_step THEN a.old_min_wall_time
-             WHEN a.lo_step = a.old_max_step THEN a.old_max_wall_time ELSE lo.wall_time END,
-        a.hi_step, a.hi_value,
-        CASE WHEN a.hi_step = a.old_min_step THEN a.old_min_epoch
-             WHEN a.hi_step = a.old_max_step THEN a.old_max_epoch ELSE hi.epoch END,
-        CASE WHEN a.hi_step = a.old_min_step THEN a.old_min_wall_time
-             WHEN a.hi_step = a.old_max_step THEN a.old_max_wall_time ELSE hi.wall_time END
-    FROM appended a
-    LEFT JOIN written lo ON lo.series_id = a.series_id AND lo.step = a.lo_step
-    LEFT JOIN written hi ON hi.series_id = a.series_id AND hi.step = a.hi_step
+    SELECT series_id, bucket, last_step,
+        CASE WHEN lo IS NULL THEN first_point[1] ELSE lo[2] END::bigint, lo[1],
+        CASE WHEN lo IS NULL THEN first_point[2] ELSE lo[3] END::integer,
+        CASE WHEN lo IS NULL THEN first_point[3] ELSE lo[4] END,
+        CASE WHEN hi IS NULL THEN first_point[1] ELSE -hi[2] END::bigint, hi[1],
+        CASE WHEN hi IS NULL THEN first_point[2] ELSE hi[3] END::integer,
+        CASE WHEN hi IS NULL THEN first_point[3] ELSE hi[4] END
+    FROM appended
     ON CONFLICT (series_id, bucket) DO UPDATE SET last_step = excluded.last_step,
         min_step = excluded.min_step, min_value = excluded.min_value,
         min_epoch = excluded.min_epoch, min_wall_time = excluded.min_wall_time,
