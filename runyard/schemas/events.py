@@ -6,11 +6,10 @@ run resumed from a checkpoint re-emits the steps after that checkpoint, and the 
 value replaces the older one, so a series has each step exactly once.
 """
 
-import math
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from runyard.schemas.states import RunState
 
@@ -38,17 +37,9 @@ class MetricPoint(BaseModel):
     epoch: int | None = Field(default=None, ge=0)
     value: float | None = Field(
         description="None stands for a non-finite value (NaN or ±inf): JSON has no spelling "
-        "for them, and a chart draws them as a gap"
+        "for them, so pydantic writes them as null, and a chart draws them as a gap"
     )
     wall_time: float = Field(description="seconds since the epoch")
-
-    @field_validator("value", mode="before")
-    @classmethod
-    def _non_finite_is_none(cls, value: object) -> object:
-        # A diverging run logs NaN; refusing the point would drop its whole event.
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        return value
 
 
 class MetricsEvent(_EventBase):
