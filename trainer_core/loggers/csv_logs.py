@@ -9,10 +9,10 @@ from typing import Any
 import torch
 
 from trainer_core.loggers.base import LightningLoggerBase, sanitize_params
-from trainer_core.loggers.versions import next_version, version_dir_name, write_hparams_yaml
+from trainer_core.loggers.versions import VersionedDirectory, write_hparams_yaml
 
 
-class CSVLogger(LightningLoggerBase):
+class CSVLogger(VersionedDirectory, LightningLoggerBase):
     """Keeps rows in memory and rewrites metrics.csv on every `save()`.
 
     Columns are the union of keys in order of first appearance; every row has a `step` column.
@@ -24,33 +24,9 @@ class CSVLogger(LightningLoggerBase):
         self, save_dir: str, name: str | None = "default", version: int | str | None = None
     ) -> None:
         super().__init__()
-        self._save_dir = save_dir
-        self._name = name or ""
-        self._version = version
+        self._init_directory(save_dir, name, version)
         self.rows: list[dict[str, float]] = []
         self.hparams: dict[str, Any] = {}
-
-    @property
-    def root_dir(self) -> str:
-        return os.path.join(self._save_dir, self._name) if self._name else self._save_dir
-
-    @property
-    def log_dir(self) -> str:
-        return os.path.join(self.root_dir, version_dir_name(self.version))
-
-    @property
-    def save_dir(self) -> str:
-        return self._save_dir
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def version(self) -> int | str:
-        if self._version is None:
-            self._version = next_version(self.root_dir)
-        return self._version
 
     @property
     def experiment(self) -> CSVLogger:

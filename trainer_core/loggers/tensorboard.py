@@ -8,10 +8,10 @@ from typing import Any
 import torch
 
 from trainer_core.loggers.base import LightningLoggerBase, sanitize_params
-from trainer_core.loggers.versions import next_version, version_dir_name, write_hparams_yaml
+from trainer_core.loggers.versions import VersionedDirectory, write_hparams_yaml
 
 
-class TensorBoardLogger(LightningLoggerBase):
+class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
     """Writes scalars (and hparams) with `torch.utils.tensorboard.SummaryWriter`.
 
     The writer is created lazily on first use, so constructing the logger creates no files.
@@ -27,36 +27,12 @@ class TensorBoardLogger(LightningLoggerBase):
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        self._save_dir = save_dir
-        self._name = name or ""
-        self._version = version
+        self._init_directory(save_dir, name, version)
         self._log_graph = log_graph
         self._default_hp_metric = default_hp_metric
         self._kwargs = kwargs
         self._experiment: Any = None
         self.hparams: dict[str, Any] = {}
-
-    @property
-    def root_dir(self) -> str:
-        return os.path.join(self._save_dir, self._name) if self._name else self._save_dir
-
-    @property
-    def log_dir(self) -> str:
-        return os.path.join(self.root_dir, version_dir_name(self.version))
-
-    @property
-    def save_dir(self) -> str:
-        return self._save_dir
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def version(self) -> int | str:
-        if self._version is None:
-            self._version = next_version(self.root_dir)
-        return self._version
 
     @property
     def experiment(self) -> Any:

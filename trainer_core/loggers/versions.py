@@ -19,6 +19,38 @@ def version_dir_name(version: int | str) -> str:
     return version if isinstance(version, str) else f"version_{version}"
 
 
+class VersionedDirectory:
+    """Where a file logger writes: `save_dir/name/version_N`. The version number is picked
+    lazily, on first use, so constructing a logger on a rank that never logs claims nothing."""
+
+    def _init_directory(self, save_dir: str, name: str | None, version: int | str | None) -> None:
+        self._save_dir = save_dir
+        self._name = name or ""
+        self._version = version
+
+    @property
+    def root_dir(self) -> str:
+        return os.path.join(self._save_dir, self._name) if self._name else self._save_dir
+
+    @property
+    def log_dir(self) -> str:
+        return os.path.join(self.root_dir, version_dir_name(self.version))
+
+    @property
+    def save_dir(self) -> str:
+        return self._save_dir
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def version(self) -> int | str:
+        if self._version is None:
+            self._version = next_version(self.root_dir)
+        return self._version
+
+
 def write_hparams_yaml(path: str, params: dict) -> None:
     """Write hyperparameters as YAML (plain values; anything else is written as its repr)."""
     import yaml
