@@ -160,8 +160,15 @@ def test_a_submitted_run_trains_live_and_its_checkpoint_downloads(
         page.mouse.up()
     expect(page.locator('[data-metric="train_loss"] .hint')).to_contain_text("steps")
 
-    # Its checkpoint downloads through the bearer-authenticated fetch.
-    download_button = page.get_by_role("button", name="Download").first
+    # Its checkpoint downloads through the bearer-authenticated fetch, once the page lists
+    # what the server kept after its last retention pass.
+    kept = client.checkpoints(run_id)
+    [stored] = [c for c in kept if c["is_best"] or c["is_last"]][:1]
+    rows = page.locator("tr[data-checkpoint-id]")
+    expect(rows).to_have_count(len(kept), timeout=LONG)
+    download_button = page.locator(f'tr[data-checkpoint-id="{stored["id"]}"]').get_by_role(
+        "button", name="Download"
+    )
     expect(download_button).to_be_visible(timeout=LONG)
     screenshot(page, "06-run-completed")
     with page.expect_download(timeout=LONG) as download:
@@ -169,7 +176,6 @@ def test_a_submitted_run_trains_live_and_its_checkpoint_downloads(
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     assert saved.stat().st_size > 0
-    [stored] = [c for c in client.checkpoints(run_id) if c["is_best"] or c["is_last"]][:1]
     assert saved.stat().st_size == stored["size"]
 
 

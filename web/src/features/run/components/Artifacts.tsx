@@ -27,7 +27,7 @@ export function Artifacts({ checkpoints, exports }: { checkpoints: Checkpoint[];
           </thead>
           <tbody>
             {checkpoints.map((c) => (
-              <tr key={c.id}>
+              <tr key={c.id} data-checkpoint-id={c.id}>
                 <td>
                   {shortId(c.id)} {c.is_best && <span className="tag">best</span>} {c.is_last && <span className="tag">last</span>}
                 </td>

@@ -41,7 +41,9 @@ export function RunPage({ pollMs = 2000 }: { pollMs?: number }) {
   const logs = useLogTail(runId, events.bumps.log ?? 0, live === true, fallbackMs, chartsSettled);
   const checkpoints = usePolled(
     (signal) => (chartsSettled ? fetchCheckpoints(api, runId, signal) : Promise.resolve(undefined)),
-    [api, runId, events.bumps.checkpoint, chartsSettled],
+    // The state joins the deps: the retention pass of the last upload can drop a row after
+    // the final checkpoint event, and a finished run is no longer polled.
+    [api, runId, events.bumps.checkpoint, detail?.state, chartsSettled],
     live ? pollMs * 2 : null,
     runId,
   );
