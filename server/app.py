@@ -13,6 +13,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from runyard.schemas.spec import ExperimentSpec
 from server.artifacts.router import router as artifacts_router
+from server.attempts.presence import presence_beacon
+from server.attempts.router import router as attempts_router
 from server.bundles.router import router as bundles_router
 from server.cluster.router import router as cluster_router
 from server.db import make_engine, make_session_factory
@@ -42,6 +44,7 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (experiments_router, API_PREFIX),
     (runs_router, API_PREFIX),
     (bundles_router, API_PREFIX),
+    (attempts_router, API_PREFIX),
     (metrics_router, API_PREFIX),
     (logs_router, API_PREFIX),
     (workers_router, API_PREFIX),
@@ -58,6 +61,7 @@ EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (ExperimentSpec,)
 # after its engine, session factory and Redis client exist. Each slice adds one line.
 BACKGROUND_SERVICES: tuple[Callable[[FastAPI], AbstractContextManager[object]], ...] = (
     ingester_in_process,
+    presence_beacon,
 )
 
 DASHBOARD_NOT_BUILT = (

@@ -4,6 +4,7 @@ Each slice adds one import line here.
 """
 
 from server.artifacts.models import Checkpoint, ExportedModel
+from server.attempts.models import AttemptNode, RunAttempt, SchedulerLease, ServicePresence
 from server.db import Base
 from server.experiments.models import Experiment, ExperimentTag
 from server.logs.models import LogLine
@@ -17,6 +18,7 @@ metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
+    "AttemptNode",
     "Base",
     "Checkpoint",
     "Experiment",
@@ -29,7 +31,10 @@ __all__ = [
     "Project",
     "ProjectMember",
     "Run",
+    "RunAttempt",
     "RunTransition",
+    "SchedulerLease",
+    "ServicePresence",
     "User",
     "Worker",
     "metadata",

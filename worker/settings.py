@@ -38,3 +38,14 @@ class WorkerSettings(BaseSettings):
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     metric_batch_size: int = Field(default=500, ge=1)
     python: str = Field(default="", description="interpreter for run children; default: this one")
+    accept_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="how long a received task waits for the server to hand its node over",
+    )
+    restart_upload_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="at start, how long to finish the previous process's uploads before "
+        "reporting (the attempts they belong to are requeued once this process reports)",
+    )

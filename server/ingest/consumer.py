@@ -52,6 +52,21 @@ def dead_letter_stream(prefix: str) -> str:
     return f"{events_stream(prefix)}:dead"
 
 
+def dead_letter_counts_key(prefix: str) -> str:
+    """Redis hash: dead letters so far by kind, summed over every ingester (for /metrics)."""
+    return f"{events_stream(prefix)}:dead:counts"
+
+
+def dead_letter_kind(reason: str) -> str:
+    if reason.startswith("forged or misattributed"):
+        return "misattributed"
+    if reason.startswith("unknown run_id"):
+        return "unknown_run"
+    if reason.startswith("entry has no"):
+        return "malformed"
+    return "invalid"
+
+
 def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -262,8 +277,11 @@ class Ingester:
                 result.states += single.states
                 result.runs |= single.runs
                 result.unknown_run += [ids.index(entry_id)] if single.unknown_run else []
+                result.refused += [(ids.index(entry_id), r) for _, r in single.refused]
         for index in result.unknown_run:
             dead.append((ids[index], fields_of[ids[index]], "unknown run_id: no such run"))
+        for index, reason in result.refused:
+            dead.append((ids[index], fields_of[ids[index]], reason))
         return result
 
     def trim_acknowledged(self) -> None:
@@ -309,6 +327,7 @@ class Ingester:
                     "data": fields.get(EVENT_FIELD.encode(), b""),
                 },
             )
+            pipe.hincrby(dead_letter_counts_key(self.prefix), dead_letter_kind(reason), 1)
         all_ids = set(ids) | {entry_id for entry_id, _, _ in dead}
         if all_ids:
             pipe.xack(self.stream, INGEST_GROUP, *sorted(all_ids))

@@ -3,6 +3,11 @@
 Redelivered events change nothing: metric points are upserted on (series, step) with the newer
 attempt winning, log lines are skipped when (run, attempt, seq, line_no) is already stored, and
 state events go through `apply_state_event`, which ignores repeats and stale attempts.
+
+Events are attributed, not trusted: one is stored only if its fence names that run's attempt
+and its worker holds a node of that attempt (the scheduler recorded both in SQL). A superseded
+attempt's logs and metrics still count (they were written while it ran, and the newer attempt's
+points win), but only the current attempt changes the run's state.
 """
 
 from collections import defaultdict
@@ -17,6 +22,7 @@ from runyard.schemas.events import (
     LogEvent,
     StateEvent,
 )
+from server.attempts.models import AttemptNode, RunAttempt
 from server.ingest.metric_rows import MetricRows, metric_rows
 from server.ingest.points import insert_log_lines, upsert_points
 from server.metrics.downsample import Point
@@ -36,6 +42,8 @@ class BatchResult:
     runs: set[str] = field(default_factory=set)
     unknown_run: list[int] = field(default_factory=list)
     """Indexes (into the batch) of events whose run does not exist: dead letters."""
+    refused: list[tuple[int, str]] = field(default_factory=list)
+    """(index, reason) of events not from the worker holding their attempt: dead letters."""
 
 
 def write_batch(
@@ -45,20 +53,30 @@ def write_batch(
     `prepared` is `metric_rows(events)` when the caller built it already."""
     result = BatchResult()
     known = _existing_runs(session, {e.run_id for e in events})
+    holders = _attempt_holders(session, {e.fence for e in events})
     kept: list[Event] = []
     for index, event in enumerate(events):
-        if event.run_id in known:
-            kept.append(event)
-        else:
+        if event.run_id not in known:
             result.unknown_run.append(index)
+        elif (refusal := _refusal(event, holders)) is not None:
+            result.refused.append((index, refusal))
+        else:
+            kept.append(event)
     conn = session.connection()
-    if prepared is None or result.unknown_run:
+    if prepared is None or result.unknown_run or result.refused:
         prepared = metric_rows(kept)  # without the points of runs that do not exist
     result.points = _write_metrics(conn, prepared)
     result.lines = _write_logs(conn, [e for e in kept if isinstance(e, LogEvent)])
     for event in kept:
         if isinstance(event, StateEvent) and apply_state_event(
-            session, event.run_id, event.attempt, event.state, event.reason, event.traceback
+            session,
+            event.run_id,
+            event.attempt,
+            event.state,
+            event.reason,
+            event.traceback,
+            fence=event.fence,
+            worker=event.worker,
         ):
             result.states += 1
     # CheckpointEvent is a notice: the checkpoint row was written by its upload.
@@ -71,6 +89,38 @@ def _existing_runs(session: Session, run_ids: set[str]) -> set[str]:
     if not run_ids:
         return set()
     return set(session.scalars(select(Run.id).where(Run.id.in_(run_ids))))
+
+
+def _attempt_holders(
+    session: Session, fences: set[int]
+) -> dict[int, tuple[str, int, frozenset[str]]]:
+    """fence -> (run id, attempt, workers holding a node of it)."""
+    if not fences:
+        return {}
+    rows = session.execute(
+        select(RunAttempt.fence, RunAttempt.run_id, RunAttempt.attempt, AttemptNode.worker_name)
+        .join(AttemptNode, AttemptNode.fence == RunAttempt.fence)
+        .where(RunAttempt.fence.in_(fences))
+    )
+    found: dict[int, tuple[str, int, set[str]]] = {}
+    for fence, run_id, attempt, worker in rows:
+        found.setdefault(fence, (run_id, attempt, set()))[2].add(worker)
+    return {f: (r, a, frozenset(w)) for f, (r, a, w) in found.items()}
+
+
+def _refusal(event: Event, holders: dict[int, tuple[str, int, frozenset[str]]]) -> str | None:
+    holder = holders.get(event.fence)
+    if holder is None or holder[0] != event.run_id or holder[1] != event.attempt:
+        return (
+            f"forged or misattributed: fence {event.fence} is not attempt {event.attempt} "
+            f"of run {event.run_id}"
+        )
+    if event.worker not in holder[2]:
+        return (
+            f"forged or misattributed: worker {event.worker!r} does not hold attempt "
+            f"{event.attempt} of run {event.run_id} (fence {event.fence})"
+        )
+    return None
 
 
 def _series_ids(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:

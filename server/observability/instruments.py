@@ -51,6 +51,14 @@ class Instruments:
             registry=self.registry,
         )
 
+        self.dead_letters = Gauge(
+            "runyard_ingest_dead_letters",
+            "stream entries every ingester refused, by kind (malformed, invalid, unknown_run, "
+            "misattributed: not written by the worker holding the event's attempt)",
+            ["kind"],
+            registry=self.registry,
+        )
+
     def record_batch(self, result: BatchResult, events: int) -> None:
         self.ingested_events.inc(events)
         self.ingested_points.inc(result.points)

@@ -10,6 +10,7 @@ from runyard.schemas.streams import INGEST_GROUP, events_stream
 from server.deps import RedisDep, SettingsDep, get_principal
 from server.error_responses import AUTH_ERRORS
 from server.errors import Forbidden
+from server.ingest.consumer import dead_letter_counts_key
 from server.observability.instruments import Instruments
 from server.principals import Principal
 
@@ -27,7 +28,9 @@ def prometheus_metrics(
     redis: RedisDep,
     settings: SettingsDep,
 ) -> Response:
-    """Request counts and latency, events ingested by this process, and the ingest lag."""
+    """Request counts and latency, events ingested by this process, the ingest lag, and the
+    events every ingester dead-lettered, by kind (misattributed: not from the worker holding
+    the attempt)."""
     if principal.kind == "run":
         raise Forbidden("metrics need a user or worker token, not a run-scoped token")
     instruments: Instruments = request.app.state.instruments
@@ -39,4 +42,11 @@ def prometheus_metrics(
         if group["name"] in (INGEST_GROUP, INGEST_GROUP.encode()):
             instruments.ingest_lag.set(group.get("lag") or 0)
             instruments.ingest_pending.set(group.get("pending") or 0)
+    try:
+        counts = redis.hgetall(dead_letter_counts_key(settings.redis_prefix))
+    except RedisError:
+        counts = {}
+    for kind, count in counts.items():
+        name = kind.decode() if isinstance(kind, bytes) else str(kind)
+        instruments.dead_letters.labels(kind=name).set(int(count))
     return Response(generate_latest(instruments.registry), media_type=CONTENT_TYPE_LATEST)

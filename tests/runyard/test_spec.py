@@ -80,6 +80,8 @@ def test_non_finite_metric_values_travel_as_null_and_keep_their_event():
     event = MetricsEvent(
         run_id="r",
         attempt=1,
+        fence=1,
+        worker="w1",
         seq=0,
         ts=datetime.now(UTC),
         points=[

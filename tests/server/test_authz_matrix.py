@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from starlette.routing import Mount
 
+from server.attempts.service import current_attempt
 from server.projects.models import Project
 from server.users.models import User
 from server.users.tokens import issue_token
@@ -57,8 +58,8 @@ ANY_TOKEN: dict[str, Expected] = {
     "anonymous": 401,
     "foreign_run_token": 403,
 }
-# Files of a run: its team reads them, workers read any (to resume a run elsewhere), another
-# run's token sees nothing.
+# Files of a run: its team reads them, the worker holding the run's attempt reads them (to
+# resume it), another run's token sees nothing.
 RUN_FILES: dict[str, Expected] = {**PROJECT_READ, "worker": OK, "foreign_run_token": (403, 404)}
 
 
@@ -79,6 +80,16 @@ class World:
     def run(self) -> str:
         return str(self.make_run(self.project, self.member).id)
 
+    def running_run(self) -> str:
+        """A run whose current attempt is placed on the worker (worker-1)."""
+        return str(self.make_run(self.project, self.member, state="running").id)
+
+    def attempt_fence(self) -> str:
+        run = self.make_run(self.project, self.member, state="scheduled")
+        attempt = current_attempt(self.session, run)
+        assert attempt is not None
+        return str(attempt.fence)
+
     def experiment(self) -> str:
         return str(self.make_run(self.project, self.member).experiment_id)
 
@@ -95,7 +106,7 @@ class World:
 
     def _upload(self, kind: str, form: dict[str, str]) -> str:
         response = self.client.post(
-            f"/api/v1/worker/runs/{self.run()}/{kind}",
+            f"/api/v1/worker/runs/{self.running_run()}/{kind}",
             data=form,
             files={"file": ("model.bin", b"weights")},
             headers=self.worker_headers,
@@ -131,9 +142,13 @@ def _run(w: World) -> str:
 CHECKPOINT_FORM = {"attempt": "1", "epoch": "0", "step": "1"}
 
 
+def _running_run(w: World) -> str:
+    return w.running_run()
+
+
 def _upload(form: dict[str, str]) -> Build:
     return lambda w: (
-        [w.run()],
+        [w.running_run()],
         {"data": form, "files": {"file": ("model.bin", b"weights")}},
     )
 
@@ -201,11 +216,22 @@ EXPECTED: dict[tuple[str, str], Row] = {
     # scheduler slice
     ("GET", "/api/v1/cluster"): Row(ANY_USER, _no_body()),
     # worker-facing; valid bodies, so that a refusal cannot hide behind a 422
-    ("GET", "/api/v1/worker/runs/{}/bundle"): Row(WORKER, _no_body(_run), may_404=True),
+    ("GET", "/api/v1/worker/runs/{}/bundle"): Row(WORKER, _no_body(_running_run), may_404=True),
+    ("POST", "/api/v1/worker/attempts/{}/accept"): Row(
+        WORKER, _json(lambda w: {"incarnation": "i-1"}, World.attempt_fence)
+    ),
     ("POST", "/api/v1/worker/runs/{}/checkpoints"): Row(WORKER, _upload(CHECKPOINT_FORM)),
     ("POST", "/api/v1/worker/runs/{}/exports"): Row(WORKER, _upload({"format": "onnx"})),
     ("POST", "/api/v1/worker/heartbeat"): Row(
-        WORKER, _json(lambda w: {"name": "worker-1", "queue": "worker-1", "slots_total": 1})
+        WORKER,
+        _json(
+            lambda w: {
+                "name": "worker-1",
+                "queue": "worker-1",
+                "slots_total": 1,
+                "incarnation": "i-1",
+            }
+        ),
     ),
 }
 
@@ -282,7 +308,7 @@ def test_every_route_enforces_the_authorization_matrix(
         "project_admin": admin_token,
         "other_team": outsider_token,
         "worker": worker_token,
-        "foreign_run_token": make_run_token(make_run(project, member)),
+        "foreign_run_token": make_run_token(make_run(project, member, state="running")),
     }
 
     failures = []

@@ -53,9 +53,9 @@ def test_ingester_killed_before_ack_stores_every_event_exactly_once_after_restar
     user, _ = make_user()
     run = make_run(make_project(user), user, state=RunState.running)
     redis = Redis.from_url("redis://127.0.0.1:6379/0")
-    events = [metrics_event(run.id, seq, range(seq * 500, seq * 500 + 500)) for seq in range(6)]
+    events = [metrics_event(run, seq, range(seq * 500, seq * 500 + 500)) for seq in range(6)]
     events += [
-        log_event(run.id, 100 + seq, [f"line {seq}.{i}" for i in range(10)]) for seq in range(4)
+        log_event(run, 100 + seq, [f"line {seq}.{i}" for i in range(10)]) for seq in range(4)
     ]
     publish(redis, redis_prefix, *events)
 

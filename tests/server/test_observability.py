@@ -61,7 +61,7 @@ def test_ingested_events_and_lag_are_reported(
     user, token = make_user()
     run = make_run(make_project(user), user, state=RunState.running)
     redis = Redis.from_url("redis://127.0.0.1:6379/0")
-    publish(redis, redis_prefix, metrics_event(run.id, 0, range(25)))
+    publish(redis, redis_prefix, metrics_event(run, 0, range(25)))
     redis.close()
     text = ""
     deadline = time.monotonic() + 30

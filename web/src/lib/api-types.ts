@@ -453,6 +453,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/worker/attempts/{fence}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept Attempt
+         * @description A worker takes its node of an attempt before starting it; 409 once the attempt ended
+         *     (canceled, requeued), so a late or redelivered task is never started.
+         */
+        post: operations["accept_attempt_api_v1_worker_attempts__fence__accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/worker/heartbeat": {
         parameters: {
             query?: never;
@@ -482,7 +503,8 @@ export interface paths {
         };
         /**
          * Download Bundle
-         * @description For workers: the code bundle submitted with the run's experiment.
+         * @description For the worker holding the run's current attempt: the code bundle submitted with the
+         *     run's experiment.
          */
         get: operations["download_bundle_api_v1_worker_runs__run_id__bundle_get"];
         put?: never;
@@ -505,7 +527,8 @@ export interface paths {
         /**
          * Upload Checkpoint
          * @description Stores a checkpoint, then applies the run's retention policy (top-k by the monitored
-         *     metric, plus the last); files that fall out are deleted.
+         *     metric, plus the last); files that fall out are deleted. Only the worker holding the run's
+         *     current attempt (or that attempt's run token) may upload.
          */
         post: operations["upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post"];
         delete?: never;
@@ -584,7 +607,9 @@ export interface paths {
         };
         /**
          * Prometheus Metrics
-         * @description Request counts and latency, events ingested by this process, and the ingest lag.
+         * @description Request counts and latency, events ingested by this process, the ingest lag, and the
+         *     events every ingester dead-lettered, by kind (misattributed: not from the worker holding
+         *     the attempt).
          */
         get: operations["prometheus_metrics_metrics_get"];
         put?: never;
@@ -599,12 +624,36 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AcceptAttempt */
+        AcceptAttempt: {
+            /** Incarnation */
+            incarnation: string;
+            /**
+             * Node Rank
+             * @default 0
+             */
+            node_rank: number;
+        };
+        /** AttemptAccepted */
+        AttemptAccepted: {
+            /** Attempt */
+            attempt: number;
+            /** Fence */
+            fence: number;
+            /** Run Id */
+            run_id: string;
+        };
         /** Body_upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post */
         Body_upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post: {
             /** Attempt */
             attempt: number;
             /** Epoch */
             epoch: number;
+            /**
+             * Fence
+             * @description the uploading attempt's fencing number; refused (409) once superseded
+             */
+            fence?: number | null;
             /**
              * File
              * @description the checkpoint file
@@ -621,6 +670,11 @@ export interface components {
         };
         /** Body_upload_export_api_v1_worker_runs__run_id__exports_post */
         Body_upload_export_api_v1_worker_runs__run_id__exports_post: {
+            /**
+             * Fence
+             * @description the uploading attempt's fencing number; refused (409) once superseded
+             */
+            fence?: number | null;
             /**
              * File
              * @description the exported model file
@@ -915,12 +969,43 @@ export interface components {
         /** HeartbeatAck */
         HeartbeatAck: {
             /**
+             * Cancel
+             * @description fences it holds whose run's owner asked to cancel
+             */
+            cancel?: number[];
+            /**
+             * Ended
+             * @description fences the worker reported whose attempt has ended: stop them, forget them
+             */
+            ended?: number[];
+            /**
              * Received At
              * Format: date-time
              */
             received_at: string;
+            /**
+             * Server Time
+             * Format: date-time
+             * @description echo it as `since` in the next heartbeat
+             */
+            server_time: string;
             /** Worker Id */
             worker_id: string;
+        };
+        /**
+         * HeldAttempt
+         * @description One node of an attempt, as a worker reports it.
+         */
+        HeldAttempt: {
+            /** Fence */
+            fence: number;
+            /**
+             * Node Rank
+             * @default 0
+             */
+            node_rank: number;
+            /** Run Id */
+            run_id: string;
         };
         /** LogLinePublic */
         LogLinePublic: {
@@ -1254,13 +1339,6 @@ export interface components {
             /** Worker Id */
             worker_id: string | null;
         };
-        /** RunSlots */
-        RunSlots: {
-            /** Run Id */
-            run_id: string;
-            /** Slots */
-            slots?: string[];
-        };
         /**
          * RunState
          * @enum {string}
@@ -1585,11 +1663,14 @@ export interface components {
         };
         /**
          * WorkerHeartbeat
-         * @description What a worker reports every few seconds (see worker/heartbeat.py).
+         * @description What a worker reports every few seconds (see worker/heartbeat.py), with the report of
+         *     the attempts it holds (`WorkerReport`).
          */
         WorkerHeartbeat: {
             /** Address */
             address?: string | null;
+            /** Attempts */
+            attempts?: components["schemas"]["HeldAttempt"][];
             /** Gpu Names */
             gpu_names?: string[];
             /**
@@ -1597,12 +1678,25 @@ export interface components {
              * @default
              */
             hostname: string;
+            /** Incarnation */
+            incarnation: string;
+            /**
+             * Isolation
+             * @default sandbox
+             * @enum {string}
+             */
+            isolation: "sandbox" | "none";
+            /** Lost */
+            lost?: components["schemas"]["HeldAttempt"][];
             /** Name */
             name: string;
             /** Queue */
             queue: string;
-            /** Running */
-            running?: components["schemas"]["RunSlots"][];
+            /**
+             * Since
+             * @description server_time of the answer to the previous heartbeat: this report was taken after it, so attempts that ended before it and are not listed have stopped here
+             */
+            since?: string | null;
             /** Slots */
             slots?: string[];
             /** Slots Total */
@@ -1622,6 +1716,11 @@ export interface components {
             hostname: string;
             /** Id */
             id: string;
+            /**
+             * Isolation
+             * @default sandbox
+             */
+            isolation: string;
             /**
              * Last Heartbeat
              * Format: date-time
@@ -3259,6 +3358,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    accept_attempt_api_v1_worker_attempts__fence__accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                fence: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptAttempt"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptAccepted"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
