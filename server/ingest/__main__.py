@@ -22,7 +22,6 @@ def main(argv: list[str] | None = None) -> None:
         default=IngestOptions.claim_idle_ms,
         help="take over other consumers' entries pending this long",
     )
-    parser.add_argument("--crash-after-commit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -38,7 +37,6 @@ def main(argv: list[str] | None = None) -> None:
         settings.redis_prefix,
         consumer=args.consumer,
         options=IngestOptions(batch_size=args.batch_size, claim_idle_ms=args.claim_idle_ms),
-        crash_after_commit=args.crash_after_commit,
     )
     try:
         ingester.run(stop)

@@ -93,7 +93,6 @@ class Ingester:
         consumer: str | None = None,
         options: IngestOptions | None = None,
         on_batch: Callable[[BatchResult, int], None] | None = None,
-        crash_after_commit: bool = False,
     ) -> None:
         self.session_factory = session_factory
         self.redis = redis
@@ -102,8 +101,6 @@ class Ingester:
         self.consumer = consumer or default_consumer_name()
         self.options = options or IngestOptions()
         self.on_batch = on_batch
-        # Test hook: die like a killed process between commit and acknowledgement.
-        self.crash_after_commit = crash_after_commit
         self._reads = 0
         self._commits = 0
         bind = session_factory.kw.get("bind")
@@ -160,9 +157,21 @@ class Ingester:
                             break
                         except queue.Full:
                             continue
-            except RedisError:
+            except RedisError as exc:
+                if _lost_group(exc):
+                    self._recreate_group()
+                    continue
                 log.exception("reading the event stream failed; retrying")
                 stop.wait(1.0)
+
+    def _recreate_group(self) -> None:
+        """Redis restarted without the stream (or someone deleted it): make the group again
+        and carry on. Workers deliver again whatever they had not seen stored."""
+        log.warning("the ingest group on %s is gone (Redis restarted?); recreating it", self.stream)
+        try:
+            self.ensure_group()
+        except (RedisError, IngestError):
+            log.exception("could not recreate the ingest group yet")
 
     def _next_entries(self) -> Iterator[list[Entry]]:
         if self._reads % self.options.claim_every == 0:
@@ -237,12 +246,13 @@ class Ingester:
         result = BatchResult()
         if batch.events:
             result = self._write(batch.events, batch.ids, batch.entries, dead, batch.metrics)
-        if self.crash_after_commit and batch.events:
-            os._exit(17)
         self._acknowledge(batch.ids, dead)
         self._commits += 1
         if self._commits % self.options.trim_every == 0:
-            self.trim_acknowledged()
+            try:
+                self.trim_acknowledged()
+            except RedisError as exc:  # stored and acknowledged already: trim next time
+                log.warning("could not trim the event stream: %s", exc)
         self._announce(result)
         if self.on_batch is not None:
             self.on_batch(result, len(batch.events))
@@ -331,12 +341,22 @@ class Ingester:
         all_ids = set(ids) | {entry_id for entry_id, _, _ in dead}
         if all_ids:
             pipe.xack(self.stream, INGEST_GROUP, *sorted(all_ids))
-        pipe.execute()
+        try:
+            pipe.execute()
+        except ResponseError as exc:
+            if not _lost_group(exc):
+                raise
+            # The entries went with the old stream; what was stored stays stored.
+            self._recreate_group()
 
     def _announce(self, result: BatchResult) -> None:
         notice = json.dumps({"points": result.points, "lines": result.lines})
         for run_id in result.runs:
             self.redis.publish(run_channel(run_id, self.prefix), notice)
+
+
+def _lost_group(exc: Exception) -> bool:
+    return isinstance(exc, ResponseError) and "NOGROUP" in str(exc)
 
 
 def _short(exc: Exception) -> str:

@@ -1,5 +1,6 @@
 """The ingester against real Redis and both SQL backends: batches, idempotence, dead letters."""
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -27,6 +28,7 @@ from tests.server.ingest_helpers import (
     publish,
     stored_points,
 )
+from tests.worker.polling import wait_for
 
 
 @pytest.fixture
@@ -186,7 +188,7 @@ def test_pending_entries_of_a_dead_consumer_are_claimed(
     # Another consumer reads the entry and dies without acknowledging it.
     ingester.redis.xreadgroup(INGEST_GROUP, "dead-consumer", {ingester.stream: ">"}, count=10)
     assert ingester.redis.xpending(ingester.stream, INGEST_GROUP)["pending"] == 1
-    _wait_until(lambda: ingester.claim_abandoned() > 0)
+    wait_for(lambda: ingester.claim_abandoned() > 0, what="the abandoned entries to be claimed")
     assert len(stored_points(session, run.id)) == 7
     assert ingester.redis.xpending(ingester.stream, INGEST_GROUP)["pending"] == 0
 
@@ -217,14 +219,6 @@ def test_batch_counts_points_in_sql(ingester: Ingester, run: Run, session: Sessi
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(LogLine)) == 0
     assert len(stored_points(session, run.id)) == 5000
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = datetime.now(UTC).timestamp() + timeout
-    while datetime.now(UTC).timestamp() < deadline:
-        if condition():
-            return
-    raise AssertionError("condition not met before the deadline")
 
 
 def test_acknowledged_entries_are_trimmed_from_the_stream(
@@ -306,3 +300,33 @@ def test_a_superseded_attempts_history_is_kept_but_it_no_longer_moves_the_run(
     session.expire_all()
     assert session.scalars(select(LogLine.text)).all() == ["late line of attempt 1"]
     assert session.get(Run, run.id).state == RunState.completed  # type: ignore[union-attr]
+
+
+@pytest.mark.redis
+def test_after_a_redis_restart_that_lost_the_stream_the_ingester_recreates_its_group_and_carries_on(
+    database: TestDatabase, own_redis, redis_prefix: str, run: Run, session: Session
+) -> None:
+    redis = own_redis.client()
+    ingester = Ingester(
+        make_session_factory(database.engine),
+        redis,
+        redis_prefix,
+        consumer="c1",
+        options=IngestOptions(block_ms=50),
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=ingester.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        publish(redis, redis_prefix, metrics_event(run, 0, range(0, 10)))
+        wait_for(lambda: len(stored_points(session, run.id)) == 10, what="the first points")
+        own_redis.restart()  # SHUTDOWN NOSAVE: stream and group are gone
+        publish(own_redis.client(), redis_prefix, metrics_event(run, 1, range(10, 20)))
+        wait_for(
+            lambda: len(stored_points(session, run.id)) == 20,
+            timeout=30,
+            what="points published after the restart",
+        )
+    finally:
+        stop.set()
+        thread.join(timeout=30)

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.redis_server import RedisServer, redis_server
 from tests.worker.server_world import ServerWorld, server_world
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -34,10 +33,3 @@ def redis_client() -> Iterator[redis.Redis]:
 def world(tmp_path) -> Iterator[ServerWorld]:
     with server_world(tmp_path / "server") as running:
         yield running
-
-
-@pytest.fixture
-def own_redis(tmp_path) -> Iterator[RedisServer]:
-    """A redis-server of this test's own, which it may stop and restart."""
-    with redis_server(tmp_path / "redis") as server:
-        yield server
