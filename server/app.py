@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -31,6 +31,7 @@ from server.observability.router import router as observability_router
 from server.projects.router import router as projects_router
 from server.runs.router import router as runs_router
 from server.settings import Settings
+from server.text_checks import refuse_unstorable_text
 from server.users.router import router as users_router
 from server.workers.router import router as workers_router
 
@@ -90,7 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             redis.close()
             engine.dispose()
 
-    app = FastAPI(title="Runyard", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="Runyard",
+        version="1",
+        lifespan=lifespan,
+        dependencies=[Depends(refuse_unstorable_text)],
+    )
     app.state.settings = settings
     for router, prefix in ROUTERS:
         app.include_router(router, prefix=prefix)

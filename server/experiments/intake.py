@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from runyard.schemas.spec import ExperimentSpec
+from runyard.schemas.text import find_unstorable
 from server.bundles.storage import SpooledBundle, spool
 from server.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from server.settings import Settings
@@ -50,6 +51,9 @@ def parse_spec(text: bytes | str, media_type: str) -> ExperimentSpec:
     if not isinstance(data, dict):
         raise InvalidInput("an experiment spec must be a JSON object or YAML mapping", loc=["body"])
     _check_size(data)
+    if (found := find_unstorable(data)) is not None:
+        path, reason = found
+        raise InvalidInput(f"{'.'.join(map(str, path))} {reason}", loc=["body", *path])
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from runyard.schemas import WorkerReport
 
@@ -26,15 +26,6 @@ class WorkerHeartbeat(WorkerReport):
         description="server_time of the answer to the previous heartbeat: this report was taken "
         "after it, so attempts that ended before it and are not listed have stopped here",
     )
-
-    @field_validator("name", "queue", "hostname", "address", "gpu_names", "slots")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL: refuse it here (422), not in the database (500).
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and "\x00" in t for t in texts):
-            raise ValueError("must not contain NUL characters")
-        return value
 
 
 class WorkerPublic(BaseModel):
