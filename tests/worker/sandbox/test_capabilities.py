@@ -2,11 +2,14 @@
 sandboxed (naming what is missing and the escape), warn loudly when isolation is off."""
 
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from pydantic import ValidationError
 
-from tests.worker.sandbox.conftest import needs_sandbox, worker_settings
+from tests.worker.sandbox.conftest import REPO, needs_sandbox, worker_settings
 from worker.sandbox import IsolationUnavailable, enforce_isolation_policy, probe
 from worker.sandbox.capabilities import effective_capabilities
 from worker.settings import WorkerSettings
@@ -33,6 +36,22 @@ def test_isolation_none_starts_with_a_loud_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert enforce_isolation_policy(settings) is None
     assert "NOT isolated" in caplog.text
+
+
+def test_the_worker_process_refuses_to_start_without_a_sandbox(tmp_path):
+    env = {
+        "PATH": os.environ["PATH"],
+        "RUNYARD_WORKER_SANDBOX_BWRAP": "/nonexistent/bwrap",
+        "RUNYARD_WORKER_WORK_DIR": str(tmp_path / "work"),
+        "RUNYARD_WORKER_SPOOL_DIR": str(tmp_path / "spool"),
+        "RUNYARD_WORKER_REDIS_URL": "redis://127.0.0.1:1/0",  # never reached
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "worker"], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "cannot sandbox runs" in result.stderr and "ISOLATION=none" in result.stderr
 
 
 def test_effective_capabilities_are_read_from_proc_status():
