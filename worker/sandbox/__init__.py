@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     )
     from worker.sandbox.config import SandboxConfig
     from worker.sandbox.errors import IsolationUnavailable, SandboxError
+    from worker.sandbox.exits import Limits
     from worker.sandbox.pool import SandboxPool
-    from worker.sandbox.process import Limits, SandboxProcess
+    from worker.sandbox.process import SandboxProcess
 
 _EXPORTS = {
     "NO_ISOLATION_WARNING": "capabilities",
@@ -30,7 +31,7 @@ _EXPORTS = {
     "IsolationUnavailable": "errors",
     "SandboxError": "errors",
     "SandboxPool": "pool",
-    "Limits": "process",
+    "Limits": "exits",
     "SandboxProcess": "process",
 }
 __all__ = [

@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from worker.sandbox.cgroups import CgroupLayout, discover
+from worker.sandbox.cgroup_layout import CgroupLayout, discover
 from worker.sandbox.errors import IsolationUnavailable, SandboxError
 from worker.sandbox.identity import allocate_uid
 from worker.sandbox.mounts import MountPlan, bwrap_argv, host_system

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from worker.process_group import INHERITED_ENV
-from worker.sandbox.cgroups import CgroupLayout, discover
+from worker.sandbox.cgroup_layout import CgroupLayout, discover
 from worker.sandbox.mounts import host_system, nvidia_devices, package_paths, python_paths
 from worker.settings import WorkerSettings
 from worker.warm_start import PRELOADED_MODULES

@@ -24,17 +24,12 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from runyard.schemas.sizes import format_memory
-from worker.process_group import (
-    ChildExit,
-    LineSink,
-    NoticeSink,
-    classify_exit,
-    pump_lines,
-    pump_notices,
-)
+from worker.process_group import ChildExit, LineSink, NoticeSink, pump_lines, pump_notices
 from worker.sandbox.cgroups import RunCgroup
 from worker.sandbox.errors import SandboxError
+from worker.sandbox.exits import Limits, SandboxEnd, classify_sandbox_exit
 from worker.sandbox.identity import SandboxIdentity
+from worker.sandbox.proctree import children, innermost_pid, threads_of
 from worker.sandbox.protocol import (
     Exited,
     Forked,
@@ -54,14 +49,6 @@ OOM_POLL_SECONDS = 0.2
 SANDBOX_USER = "runyard"
 
 
-@dataclass(frozen=True)
-class Limits:
-    memory: int | None = None
-    """Bytes (memory and swap together); None: no limit."""
-    processes: int | None = None
-    """Processes and threads the run may add; None: no limit."""
-
-
 @dataclass
 class SandboxPipes:
     """The worker's ends of a sandbox's pipes."""
@@ -76,29 +63,6 @@ class SandboxPipes:
         for fd in (self.control, self.status, self.stdout, self.stderr, self.notice):
             with contextlib.suppress(OSError):
                 os.close(fd)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    with contextlib.suppress(OSError):
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with contextlib.suppress(OSError):
-                found += [
-                    int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()
-                ]
-    return found
-
-
-def _innermost_pid(pid: int) -> int | None:
-    """A process's pid in the innermost PID namespace it belongs to."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("NSpid:"):
-            return int(line.split()[-1])
-    return None
 
 
 class SandboxProcess:
@@ -170,7 +134,7 @@ class SandboxProcess:
         """The run child's pid on the host (None before it is forked or once it is gone)."""
         if self._host_pid is None and self._inner_pid is not None:
             for pid in self._tree_below_bwrap(depth=2):
-                if _innermost_pid(pid) == self._inner_pid:
+                if innermost_pid(pid) == self._inner_pid:
                     self._host_pid = pid
         return self._host_pid
 
@@ -261,11 +225,7 @@ class SandboxProcess:
 
     def _sandbox_tasks(self) -> list[int]:
         """Every thread of every process of the sandbox, on the host."""
-        tids = []
-        for pid in [self._bwrap.pid, *self._tree_below_bwrap()]:
-            with contextlib.suppress(OSError):
-                tids += [int(t) for t in os.listdir(f"/proc/{pid}/task")]
-        return tids
+        return threads_of([self._bwrap.pid, *self._tree_below_bwrap()])
 
     def _restore_priority(self) -> None:
         """A spare preloads at idle priority; its run gets the normal one (only root may
@@ -404,7 +364,7 @@ class SandboxProcess:
         found: list[int] = []
         level, current = 0, [self._bwrap.pid]
         while current and (depth is None or level < depth):
-            current = [c for pid in current for c in _children(pid)]
+            current = [c for pid in current for c in children(pid)]
             found += current
             level += 1
         return found
@@ -416,43 +376,12 @@ class SandboxProcess:
         )
 
     def _classify(self) -> ChildExit:
-        returncode = self._returncode if self._returncode is not None else -signal.SIGKILL
-        if self._cancel_reason is not None:
-            return classify_exit(returncode, self._tail, canceled=self._cancel_reason)
-        if self._oom and self._limits.memory is not None:
-            return ChildExit(
-                "killed",
-                returncode,
-                signal.SIGKILL,
-                f"exceeded its memory limit of {format_memory(self._limits.memory)} (the "
-                "kernel stopped it); request more with resources.memory or use less",
-            )
-        if self._lease_expired:
-            return ChildExit(
-                "killed",
-                returncode,
-                signal.SIGKILL,
-                "stopped by its sandbox: the worker did not renew the run's lease in time "
-                "(it was paused or cut off)",
-            )
-        if self._refused is not None:
-            return ChildExit("failed", -1, None, self._refused)
-        if self._returncode is None:
-            return ChildExit(
-                "killed", returncode, signal.SIGKILL, "the run's sandbox ended unexpectedly"
-            )
-        result = classify_exit(returncode, self._tail)
-        hits = self._pids_limit_hits
-        if result.outcome != "completed" and hits and self._limits.processes is not None:
-            hint = (
-                f" (the run reached its limit of {self._limits.processes} processes and "
-                "threads; raise resources.processes)"
-            )
-            return ChildExit(
-                result.outcome,
-                result.returncode,
-                result.signal,
-                result.reason + hint,
-                result.traceback,
-            )
-        return result
+        end = SandboxEnd(
+            returncode=self._returncode,
+            canceled=self._cancel_reason,
+            memory_killed=self._oom,
+            lease_expired=self._lease_expired,
+            refused=self._refused,
+            pids_limit_hits=self._pids_limit_hits,
+        )
+        return classify_sandbox_exit(end, self._limits, self._tail)

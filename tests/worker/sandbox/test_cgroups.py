@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from worker.sandbox.cgroups import discover, join_command, parse_mountinfo, parse_proc_cgroup
+from worker.sandbox.cgroup_layout import discover, parse_mountinfo, parse_proc_cgroup
+from worker.sandbox.cgroups import join_command
 
 HYBRID_MOUNTINFO = """\
 31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755

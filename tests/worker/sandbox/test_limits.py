@@ -18,7 +18,7 @@ from tests.worker.sandbox.conftest import (
 )
 from tests.worker.sandbox.escapees import escapees
 from worker.sandbox import Limits, SandboxPool
-from worker.sandbox.cgroups import CgroupLayout, discover, move_into_leaf
+from worker.sandbox.cgroup_layout import CgroupLayout, discover, move_into_leaf
 
 pytestmark = needs_sandbox
 
