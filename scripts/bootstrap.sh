@@ -36,6 +36,13 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
   (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; })
 fi
 
+# Every run is sandboxed with Debian's bubblewrap (and util-linux's setpriv); a worker refuses
+# to start without them unless RUNYARD_WORKER_ISOLATION=none.
+if ! command -v bwrap >/dev/null && command -v apt-get >/dev/null; then
+  echo "bootstrap: installing Debian's bubblewrap for the run sandbox"
+  (apt-get install -y -q bubblewrap >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null; })
+fi
+
 if [ -f web/package.json ] && command -v npm >/dev/null; then
   if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
     echo "bootstrap: npm ci in web/"

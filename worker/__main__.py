@@ -15,6 +15,7 @@ from worker.events import Outbox, redis_client
 from worker.heartbeat import Heart, cancel_listener, heartbeat_loop
 from worker.process_group import INHERITED_ENV
 from worker.run_task import RunningRuns, TaskContext
+from worker.sandbox import IsolationUnavailable, enforce_isolation_policy
 from worker.server_api import WorkerApi
 from worker.settings import WorkerSettings
 from worker.slots import detect_slots, gpu_names
@@ -39,6 +40,12 @@ def main() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = WorkerSettings()
+    try:
+        # Before anything else: a worker that cannot isolate runs must not take any.
+        enforce_isolation_policy(settings)
+    except IsolationUnavailable as exc:
+        logging.error("%s", exc)
+        raise SystemExit(2) from exc
     slots = detect_slots(settings.gpus)
     client = redis_client(settings.redis_url)
     # socket_timeout would cut the blocking pub/sub read; the listener needs its own client.

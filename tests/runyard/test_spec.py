@@ -91,3 +91,43 @@ def test_non_finite_metric_values_travel_as_null_and_keep_their_event():
     )
     decoded = EventAdapter.validate_json(event.model_dump_json())
     assert [p.value for p in decoded.points] == [None, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("written", "size"),
+    [
+        ("4Gi", 4 << 30),
+        ("512Mi", 512 << 20),
+        ("1.5Gi", 3 << 29),
+        ("2G", 2 * 10**9),
+        (1 << 30, 1 << 30),
+    ],
+)
+def test_resources_memory_is_written_like_kubernetes_and_kept_as_bytes(written, size):
+    spec = parse_spec_text(MINIMAL_YAML + f"resources: {{memory: {written}}}\n")
+    assert spec.resources.memory == size
+    assert ExperimentSpec.model_validate_json(spec.model_dump_json()).resources.memory == size
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"), [("100Mi", "at least 512 MiB"), ("lots", "like '4Gi'"), ("-1Gi", "like")]
+)
+def test_a_bad_or_too_small_memory_limit_names_the_field_and_the_fix(written, hint):
+    with pytest.raises(ValidationError) as error:
+        parse_spec_text(MINIMAL_YAML + f"resources: {{memory: '{written}'}}\n")
+    [problem] = error.value.errors()
+    assert problem["loc"] == ("resources", "memory") and hint in problem["msg"]
+
+
+def test_processes_default_is_generous_and_has_a_floor():
+    assert parse_spec_text(MINIMAL_YAML).resources.processes >= 4096
+    with pytest.raises(ValidationError, match="processes"):
+        parse_spec_text(MINIMAL_YAML + "resources: {processes: 3}\n")
+
+
+def test_memory_sizes_are_shown_in_binary_units():
+    from runyard.schemas.sizes import format_memory
+
+    assert format_memory(4 << 30) == "4.0 GiB"
+    assert format_memory(512 << 20) == "512 MiB"
+    assert format_memory(3 << 29) == "1.5 GiB"

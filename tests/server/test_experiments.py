@@ -235,3 +235,20 @@ def test_nul_characters_are_422_on_every_backend(client: TestClient, member) -> 
         200,
         422,
     )
+
+
+def test_a_memory_limit_too_small_to_run_is_422_naming_the_field(
+    client: TestClient, member
+) -> None:  # type: ignore[no-untyped-def]
+    project, headers = member
+    response = client.post(
+        URL, json=spec_for(project, resources={"memory": "64Mi"}), headers=headers
+    )
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "resources", "memory"] and "512Mi" in error["msg"]
+    accepted = client.post(
+        URL, json=spec_for(project, resources={"memory": "4Gi"}), headers=headers
+    )
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["spec"]["resources"]["memory"] == 4 << 30

@@ -1224,10 +1224,22 @@ export interface components {
              */
             gpus_per_node: number;
             /**
+             * Memory
+             * @description memory limit per node, e.g. '4Gi' or '512Mi' (kept as bytes); a run that exceeds it fails. Unset: no limit beyond the worker machine's
+             * @default null
+             */
+            memory: (number | string) | null;
+            /**
              * Nodes
              * @default 1
              */
             nodes: number;
+            /**
+             * Processes
+             * @description most processes and threads the run may have at once on a node
+             * @default 16384
+             */
+            processes: number;
         };
         /**
          * Role
