@@ -15,7 +15,7 @@ from worker.events import Outbox, redis_client
 from worker.heartbeat import Heart, cancel_listener, heartbeat_loop
 from worker.process_group import INHERITED_ENV
 from worker.run_task import RunningRuns, TaskContext
-from worker.sandbox import IsolationUnavailable, enforce_isolation_policy
+from worker.sandbox import IsolationUnavailable, SandboxPool, enforce_isolation_policy
 from worker.server_api import WorkerApi
 from worker.settings import WorkerSettings
 from worker.slots import detect_slots, gpu_names
@@ -77,6 +77,7 @@ def main() -> None:
         running=running,
         incarnation=incarnation,
         gpu_names=gpu_names(slots),
+        isolation=settings.isolation,
     )
     threading.Thread(target=heartbeat_loop, args=(heart, stop), daemon=True).start()
     threading.Thread(
@@ -84,7 +85,12 @@ def main() -> None:
         args=(listener_client, settings.redis_prefix, running, stop),
         daemon=True,
     ).start()
-    launcher, launcher_socket = start_warm_launcher()
+    # Sandboxed runs start from the pool's pre-started sandboxes; without isolation, from the
+    # warm launcher.
+    pool = SandboxPool.for_worker(settings) if settings.isolation == "sandbox" else None
+    launcher, launcher_socket = (None, None) if pool else start_warm_launcher()
+    if pool is not None:
+        pool.start()
     app = make_celery(
         settings,
         TaskContext(
@@ -96,6 +102,7 @@ def main() -> None:
             uploader=uploader,
             incarnation=incarnation,
             launcher=launcher_socket,
+            sandboxes=pool,
         ),
     )
     logging.info(
@@ -117,7 +124,10 @@ def main() -> None:
         )
     finally:
         stop.set()
-        launcher.terminate()
+        if launcher is not None:
+            launcher.terminate()
+        if pool is not None:
+            pool.close()
         api.close()
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import redis
 
@@ -33,9 +33,16 @@ from worker.notices import (
     NoticeAdapter,
 )
 from worker.process_group import ChildExit, RunProcess, child_environment
+from worker.sandbox.errors import SandboxError
+from worker.sandbox.exits import Limits
+from worker.sandbox.files import open_inside, relative_inside
 from worker.server_api import WorkerApi
 from worker.settings import WorkerSettings
 from worker.uploads import Uploader, UploadJob
+
+if TYPE_CHECKING:
+    from worker.sandbox.pool import SandboxPool
+    from worker.sandbox.process import SandboxProcess
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +145,12 @@ class RunExecution:
     child_argv: list[str] | None = None
     """Overrides `python -m worker.run_child plan.json` (tests run small scripts)."""
     launcher: Path | None = None
-    """The warm launcher's socket (forks the child instead of starting Python anew)."""
-    _process: RunProcess | None = None
+    """The warm launcher's socket (forks the child instead of starting Python anew); used
+    only without isolation."""
+    sandboxes: "SandboxPool | None" = None
+    """Where each run gets its sandbox (None: RUNYARD_WORKER_ISOLATION=none)."""
+    _process: "RunProcess | SandboxProcess | None" = None
+    _sandbox: "SandboxProcess | None" = None
     _failure: FailureNotice | None = None
     _cancel_reason: str | None = None
     _lost: bool = False
@@ -165,8 +176,11 @@ class RunExecution:
             process.cancel(self.settings.cancel_grace_seconds, reason)
 
     def renew_lease(self, now: float) -> None:
-        """The worker reached the server or Redis: the run may go on for another lease."""
+        """The worker reached the server or Redis: the run may go on for another lease (the
+        sandbox enforces it too, which covers a worker that is paused or dead)."""
         self._lease_until = now + self.assignment.lease_seconds
+        if self._sandbox is not None:
+            self._sandbox.renew_lease(self.assignment.lease_seconds)
 
     def lease_lapsed(self, now: float) -> bool:
         return now > self._lease_until
@@ -179,52 +193,49 @@ class RunExecution:
         self.cancel(reason)
 
     def run(self) -> ChildExit:
-        a = self.assignment
         self.renew_lease(time.monotonic())
         try:
-            plan = self._prepare()
-        except (RunyardWorkerError, OSError, tarfile.TarError) as exc:
+            result = self._run()
+        finally:
+            if self._sandbox is not None:
+                self._sandbox.release()
+        return result
+
+    def _run(self) -> ChildExit:
+        a = self.assignment
+        try:
+            code_dir, downloads = self._directories()
+            plan = self._prepare(code_dir, downloads)
+        except (RunyardWorkerError, SandboxError, OSError, tarfile.TarError) as exc:
             result = ChildExit("failed", -1, None, f"could not prepare the run: {exc}")
             self._finish(result)
             return result
-        argv = self.child_argv or [
-            self.settings.python or sys.executable,
-            "-m",
-            "worker.run_child",
-            str(self.workdir / "plan.json"),
-        ]
-        self.workdir.joinpath("plan.json").write_text(plan.model_dump_json(indent=2))
-        process = RunProcess(
-            argv,
-            cwd=self.workdir,
-            env=child_environment(
-                slots=a.slots,
-                use_gpus=a.spec.resources.gpus_per_node > 0,
-                run_id=a.run_id,
-                attempt=a.attempt,
-                server_url=a.server_url,
-                run_token=a.run_token,
-                extra=self._distributed_env(),
-            ),
-            on_line=lambda stream, line: self.publisher.log(stream, [line]),
-            on_notice=self._on_notice,
-            launcher=None if self.child_argv else self.launcher,
-            launcher_argv=[str(self.workdir / "plan.json")],
+        plan_path = self.workdir / "plan.json"
+        plan_path.write_text(plan.model_dump_json(indent=2))
+        env = child_environment(
+            slots=a.slots,
+            use_gpus=a.spec.resources.gpus_per_node > 0,
+            run_id=a.run_id,
+            attempt=a.attempt,
+            server_url=a.server_url,
+            run_token=a.run_token,
+            extra=self._distributed_env(),
         )
+        on_line = lambda stream, line: self.publisher.log(stream, [line])  # noqa: E731
         with self._lock:
             if self._cancel_reason is not None:
                 result = ChildExit("canceled", -1, None, self._cancel_reason)
                 self._finish(result)
                 return result
-            self._process = process
             try:
-                process.start()
-            except OSError as exc:
+                self._process = self._start(plan_path, env, on_line)
+            except (OSError, SandboxError) as exc:
                 result = ChildExit("failed", -1, None, f"could not start the run's process: {exc}")
                 self._finish(result)
                 return result
             if a.node_rank == 0:
                 self.publisher.state(RunState.running, reason=f"started on {a.worker_name}")
+        process = self._process
         stop_flusher = threading.Event()
         flusher = threading.Thread(target=self._flush_every_second, args=(stop_flusher,))
         flusher.start()
@@ -233,12 +244,54 @@ class RunExecution:
         finally:
             stop_flusher.set()
             flusher.join()
+        if self._sandbox is not None and self._sandbox.lease_expired:
+            self._lost = True  # the scheduler requeues it; it did not fail
         if result.outcome == "failed" and self._failure is not None:
             result = ChildExit(
                 "failed", result.returncode, None, self._failure.reason, self._failure.traceback
             )
         self._finish(result)
         return result
+
+    def _directories(self) -> tuple[Path, Path]:
+        """(where the bundle unpacks, where downloads land). A sandbox has its own
+        directories: a work directory the run owns, a code directory it only reads, and a
+        root-only one for the worker's files."""
+        if self.sandboxes is None:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            return self.workdir / "code", self.workdir
+        self._sandbox = self.sandboxes.acquire()
+        self.workdir = self._sandbox.work_dir
+        self.publisher.log("system", [f"[runyard] {self._sandbox.describe()}"])
+        return self._sandbox.code_dir, self._sandbox.root
+
+    def _start(
+        self, plan: Path, env: dict[str, str], on_line: Callable[[Any, str], None]
+    ) -> "RunProcess | SandboxProcess":
+        if self._sandbox is not None:
+            resources = self.assignment.spec.resources
+            self._sandbox.start(
+                plan=None if self.child_argv else plan,
+                argv=self.child_argv,
+                env=env,
+                on_line=on_line,
+                on_notice=self._on_notice,
+                limits=Limits(memory=resources.memory, processes=resources.processes),
+                lease_seconds=self.assignment.lease_seconds,
+            )
+            return self._sandbox
+        process = RunProcess(
+            self.child_argv
+            or [self.settings.python or sys.executable, "-m", "worker.run_child", str(plan)],
+            cwd=self.workdir,
+            env=env,
+            on_line=on_line,
+            on_notice=self._on_notice,
+            launcher=None if self.child_argv else self.launcher,
+            launcher_argv=[str(plan)],
+        )
+        process.start()
+        return process
 
     def _flush_every_second(self, stop: threading.Event) -> None:
         while not stop.wait(1.0):
@@ -259,21 +312,21 @@ class RunExecution:
             }
         return env
 
-    def _prepare(self) -> ChildPlan:
+    def _prepare(self, code_dir: Path, downloads: Path) -> ChildPlan:
         a = self.assignment
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        code_dir = resume = None
+        unpacked = resume = None
         if a.bundle_url:
-            archive = self.api.download(a.bundle_url, self.workdir / "bundle.tar.gz")
-            code_dir = self.workdir / "code"
+            archive = self.api.download(a.bundle_url, downloads / "bundle.tar.gz")
             _safe_extract(archive, code_dir)
+            archive.unlink(missing_ok=True)
+            unpacked = code_dir
         if a.resume_checkpoint_url:
             resume = self.api.download(a.resume_checkpoint_url, self.workdir / "resume.ckpt")
         return ChildPlan(
             run_id=a.run_id,
             attempt=a.attempt,
             spec=a.spec,
-            code_dir=str(code_dir) if code_dir else None,
+            code_dir=str(unpacked) if unpacked else None,
             resume_checkpoint=str(resume) if resume else None,
             gpus=a.spec.resources.gpus_per_node,
             node_rank=a.node_rank,
@@ -295,17 +348,22 @@ class RunExecution:
         elif isinstance(notice, ExportNotice):
             self._upload_export(notice)
 
-    def _inside(self, relative: str) -> Path | None:
-        """A path the child named, if it lies inside the run's directory (user code writes
-        the notices: it must not make the worker upload the worker's own files)."""
-        path = (self.workdir / relative).resolve()
-        return path if path.is_relative_to(self.workdir.resolve()) and path.is_file() else None
+    def _open(self, named: str) -> BinaryIO | None:
+        """A file the child named in a notice, opened only if it is a regular file inside the
+        run's directory (user code writes the notices: it must not make the worker upload the
+        worker's own files, by path or by symlink)."""
+        try:
+            return open_inside(self.workdir, named)
+        except SandboxError as exc:
+            log.warning("run %s: %s", self.assignment.run_id, exc)
+            self.publisher.log("system", [f"[runyard] not uploaded: {exc}"])
+            return None
 
     def _upload_checkpoint(self, notice: CheckpointNotice) -> None:
-        path = self._inside(notice.path)
-        if path is None:
-            log.warning("run %s named a checkpoint outside its directory", self.assignment.run_id)
+        source = self._open(notice.path)
+        if source is None:
             return
+        name = Path(notice.path).name
 
         def announce(record: dict[str, Any]) -> None:
             self.publisher.checkpoint(str(record["id"]), notice.epoch, notice.step, notice.metrics)
@@ -315,7 +373,7 @@ class RunExecution:
                 run_id=self.assignment.run_id,
                 fence=self.assignment.fence,
                 kind="checkpoints",
-                filename=path.name,
+                filename=name,
                 fields={
                     "attempt": str(self.assignment.attempt),
                     "epoch": str(notice.epoch),
@@ -324,29 +382,29 @@ class RunExecution:
                     "is_last": "true" if notice.is_last else "false",
                 },
             ),
-            path,
+            source,
             on_done=announce,
         )
-        path.unlink(missing_ok=True)  # the outbox copy; the upload spool holds it now
+        # The outbox copy: the upload spool holds it now.
+        (self.workdir / relative_inside(self.workdir, notice.path)).unlink(missing_ok=True)
 
     def _upload_export(self, notice: ExportNotice) -> None:
-        path = self._inside(notice.path)
-        if path is None:
-            log.warning("run %s named an export outside its directory", self.assignment.run_id)
+        source = self._open(notice.path)
+        if source is None:
             return
         self.uploader.submit(
             UploadJob(
                 run_id=self.assignment.run_id,
                 fence=self.assignment.fence,
                 kind="exports",
-                filename=path.name,
+                filename=Path(notice.path).name,
                 fields={
                     "format": notice.format,
                     "input_signature": notice.input_signature,
                     "max_abs_diff": str(notice.max_abs_diff),
                 },
             ),
-            path,
+            source,
             on_done=lambda record: self.publisher.log(
                 "system", [f"exported {notice.format}: {record.get('id')}"]
             ),
@@ -383,6 +441,7 @@ class TaskContext:
     incarnation: str
     child_argv: Callable[[RunAssignment], list[str]] | None = None
     launcher: Path | None = None
+    sandboxes: "SandboxPool | None" = None
 
 
 def _accept(ctx: TaskContext, assignment: RunAssignment) -> bool:
@@ -434,6 +493,7 @@ def execute(payload: dict[str, Any], ctx: TaskContext) -> str:
         workdir=(s.work_dir / assignment.run_id / f"attempt-{assignment.attempt}").resolve(),
         child_argv=ctx.child_argv(assignment) if ctx.child_argv else None,
         launcher=ctx.launcher,
+        sandboxes=ctx.sandboxes,
     )
     # Listed in reports before it is taken, so no report taken after the server recorded the
     # taking can leave it out while it runs.

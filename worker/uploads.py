@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel
 
@@ -82,19 +82,19 @@ class Uploader:
     def submit(
         self,
         job: UploadJob,
-        source: Path,
+        source: BinaryIO,
         on_done: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        """Moves `source` into the spool (a hard link where the file system allows) first."""
+        """Copies the open file `source` into the spool first. An open file, not a path: the
+        run owns its directory and could swap a path for a link to a file of the worker's
+        between a check and a copy (see worker.sandbox.files.open_inside)."""
         with self._lock:
             self._counter += 1
             name = f"{time.time_ns():020d}-{self._counter:06d}"
         partial = self._dir / f"{name}.partial"
         partial.mkdir()
-        try:
-            os.link(source, partial / job.filename)
-        except OSError:
-            shutil.copy2(source, partial / job.filename)
+        with source, (partial / job.filename).open("wb") as copy:
+            shutil.copyfileobj(source, copy, 1 << 20)
         (partial / "job.json").write_text(job.model_dump_json())
         final = self._dir / name
         os.replace(partial, final)

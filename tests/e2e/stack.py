@@ -14,6 +14,7 @@ from runyard.local_stack import LocalStack, StackOptions
 from tests.server.conftest import create_postgres_database, drop_postgres_database
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -26,7 +27,12 @@ def free_port() -> int:
 def running_stack(data_dir: Path, *, gpus: int = 1, **scheduler: str) -> Iterator[LocalStack]:
     database_url = create_postgres_database()
     prefix = f"rye2e-{secrets.token_hex(5)}"
-    knobs = {"RUNYARD_SCHEDULER_TICK_SECONDS": "0.2", "RUNYARD_WORKER_HEARTBEAT_SECONDS": "1"}
+    knobs = {
+        "RUNYARD_SCHEDULER_TICK_SECONDS": "0.2",
+        "RUNYARD_WORKER_HEARTBEAT_SECONDS": "1",
+        # The test models (tests.worker.tiny_models) are code the sandboxes may read.
+        "RUNYARD_WORKER_SANDBOX_EXTRA_PATHS": str(REPO / "tests"),
+    }
     knobs |= {f"RUNYARD_SCHEDULER_{k.upper()}": v for k, v in scheduler.items()}
     stack = LocalStack(
         StackOptions(

@@ -148,7 +148,10 @@ def test_a_notice_naming_a_file_outside_the_run_directory_uploads_nothing(ctx, w
                                  "epoch": 0, "step": 2}}) + "\\n")
     """
     assert execute(assign(ctx, world.place(), code), ctx) == "completed"
-    assert [e.kind for e in events(ctx)] == ["state", "state"]
+    got = events(ctx)
+    assert [e.kind for e in got if e.kind != "log"] == ["state", "state"]  # no checkpoint
+    refusals = [e.lines[0] for e in got if e.kind == "log" and e.stream == "system"]
+    assert len(refusals) == 2 and all("not uploaded" in r for r in refusals)
     assert secret.read_text() == "ry_user_secret"
 
 

@@ -51,7 +51,7 @@ def test_uploads_queued_while_the_server_is_down_arrive_in_order_once_it_is_up(t
     for step in (10, 20):
         uploader.submit(
             job(placed.run_id, placed.fence, step),
-            checkpoint(tmp_path, step),
+            checkpoint(tmp_path, step).open("rb"),
             on_done=lambda record, step=step: done.append(step),
         )
     assert not uploader.wait(placed.fence, timeout=1)
@@ -73,7 +73,7 @@ def test_a_restarted_worker_finishes_the_uploads_its_previous_process_left(
     dead = WorkerApi(f"http://127.0.0.1:{free_port()}", token, timeout=1)
     previous = Uploader(dead, spool, max_backoff=0.5)
     previous.start()
-    previous.submit(job(placed.run_id, placed.fence, 10), checkpoint(tmp_path, 10))
+    previous.submit(job(placed.run_id, placed.fence, 10), checkpoint(tmp_path, 10).open("rb"))
     assert not previous.wait(placed.fence, timeout=0.5)  # its process "dies" here
 
     api = WorkerApi(world.url, token, timeout=5)
@@ -91,7 +91,7 @@ def test_uploads_of_an_attempt_that_ended_are_dropped_not_retried(world: ServerW
     api = WorkerApi(world.url, world.worker_token(), timeout=5)
     uploader = Uploader(api, tmp_path / "spool")
     uploader.start()
-    uploader.submit(job(placed.run_id, placed.fence, 10), checkpoint(tmp_path, 10))
+    uploader.submit(job(placed.run_id, placed.fence, 10), checkpoint(tmp_path, 10).open("rb"))
     wait_for(lambda: not list((tmp_path / "spool").iterdir()), what="the refused job to go")
     assert uploader.wait(placed.fence, timeout=5)
     assert stored_steps(world, placed.run_id) == []

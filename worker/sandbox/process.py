@@ -130,6 +130,11 @@ class SandboxProcess:
         return self._bwrap.poll() is None and not self._finished.is_set()
 
     @property
+    def lease_expired(self) -> bool:
+        """The sandbox stopped the run itself: its worker did not renew the lease in time."""
+        return self._lease_expired
+
+    @property
     def pid(self) -> int | None:
         """The run child's pid on the host (None before it is forked or once it is gone)."""
         if self._host_pid is None and self._inner_pid is not None:
