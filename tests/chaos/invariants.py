@@ -1,5 +1,7 @@
 """What must hold after the chaos, read straight from SQL and /proc."""
 
+import itertools
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,9 +27,9 @@ def slot_holdings(engine: Engine) -> list[Holding]:
                 "FROM attempt_nodes n JOIN run_attempts a ON a.fence = n.fence"
             )
         ).all()
-    holdings = []
+    holdings: list[Holding] = []
     for worker, slots, fence, start, end in rows:
-        listed = slots if isinstance(slots, list) else __import__("json").loads(slots)
+        listed = slots if isinstance(slots, list) else json.loads(slots)
         holdings.extend(Holding(worker, str(s), fence, start, end) for s in listed)
     return holdings
 
@@ -40,7 +42,7 @@ def double_held_slots(holdings: list[Holding], now: datetime) -> list[str]:
     overlaps = []
     for (worker, slot), held in by_slot.items():
         held.sort(key=lambda h: h.start)
-        for earlier, later in zip(held, held[1:], strict=False):
+        for earlier, later in itertools.pairwise(held):
             if (earlier.end or now) > later.start:
                 overlaps.append(f"{worker}[{slot}]: fence {earlier.fence} and {later.fence}")
     return overlaps

@@ -71,6 +71,7 @@ class ChaosStack:
             "RUNYARD_SCHEDULER_REDISPATCH_SECONDS": "5",
             "RUNYARD_SCHEDULER_PUBLIC_URL": self.url,
             "RUNYARD_WORKER_HEARTBEAT_SECONDS": "1",
+            "RUNYARD_WORKER_SANDBOX_EXTRA_PATHS": str(REPO / "tests"),
         }
 
     def _add(self, name: str, module: str, *args: str, **env: str) -> Service:
