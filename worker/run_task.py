@@ -360,6 +360,10 @@ class RunExecution:
             return None
 
     def _upload_checkpoint(self, notice: CheckpointNotice) -> None:
+        # The points logged before this checkpoint go to the journal (disk) before the
+        # checkpoint can reach the server: a resumed attempt starts after it and never logs
+        # them again, so they must not be lost with this worker.
+        self.publisher.flush()
         source = self._open(notice.path)
         if source is None:
             return

@@ -113,7 +113,7 @@ def test_no_fault_fails_a_run_or_loses_or_duplicates_anything(tmp_path, own_redi
         _finished(client, run_ids, timeout=900)
         runs = {r: client.run(r) for r in run_ids}
         failures = {r: (v["state"], v.get("exit_reason")) for r, v in runs.items()}
-        assert all(state == "completed" for state, _ in failures.values()), failures
+        assert all(state == "completed" for state, _ in failures.values()), (seed, failures)
 
         # The same spec, uninterrupted, is the reference for weights and metrics.
         [reference] = client.submit(SPEC | {"name": "chaos-reference"})["run_ids"]
@@ -125,9 +125,15 @@ def test_no_fault_fails_a_run_or_loses_or_duplicates_anything(tmp_path, own_redi
             got = _last_weights(client, run_id, tmp_path)
             assert got.keys() == expected_weights.keys()
             for key in got:
-                assert torch.equal(got[key], expected_weights[key]), (run_id, key)
+                assert torch.equal(got[key], expected_weights[key]), (seed, run_id, key)
             series = _series(client, run_id)
-            assert series == expected_series, f"{run_id}: a metric step is missing or extra"
+            for key, expected in expected_series.items():
+                steps = [step for step, _ in series[key]]
+                missing = sorted({s for s, _ in expected} - set(steps))
+                extra = sorted(set(steps) - {s for s, _ in expected})
+                assert series[key] == expected, (
+                    f"seed {seed}, run {run_id}, {key}: missing steps {missing}, extra {extra}"
+                )
             points += sum(len(s) for s in series.values())
 
         engine = create_engine(database_url)
@@ -142,8 +148,8 @@ def test_no_fault_fails_a_run_or_loses_or_duplicates_anything(tmp_path, own_redi
                 ).scalar()
         finally:
             engine.dispose()
-        assert overlaps == [], overlaps
-        assert duplicates == [], duplicates
+        assert overlaps == [], (seed, overlaps)
+        assert duplicates == [], (seed, duplicates)
     finally:
         stack.down()
     left = leftover_run_processes([*run_ids, *([reference] if reference else [])])
