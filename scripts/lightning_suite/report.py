@@ -19,6 +19,12 @@ def outcomes(path: str) -> dict[str, tuple[str, str]]:
     result: dict[str, tuple[str, str]] = {}
     for case in ET.parse(path).getroot().iter("testcase"):
         classname = case.get("classname", "")
+        if not classname:  # a file that failed to collect
+            result[case.get("name", "").replace(".", "/") + ".py::<collection>"] = (
+                "failed",
+                "collection error",
+            )
+            continue
         parts = classname.split(".")
         # classname is dotted module path, possibly followed by a class name
         file_parts = [p for p in parts if not p[:1].isupper()]

@@ -12,6 +12,7 @@ import inspect
 import math
 import os
 import warnings
+from argparse import ArgumentParser, Namespace
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from trainer_core.exceptions import MisconfigurationException
 from trainer_core.loggers.base import LightningLoggerBase
 from trainer_core.precision import make_precision_plugin
 from trainer_core.strategies import Strategy, select_strategy
-from trainer_core.trainer import checkpointing, evaluation_loop, training_loop
+from trainer_core.trainer import argparse_flags, checkpointing, evaluation_loop, training_loop
 from trainer_core.trainer.data import as_loader_list, limited_batches
 from trainer_core.trainer.defaults import build_callbacks, build_logger
 from trainer_core.trainer.flags import refuse_unknown_flags, validate_flags
@@ -237,6 +238,24 @@ class Trainer:
             self.save_checkpoint(path)
         self.preemption_checkpoint_path = path
         raise StopForCheckpoint(path)
+
+    # --- command-line flags (Lightning 1.0's argparse integration) ---------------------------
+    @classmethod
+    def add_argparse_args(cls, parent_parser: ArgumentParser) -> ArgumentParser:
+        return argparse_flags.add_argparse_args(cls, parent_parser)
+
+    @classmethod
+    def from_argparse_args(cls, args: Namespace | ArgumentParser, **kwargs: Any) -> Trainer:
+        trainer: Trainer = argparse_flags.from_argparse_args(cls, args, **kwargs)
+        return trainer
+
+    @classmethod
+    def parse_argparser(cls, arg_parser: ArgumentParser | Namespace) -> Namespace:
+        return argparse_flags.parse_argparser(cls, arg_parser)
+
+    @classmethod
+    def get_init_arguments_and_types(cls) -> list[tuple[str, str, Any]]:
+        return argparse_flags.init_arguments(cls)
 
     # --- identity and devices (all through the strategy) -------------------------------------
     @property
