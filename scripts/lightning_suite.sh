@@ -65,7 +65,7 @@ for side in $SIDES; do
   echo "suite: running the $side side (log: $SUITE_DIR/$side.log)"
   # the two sides run at once, each in its own tree, temp dir and ports
   (cd "$run" && PYTHONPATH=$run "$SUITE_DIR/venv-$side/bin/python" -m pytest "${@:-tests}" \
-    -o addopts="" -p no:cacheprovider -q --timeout="$TIMEOUT" --continue-on-collection-errors \
+    -c /dev/null --rootdir="$run" -p no:cacheprovider -q --timeout="$TIMEOUT" --continue-on-collection-errors \
     --basetemp="$SUITE_DIR/tmp-$side" --junitxml="$SUITE_DIR/$side.xml" \
     > "$SUITE_DIR/$side.log" 2>&1 || true) &
 done

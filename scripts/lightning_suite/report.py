@@ -20,7 +20,9 @@ def outcomes(path: str) -> dict[str, tuple[str, str]]:
     for case in ET.parse(path).getroot().iter("testcase"):
         classname = case.get("classname", "")
         if not classname:  # a file that failed to collect
-            result[case.get("name", "").replace(".", "/") + ".py::<collection>"] = (
+            name = case.get("name", "")
+            name = name[name.find("tests.") :] if "tests." in name else name
+            result[name.replace(".", "/") + ".py::<collection>"] = (
                 "failed",
                 "collection error",
             )
@@ -28,6 +30,8 @@ def outcomes(path: str) -> dict[str, tuple[str, str]]:
         parts = classname.split(".")
         # classname is dotted module path, possibly followed by a class name
         file_parts = [p for p in parts if not p[:1].isupper()]
+        if "tests" in file_parts:  # drop whatever rootdir prefix pytest put in front
+            file_parts = file_parts[file_parts.index("tests") :]
         class_parts = parts[len(file_parts) :]
         file = "/".join(file_parts) + ".py"
         test_id = "::".join([file, *class_parts, case.get("name", "")])

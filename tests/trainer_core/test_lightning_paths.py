@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import trainer_core as pl
@@ -49,3 +51,25 @@ def test_test_tube_logger_imports_but_points_to_tensorboard() -> None:
 
     with pytest.raises(MisconfigurationException, match="TensorBoardLogger"):
         TestTubeLogger("logs")
+
+
+def test_hparams_files_round_trip_through_yaml_and_tags_csv(tmp_path: Any) -> None:
+    from trainer_core.core.saving import (
+        load_hparams_from_tags_csv,
+        load_hparams_from_yaml,
+        save_hparams_to_tags_csv,
+        save_hparams_to_yaml,
+    )
+
+    hparams = {
+        "batch_size": 32,
+        "learning_rate": 0.001,
+        "data_root": "./any/path/here",
+        "nasted": {"any_num": 123},
+    }
+    save_hparams_to_yaml(str(tmp_path / "hparams.yaml"), hparams)
+    assert load_hparams_from_yaml(str(tmp_path / "hparams.yaml")) == hparams
+    flat = {k: v for k, v in hparams.items() if k != "nasted"}
+    save_hparams_to_tags_csv(str(tmp_path / "meta_tags.csv"), flat)
+    assert load_hparams_from_tags_csv(str(tmp_path / "meta_tags.csv")) == flat
+    assert load_hparams_from_yaml(str(tmp_path / "missing.yaml")) == {}
