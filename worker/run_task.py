@@ -50,6 +50,11 @@ log = logging.getLogger(__name__)
 # its events in its own range so their seq never collide.
 NODE_SEQ_STRIDE = 1 << 40
 
+NOT_ISOLATED = (
+    "this run is not isolated (its worker runs with RUNYARD_WORKER_ISOLATION=none): its code "
+    "can read other runs' files and the worker's credentials"
+)
+
 _OUTCOME_STATE = {
     "completed": RunState.completed,
     "failed": RunState.failed,
@@ -258,6 +263,7 @@ class RunExecution:
         directories: a work directory the run owns, a code directory it only reads, and a
         root-only one for the worker's files."""
         if self.sandboxes is None:
+            self.publisher.log("system", [f"[runyard] WARNING: {NOT_ISOLATED}"])
             self.workdir.mkdir(parents=True, exist_ok=True)
             return self.workdir / "code", self.workdir
         self._sandbox = self.sandboxes.acquire()

@@ -11,6 +11,7 @@ from server.pagination import encode_cursor
 from server.runs import repository, service
 from server.runs.models import Run, RunTransition
 from server.runs.schemas import RunDetail, RunPage, RunPublic, RunSort, TransitionPublic
+from server.workers.models import Worker
 
 router = APIRouter(tags=["runs"], responses=AUTH_ERRORS)
 
@@ -64,11 +65,13 @@ def _detail(session: SessionDep, run: Run) -> RunDetail:
         .order_by(RunTransition.at, RunTransition.id)
     ).all()
     public = _public(run, experiment.name if experiment else "")
+    worker = session.get(Worker, run.worker_id) if run.worker_id else None
     return RunDetail(
         **public.model_dump(),
         spec=run.spec,
         traceback=run.traceback,
         transitions=[TransitionPublic.model_validate(t) for t in transitions],
+        isolation=worker.isolation if worker is not None else None,  # type: ignore[arg-type]
     )
 
 

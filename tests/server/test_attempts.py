@@ -186,3 +186,15 @@ def test_a_node_its_worker_gives_up_is_released_and_marked_lost(
     assert answer.status_code == 200 and answer.json()["ended"] == []
     node = session.get(AttemptNode, (fence, 0), populate_existing=True)
     assert node.lost_at is not None and node.released_at is not None
+
+
+def test_a_run_shows_that_its_worker_does_not_isolate_runs(
+    client: TestClient, session: Session, running: Run, owner: tuple, make_worker_token, auth
+) -> None:
+    beat = _beat([]) | {"isolation": "none"}
+    client.post("/api/v1/worker/heartbeat", json=beat, headers=auth(make_worker_token()))
+    worker = client.get("/api/v1/workers", headers=auth(owner[1])).json()[0]
+    running.worker_id = worker["id"]
+    session.commit()
+    detail = client.get(f"/api/v1/runs/{running.id}", headers=auth(owner[1])).json()
+    assert detail["isolation"] == "none" and worker["isolation"] == "none"

@@ -65,11 +65,16 @@ def assign(ctx, placed: Placed, code: str, *, attempt: int = 1) -> dict:
     ).model_dump(mode="json")
 
 
-def events(ctx):
+def all_events(ctx):
     return [
         EventAdapter.validate_json(f[EVENT_FIELD.encode()])
         for _, f in ctx.redis.xrange(events_stream(ctx.settings.redis_prefix))
     ]
+
+
+def events(ctx):
+    """The run's own events, without the worker's system lines."""
+    return [e for e in all_events(ctx) if not (e.kind == "log" and e.stream == "system")]
 
 
 def test_a_task_whose_attempt_has_ended_is_skipped(ctx, world):
@@ -99,7 +104,7 @@ def test_completed_run_reports_running_then_its_lines_then_completed(ctx, world)
     assert outcome == "completed"
     got = events(ctx)
     assert [e.kind for e in got] == ["state", "log", "log", "state"]
-    assert [e.seq for e in got] == [0, 1, 2, 3]
+    assert [e.seq for e in got] == [1, 2, 3, 4]  # 0: the worker's note on isolation
     assert {(e.fence, e.worker) for e in got} == {(placed.fence, "w1")}
     assert got[0].state == "running" and got[-1].state == "completed"
     assert [e.lines[0] for e in got[1:3]] == ["epoch 1", "epoch 2"]
@@ -148,9 +153,9 @@ def test_a_notice_naming_a_file_outside_the_run_directory_uploads_nothing(ctx, w
                                  "epoch": 0, "step": 2}}) + "\\n")
     """
     assert execute(assign(ctx, world.place(), code), ctx) == "completed"
-    got = events(ctx)
+    got = all_events(ctx)
     assert [e.kind for e in got if e.kind != "log"] == ["state", "state"]  # no checkpoint
-    refusals = [e.lines[0] for e in got if e.kind == "log" and e.stream == "system"]
+    refusals = [e.lines[0] for e in got if e.kind == "log" and "not uploaded" in e.lines[0]]
     assert len(refusals) == 2 and all("not uploaded" in r for r in refusals)
     assert secret.read_text() == "ry_user_secret"
 
@@ -186,3 +191,9 @@ def test_cancel_that_arrives_before_the_task_prevents_the_start(ctx, world):
     ctx.running.cancel(placed.run_id, "canceled early")
     assert execute(payload, ctx) == "canceled"
     assert [e.kind for e in events(ctx)] == ["state"]
+
+
+def test_a_run_on_a_worker_without_isolation_says_so_in_its_log(ctx, world):
+    assert execute(assign(ctx, world.place(), "print('hi')"), ctx) == "completed"
+    [note, *_] = [e for e in all_events(ctx) if e.kind == "log" and e.stream == "system"]
+    assert "this run is not isolated" in note.lines[0]

@@ -1269,6 +1269,11 @@ export interface components {
             finished_at: string | null;
             /** Id */
             id: string;
+            /**
+             * Isolation
+             * @description how the worker that runs (or last ran) it isolates runs; 'none': this run's code could reach other runs and the worker (RUNYARD_WORKER_ISOLATION=none)
+             */
+            isolation?: ("sandbox" | "none") | null;
             /** Owner Id */
             owner_id: string;
             /** Params */
