@@ -159,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", default=str(_data_dir()), help="database, artifacts, logs")
     up.add_argument("--port", type=int, default=8000)
     up.add_argument(
-        "--redis-url", default=os.environ.get("RUNYARD_REDIS_URL", "redis://127.0.0.1:6379/0")
+        "--redis-url",
+        default=os.environ.get("RUNYARD_REDIS_URL"),
+        help="a running Redis to use (default: the stack starts its own, password-protected)",
     )
     up.add_argument(
         "--database-url",

@@ -6,6 +6,7 @@ several apps in one process can each have their own.
 
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlparse
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +16,18 @@ _REPO_ROOT = Path(__file__).resolve().parents[1]
 
 class SettingsError(ValueError):
     """Settings that would be unsafe or inconsistent; the message says which variable to set."""
+
+
+REDIS_PASSWORD_HINT = (
+    "{variable} has no password: Redis must require authentication "
+    "(redis://:<password>@host:6379/0, with requirepass set on the Redis server)"
+)
+
+
+def redis_url_has_password(url: str) -> bool:
+    """Redis requires authentication in production; a URL without a password would connect to
+    a Redis anyone on the network (or any run) could reach."""
+    return bool(urlparse(url).password)
 
 
 class Settings(BaseSettings):
@@ -49,8 +62,8 @@ class Settings(BaseSettings):
                 problems.append("set RUNYARD_DATABASE_URL (the default is a local SQLite file)")
             if not self.data_dir.is_absolute():
                 problems.append("set RUNYARD_DATA_DIR to an absolute path")
-            if self.redis_prefix == "runyard" and self.redis_url.endswith("127.0.0.1:6379/0"):
-                problems.append("set RUNYARD_REDIS_URL to the production Redis")
+            if not redis_url_has_password(self.redis_url):
+                problems.append(REDIS_PASSWORD_HINT.format(variable="RUNYARD_REDIS_URL"))
             if problems:
                 raise SettingsError(
                     "refusing to start in production with local defaults: " + "; ".join(problems)

@@ -9,6 +9,8 @@ import uuid
 
 from redis import Redis
 
+from runyard.schemas.streams import scheduler_leader_key
+
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('pexpire', KEYS[1], ARGV[2])
@@ -25,7 +27,7 @@ return 0
 
 
 def leader_key(prefix: str) -> str:
-    return f"{prefix}:scheduler:leader"
+    return scheduler_leader_key(prefix)
 
 
 class Leadership:
