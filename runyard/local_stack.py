@@ -11,6 +11,7 @@ Two stacks never share keys: each has its own Redis, and its key prefix is deriv
 data directory. A stack that finds another one on its prefix says which and does not start.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -303,30 +304,61 @@ class LocalStack:
         _wait(registered, o.startup_timeout, f"worker {name}", self.logs)
 
     def down(self) -> None:
-        for _name, process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for _name, process in reversed(self.processes):
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
+        """Stop the service, then its Redis (the others may need it while they shut down)."""
+        service = [p for name, p in reversed(self.processes) if name != "redis"]
+        redis = [p for name, p in self.processes if name == "redis"]
+        for group in (service, redis):
+            for process in group:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for process in group:
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         (self.options.data_dir / "pids").unlink(missing_ok=True)
 
 
-def stop_detached(data_dir: Path) -> int:
-    """Stop the processes a detached `runyard up` recorded; returns how many were signalled."""
+def stop_detached(data_dir: Path, timeout: float = 20.0) -> int:
+    """Stop the processes a detached `runyard up` recorded and wait for them to exit (SIGKILL
+    after `timeout`): the service first, then its Redis, which the others may still need while
+    they shut down. Returns how many were stopped."""
     pids = data_dir / "pids"
     if not pids.exists():
         return 0
-    entries = [line.split() for line in pids.read_text().splitlines() if line.strip()]
+    entries = [
+        (int(pid), name)
+        for pid, name in (line.split(maxsplit=1) for line in pids.read_text().splitlines() if line)
+    ]
     stopped = 0
-    for pid, _name in reversed(entries):
-        try:
-            os.kill(int(pid), signal.SIGTERM)
-            stopped += 1
-        except ProcessLookupError:
-            continue
+    for redis_phase in (False, True):
+        signalled: list[int] = []
+        for pid, name in reversed(entries):
+            if (name == "redis") != redis_phase:
+                continue
+            try:
+                os.kill(pid, signal.SIGTERM)
+                signalled.append(pid)
+            except ProcessLookupError:
+                continue
+        deadline = time.monotonic() + timeout
+        for process_id in signalled:
+            while _alive(process_id):
+                if time.monotonic() > deadline:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(process_id, signal.SIGKILL)
+                    break
+                time.sleep(0.1)  # polling interval: these are not our children to wait for
+        stopped += len(signalled)
     pids.unlink()
     return stopped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; its parent reaps it

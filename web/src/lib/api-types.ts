@@ -2377,6 +2377,8 @@ export interface operations {
                 tag?: string | null;
                 /** @description text in the name */
                 q?: string | null;
+                /** @description runs whose id starts with this (a short id, as the CLI shows) */
+                id_prefix?: string | null;
                 sort?: "created_at" | "-created_at" | "priority" | "-priority";
                 cursor?: string | null;
                 limit?: number;
