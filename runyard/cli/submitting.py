@@ -17,15 +17,20 @@ from runyard.schemas import ExperimentSpec
 EXAMPLES_PACKAGE = "examples"
 
 
-def _project_exists_or_create(client: Client, spec: ExperimentSpec, create: bool) -> None:
+def _project_exists_or_create(
+    client: Client, spec: ExperimentSpec, create: bool, dry_run: bool = False
+) -> None:
     """No project is created by accident: only with --create-project, or when a person at
-    a terminal says yes."""
+    a terminal says yes. A dry run creates nothing."""
     projects = client.projects()
     if any(p["name"] == spec.project for p in projects):
         return
-    if create or (
-        interactive()
-        and typer.confirm(f"project {spec.project!r} does not exist; create it?", err=True)
+    if not dry_run and (
+        create
+        or (
+            interactive()
+            and typer.confirm(f"project {spec.project!r} does not exist; create it?", err=True)
+        )
     ):
         client.create_project(spec.project)
         err().print(f"created project {spec.project} (you are its admin)")
@@ -81,11 +86,7 @@ def submit(
     spec = load_spec(spec_path)
     with session.client() as client:
         if dry_run:
-            if create_project and not any(p["name"] == spec.project for p in client.projects()):
-                raise CliError(
-                    f"project {spec.project!r} does not exist yet; a dry run creates nothing, "
-                    "so submit with --create-project first, or create it"
-                )
+            _project_exists_or_create(client, spec, create=False, dry_run=True)
             _show_plan(client.validate(spec, bundle=bundle))
             return
         _project_exists_or_create(client, spec, create_project)

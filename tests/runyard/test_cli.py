@@ -271,3 +271,25 @@ def test_examples_lists_and_prints_the_packaged_specs(capsys, tmp_path):
     assert "digits" in listing and "gan" in listing
     assert main(["examples", "digits", "-o", str(tmp_path / "d.yaml")]) == 0
     assert "entrypoint: examples.digits:DigitsClassifier" in (tmp_path / "d.yaml").read_text()
+
+
+def test_a_dry_run_shows_the_trials_and_creates_nothing(server, env, capsys, tmp_path):
+    search = tmp_path / "search.yaml"
+    search.write_text(
+        SPEC_YAML + "search:\n  parameters:\n    model.init_args.lr: {values: [0.1, 0.01]}\n"
+    )
+    with Client(server.url, server.admin_token) as client:
+        before = len(client.runs(limit=200))
+        assert main(["submit", str(search), "--dry-run"]) == 0
+        assert len(client.runs(limit=200)) == before
+    out = capsys.readouterr().out
+    assert "valid: 2 run(s) in project cli, 1 node, CPU (1 slot) each" in out
+    assert "trial 0: model.init_args.lr=0.1" in out and "trial 1: model.init_args.lr=0.01" in out
+    assert "no worker has registered yet" in out and "nothing was created (dry run)" in out
+
+
+def test_a_dry_run_reports_what_submit_would_refuse(env, capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SPEC_YAML.replace("project: cli", "project: nowhere"))
+    assert main(["submit", str(bad), "--dry-run"]) == 1
+    assert "no project 'nowhere'" in capsys.readouterr().err

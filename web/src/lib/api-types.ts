@@ -67,6 +67,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/experiments/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate Experiment
+         * @description Check a submission as submit would (spec, project, search expansion, whether a
+         *     registered worker could hold the runs, the entrypoints in a bundle) without creating
+         *     anything. Problems are the same 4xx answers submit gives.
+         */
+        post: operations["validate_experiment_api_v1_experiments_validate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/experiments/{experiment_id}": {
         parameters: {
             query?: never;
@@ -805,6 +827,22 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /**
+         * ExperimentPlan
+         * @description What submitting the spec would create; validation creates nothing.
+         */
+        ExperimentPlan: {
+            /** Notes */
+            notes: string[];
+            /** Project */
+            project: string;
+            /** Project Id */
+            project_id: string;
+            /** Resources Summary */
+            resources_summary: string;
+            /** Trials */
+            trials: components["schemas"]["TrialPlan"][];
+        };
         /** ExperimentPublic */
         ExperimentPublic: {
             /** Bundle Sha256 */
@@ -1509,6 +1547,15 @@ export interface components {
             reason: string | null;
             to_state: components["schemas"]["RunState"];
         };
+        /** TrialPlan */
+        TrialPlan: {
+            /** Index */
+            index: number;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+        };
         /** UserCreate */
         UserCreate: {
             /** Email */
@@ -1888,7 +1935,96 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description invalid spec or bundle; each error names its field path */
+            /** @description invalid spec or bundle, or resources no registered worker could hold; each error names its field path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    validate_experiment_api_v1_experiments_validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExperimentSpec"];
+                "application/yaml": string;
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description code bundle, a .tar.gz
+                     */
+                    bundle?: string;
+                    /** @description the spec, YAML or JSON */
+                    spec: string;
+                };
+                "text/yaml": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentPlan"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description the request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description not JSON, YAML or multipart */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description invalid spec or bundle, or resources no registered worker could hold; each error names its field path */
             422: {
                 headers: {
                     [name: string]: unknown;
