@@ -5,8 +5,7 @@ from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from redis import Redis
 from sqlalchemy.exc import DataError, IntegrityError
@@ -15,6 +14,7 @@ from runyard.schemas.spec import ExperimentSpec
 from server.artifacts.router import router as artifacts_router
 from server.bundles.router import router as bundles_router
 from server.cluster.router import router as cluster_router
+from server.dashboard import Dashboard
 from server.db import make_engine, make_session_factory
 from server.errors import InvalidInput, RunyardServerError
 from server.experiments.router import router as experiments_router
@@ -58,12 +58,6 @@ EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (ExperimentSpec,)
 # after its engine, session factory and Redis client exist. Each slice adds one line.
 BACKGROUND_SERVICES: tuple[Callable[[FastAPI], AbstractContextManager[object]], ...] = (
     ingester_in_process,
-)
-
-DASHBOARD_NOT_BUILT = (
-    "Runyard API is running; the web dashboard is not built.\n"
-    "Build it with: cd web && npm ci && npm run build\n"
-    "The API is under /api/v1 (documentation at /docs).\n"
 )
 
 
@@ -148,10 +142,4 @@ def _add_extra_schemas(app: FastAPI) -> None:
 
 
 def _add_dashboard(app: FastAPI, settings: Settings) -> None:
-    if (settings.web_dist / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=settings.web_dist, html=True), name="dashboard")
-        return
-
-    @app.get("/", include_in_schema=False)
-    def dashboard_not_built() -> PlainTextResponse:
-        return PlainTextResponse(DASHBOARD_NOT_BUILT)
+    app.mount("/", Dashboard(settings.web_dist), name="dashboard")

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
+from server.bundled import dashboard_dir
 
 
 class SettingsError(ValueError):
@@ -46,7 +46,10 @@ class Settings(BaseSettings):
     max_bundle_bytes: int = Field(default=64 * 1024**2, ge=1, description="a compressed bundle")
     max_bundle_unpacked_bytes: int = Field(default=512 * 1024**2, ge=1)
     max_bundle_members: int = Field(default=10_000, ge=1)
-    web_dist: Path = _REPO_ROOT / "web" / "dist"
+    web_dist: Path = Field(
+        default_factory=dashboard_dir,
+        description="the dashboard build (default: the installed package's, else web/dist)",
+    )
     ingest_in_process: bool = Field(default=True, description="run the ingester in the app")
 
     @model_validator(mode="after")
