@@ -26,6 +26,7 @@ from server.logs.router import router as logs_router
 from server.metrics.router import router as metrics_router
 from server.observability import install_observability
 from server.observability.router import router as observability_router
+from server.operation_ids import operation_id
 from server.projects.router import router as projects_router
 from server.runs.router import router as runs_router
 from server.settings import Settings
@@ -80,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             redis.close()
             engine.dispose()
 
-    app = FastAPI(title="Runyard", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="Runyard", version="1", lifespan=lifespan, generate_unique_id_function=operation_id
+    )
     app.state.settings = settings
     for router, prefix in ROUTERS:
         app.include_router(router, prefix=prefix)

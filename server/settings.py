@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlparse
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.bundled import dashboard_dir
@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         description="the dashboard build (default: the installed package's, else web/dist)",
     )
     ingest_in_process: bool = Field(default=True, description="run the ingester in the app")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=24,
+        description="a bearer token that reads /metrics and nothing else (for Prometheus)",
+    )
 
     @model_validator(mode="after")
     def _fill_defaults_and_refuse_unsafe(self) -> Self:

@@ -88,6 +88,14 @@ def _holders(session: Session, redis: Redis, prefix: str) -> dict[tuple[str, str
     return held
 
 
+def slots_in_use(session: Session, redis: Redis, prefix: str) -> dict[str, int]:
+    """Worker id -> how many of its slots a scheduled or running run holds."""
+    used: dict[str, int] = defaultdict(int)
+    for worker_id, _slot in _holders(session, redis, prefix):
+        used[worker_id] += 1
+    return dict(used)
+
+
 class _Names:
     """Names for the runs, users and projects the caller may see; None for the others."""
 

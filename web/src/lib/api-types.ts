@@ -15,7 +15,7 @@ export interface paths {
          * Download Checkpoint
          * @description The checkpoint file, streamed, with Content-Length and X-Content-SHA256.
          */
-        get: operations["download_checkpoint_api_v1_checkpoints__checkpoint_id__download_get"];
+        get: operations["downloadCheckpoint"];
         put?: never;
         post?: never;
         delete?: never;
@@ -36,7 +36,7 @@ export interface paths {
          * @description Workers and who holds each slot, the queue in scheduling order, and each user's share
          *     of recent GPU time. Runs in projects you are not in are shown without names or ids.
          */
-        get: operations["get_cluster_api_v1_cluster_get"];
+        get: operations["getCluster"];
         put?: never;
         post?: never;
         delete?: never;
@@ -53,14 +53,14 @@ export interface paths {
             cookie?: never;
         };
         /** List Experiments */
-        get: operations["list_experiments_api_v1_experiments_get"];
+        get: operations["listExperiments"];
         put?: never;
         /**
          * Create Experiment
          * @description Submit an experiment: its spec as JSON or YAML, or multipart with `spec` and an optional
          *     code `bundle`. A search expands into one queued run per trial.
          */
-        post: operations["create_experiment_api_v1_experiments_post"];
+        post: operations["submitExperiment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -82,7 +82,7 @@ export interface paths {
          *     registered worker could hold the runs, the entrypoints in a bundle) without creating
          *     anything. Problems are the same 4xx answers submit gives.
          */
-        post: operations["validate_experiment_api_v1_experiments_validate_post"];
+        post: operations["validateExperiment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -97,7 +97,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Experiment */
-        get: operations["get_experiment_api_v1_experiments__experiment_id__get"];
+        get: operations["getExperiment"];
         put?: never;
         post?: never;
         delete?: never;
@@ -117,7 +117,7 @@ export interface paths {
          * Download Export
          * @description The exported model file, streamed, with Content-Length and X-Content-SHA256.
          */
-        get: operations["download_export_api_v1_exports__export_id__download_get"];
+        get: operations["downloadExport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -134,13 +134,13 @@ export interface paths {
             cookie?: never;
         };
         /** List Projects */
-        get: operations["list_projects_api_v1_projects_get"];
+        get: operations["listProjects"];
         put?: never;
         /**
          * Create Project
          * @description Any user may create a project; its creator becomes its admin.
          */
-        post: operations["create_project_api_v1_projects_post"];
+        post: operations["createProject"];
         delete?: never;
         options?: never;
         head?: never;
@@ -155,7 +155,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Project */
-        get: operations["get_project_api_v1_projects__project_id__get"];
+        get: operations["getProject"];
         put?: never;
         post?: never;
         delete?: never;
@@ -172,13 +172,13 @@ export interface paths {
             cookie?: never;
         };
         /** List Members */
-        get: operations["list_members_api_v1_projects__project_id__members_get"];
+        get: operations["listProjectMembers"];
         put?: never;
         /**
          * Set Member
          * @description Project admins only: add a user, or change a member's role.
          */
-        post: operations["set_member_api_v1_projects__project_id__members_post"];
+        post: operations["setProjectMember"];
         delete?: never;
         options?: never;
         head?: never;
@@ -196,7 +196,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Remove Member */
-        delete: operations["remove_member_api_v1_projects__project_id__members__user_id__delete"];
+        delete: operations["removeProjectMember"];
         options?: never;
         head?: never;
         patch?: never;
@@ -213,7 +213,7 @@ export interface paths {
          * List Runs
          * @description Runs in your projects, filtered, sorted, a page at a time (pass `next_cursor` back).
          */
-        get: operations["list_runs_api_v1_runs_get"];
+        get: operations["listRuns"];
         put?: never;
         post?: never;
         delete?: never;
@@ -230,7 +230,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Run */
-        get: operations["get_run_api_v1_runs__run_id__get"];
+        get: operations["getRun"];
         put?: never;
         post?: never;
         delete?: never;
@@ -253,7 +253,7 @@ export interface paths {
          * @description The run's owner or a project admin. Queued and scheduled runs are canceled at once;
          *     a running run is stopped by its worker, which then reports it canceled.
          */
-        post: operations["cancel_run_api_v1_runs__run_id__cancel_post"];
+        post: operations["cancelRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -268,7 +268,7 @@ export interface paths {
             cookie?: never;
         };
         /** List Checkpoints */
-        get: operations["list_checkpoints_api_v1_runs__run_id__checkpoints_get"];
+        get: operations["listCheckpoints"];
         put?: never;
         post?: never;
         delete?: never;
@@ -290,7 +290,7 @@ export interface paths {
          *     as they are stored; `end` once the run has finished and everything was sent. Each message's
          *     `id` is a cursor: reconnect with it as `Last-Event-ID` to resume without gaps or repeats.
          */
-        get: operations["follow_run_api_v1_runs__run_id__events_get"];
+        get: operations["followRunEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -307,7 +307,7 @@ export interface paths {
             cookie?: never;
         };
         /** List Exports */
-        get: operations["list_exports_api_v1_runs__run_id__exports_get"];
+        get: operations["listExports"];
         put?: never;
         post?: never;
         delete?: never;
@@ -327,7 +327,7 @@ export interface paths {
          * List Logs
          * @description A run's log lines in order, a page at a time.
          */
-        get: operations["list_logs_api_v1_runs__run_id__logs_get"];
+        get: operations["listRunLogs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -349,7 +349,7 @@ export interface paths {
          *     `GET /runs/{run_id}/metrics/{key}` (at most `max_points` each, same `start`/`end`): what a
          *     page of charts asks for when it opens. An unknown key is a 404 naming it.
          */
-        get: operations["get_metric_series_batch_api_v1_runs__run_id__metric_series_get"];
+        get: operations["getMetricSeriesBatch"];
         put?: never;
         post?: never;
         delete?: never;
@@ -369,7 +369,7 @@ export interface paths {
          * List Metric Keys
          * @description The metric keys a run has logged.
          */
-        get: operations["list_metric_keys_api_v1_runs__run_id__metrics_get"];
+        get: operations["listMetricKeys"];
         put?: never;
         post?: never;
         delete?: never;
@@ -390,7 +390,7 @@ export interface paths {
          * @description One series, x = step, downsampled to at most `max_points`: each bucket's min and max and
          *     the last point are kept, so spikes stay visible. Zoom with `start`/`end`.
          */
-        get: operations["get_metric_series_api_v1_runs__run_id__metrics__key__get"];
+        get: operations["getMetricSeries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -410,10 +410,10 @@ export interface paths {
          * List Tokens
          * @description Your tokens (administrators also see worker tokens). Secrets are never shown again.
          */
-        get: operations["list_tokens_api_v1_tokens_get"];
+        get: operations["listTokens"];
         put?: never;
         /** Create Token */
-        post: operations["create_token_api_v1_tokens_post"];
+        post: operations["createToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -431,7 +431,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Revoke Token */
-        delete: operations["revoke_token_api_v1_tokens__token_id__delete"];
+        delete: operations["revokeToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -445,13 +445,13 @@ export interface paths {
             cookie?: never;
         };
         /** List Users */
-        get: operations["list_users_api_v1_users_get"];
+        get: operations["listUsers"];
         put?: never;
         /**
          * Create User
          * @description Administrators only. The answer holds the new user's first token, shown once.
          */
-        post: operations["create_user_api_v1_users_post"];
+        post: operations["createUser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -466,7 +466,7 @@ export interface paths {
             cookie?: never;
         };
         /** Me */
-        get: operations["me_api_v1_users_me_get"];
+        get: operations["getCurrentUser"];
         put?: never;
         post?: never;
         delete?: never;
@@ -488,7 +488,7 @@ export interface paths {
          * Heartbeat
          * @description A worker says it is alive, with its queue, slots and GPUs (worker token only).
          */
-        post: operations["heartbeat_api_v1_worker_heartbeat_post"];
+        post: operations["sendWorkerHeartbeat"];
         delete?: never;
         options?: never;
         head?: never;
@@ -506,7 +506,7 @@ export interface paths {
          * Download Bundle
          * @description For workers: the code bundle submitted with the run's experiment.
          */
-        get: operations["download_bundle_api_v1_worker_runs__run_id__bundle_get"];
+        get: operations["downloadRunBundle"];
         put?: never;
         post?: never;
         delete?: never;
@@ -529,7 +529,7 @@ export interface paths {
          * @description Stores a checkpoint, then applies the run's retention policy (top-k by the monitored
          *     metric, plus the last); files that fall out are deleted.
          */
-        post: operations["upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post"];
+        post: operations["uploadCheckpoint"];
         delete?: never;
         options?: never;
         head?: never;
@@ -550,7 +550,7 @@ export interface paths {
          * @description Stores an exported model. It counts as verified when the worker reports how far its
          *     outputs were from the eager model's.
          */
-        post: operations["upload_export_api_v1_worker_runs__run_id__exports_post"];
+        post: operations["uploadExport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -568,7 +568,7 @@ export interface paths {
          * List Workers
          * @description Every registered worker and how long ago it was last heard from.
          */
-        get: operations["list_workers_api_v1_workers_get"];
+        get: operations["listWorkers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -588,7 +588,7 @@ export interface paths {
          * Healthz
          * @description No authentication: load balancers and `docker compose` probe it.
          */
-        get: operations["healthz_healthz_get"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -606,9 +606,10 @@ export interface paths {
         };
         /**
          * Prometheus Metrics
-         * @description Request counts and latency, events ingested by this process, and the ingest lag.
+         * @description Request counts and latency, events ingested by this process, the ingest lag, runs by
+         *     state, the queue by project, and used/free slots per worker.
          */
-        get: operations["prometheus_metrics_metrics_get"];
+        get: operations["getPrometheusMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -621,8 +622,8 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** Body_upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post */
-        Body_upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post: {
+        /** Body_uploadCheckpoint */
+        Body_uploadCheckpoint: {
             /** Attempt */
             attempt: number;
             /** Epoch */
@@ -641,8 +642,8 @@ export interface components {
             /** Step */
             step: number;
         };
-        /** Body_upload_export_api_v1_worker_runs__run_id__exports_post */
-        Body_upload_export_api_v1_worker_runs__run_id__exports_post: {
+        /** Body_uploadExport */
+        Body_uploadExport: {
             /**
              * File
              * @description the exported model file
@@ -1694,7 +1695,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    download_checkpoint_api_v1_checkpoints__checkpoint_id__download_get: {
+    downloadCheckpoint: {
         parameters: {
             query?: never;
             header?: never;
@@ -1753,7 +1754,7 @@ export interface operations {
             };
         };
     };
-    get_cluster_api_v1_cluster_get: {
+    getCluster: {
         parameters: {
             query?: {
                 queue_limit?: number;
@@ -1802,7 +1803,7 @@ export interface operations {
             };
         };
     };
-    list_experiments_api_v1_experiments_get: {
+    listExperiments: {
         parameters: {
             query?: {
                 project_id?: string | null;
@@ -1857,7 +1858,7 @@ export interface operations {
             };
         };
     };
-    create_experiment_api_v1_experiments_post: {
+    submitExperiment: {
         parameters: {
             query?: never;
             header?: never;
@@ -1946,7 +1947,7 @@ export interface operations {
             };
         };
     };
-    validate_experiment_api_v1_experiments_validate_post: {
+    validateExperiment: {
         parameters: {
             query?: never;
             header?: never;
@@ -2035,7 +2036,7 @@ export interface operations {
             };
         };
     };
-    get_experiment_api_v1_experiments__experiment_id__get: {
+    getExperiment: {
         parameters: {
             query?: never;
             header?: never;
@@ -2093,7 +2094,7 @@ export interface operations {
             };
         };
     };
-    download_export_api_v1_exports__export_id__download_get: {
+    downloadExport: {
         parameters: {
             query?: never;
             header?: never;
@@ -2152,7 +2153,7 @@ export interface operations {
             };
         };
     };
-    list_projects_api_v1_projects_get: {
+    listProjects: {
         parameters: {
             query?: never;
             header?: never;
@@ -2190,7 +2191,7 @@ export interface operations {
             };
         };
     };
-    create_project_api_v1_projects_post: {
+    createProject: {
         parameters: {
             query?: never;
             header?: never;
@@ -2250,7 +2251,7 @@ export interface operations {
             };
         };
     };
-    get_project_api_v1_projects__project_id__get: {
+    getProject: {
         parameters: {
             query?: never;
             header?: never;
@@ -2308,7 +2309,7 @@ export interface operations {
             };
         };
     };
-    list_members_api_v1_projects__project_id__members_get: {
+    listProjectMembers: {
         parameters: {
             query?: never;
             header?: never;
@@ -2366,7 +2367,7 @@ export interface operations {
             };
         };
     };
-    set_member_api_v1_projects__project_id__members_post: {
+    setProjectMember: {
         parameters: {
             query?: never;
             header?: never;
@@ -2437,7 +2438,7 @@ export interface operations {
             };
         };
     };
-    remove_member_api_v1_projects__project_id__members__user_id__delete: {
+    removeProjectMember: {
         parameters: {
             query?: never;
             header?: never;
@@ -2503,7 +2504,7 @@ export interface operations {
             };
         };
     };
-    list_runs_api_v1_runs_get: {
+    listRuns: {
         parameters: {
             query?: {
                 state?: components["schemas"]["RunState"][] | null;
@@ -2563,7 +2564,7 @@ export interface operations {
             };
         };
     };
-    get_run_api_v1_runs__run_id__get: {
+    getRun: {
         parameters: {
             query?: never;
             header?: never;
@@ -2621,7 +2622,7 @@ export interface operations {
             };
         };
     };
-    cancel_run_api_v1_runs__run_id__cancel_post: {
+    cancelRun: {
         parameters: {
             query?: never;
             header?: never;
@@ -2688,7 +2689,7 @@ export interface operations {
             };
         };
     };
-    list_checkpoints_api_v1_runs__run_id__checkpoints_get: {
+    listCheckpoints: {
         parameters: {
             query?: never;
             header?: never;
@@ -2746,7 +2747,7 @@ export interface operations {
             };
         };
     };
-    follow_run_api_v1_runs__run_id__events_get: {
+    followRunEvents: {
         parameters: {
             query?: {
                 /** @description without Last-Event-ID: replay from the beginning, or only new data */
@@ -2809,7 +2810,7 @@ export interface operations {
             };
         };
     };
-    list_exports_api_v1_runs__run_id__exports_get: {
+    listExports: {
         parameters: {
             query?: never;
             header?: never;
@@ -2867,7 +2868,7 @@ export interface operations {
             };
         };
     };
-    list_logs_api_v1_runs__run_id__logs_get: {
+    listRunLogs: {
         parameters: {
             query?: {
                 /** @description last line id already seen */
@@ -2931,7 +2932,7 @@ export interface operations {
             };
         };
     };
-    get_metric_series_batch_api_v1_runs__run_id__metric_series_get: {
+    getMetricSeriesBatch: {
         parameters: {
             query?: {
                 /** @description metric keys, repeated (`keys=a&keys=b`); all of the run's when omitted */
@@ -2997,7 +2998,7 @@ export interface operations {
             };
         };
     };
-    list_metric_keys_api_v1_runs__run_id__metrics_get: {
+    listMetricKeys: {
         parameters: {
             query?: never;
             header?: never;
@@ -3055,7 +3056,7 @@ export interface operations {
             };
         };
     };
-    get_metric_series_api_v1_runs__run_id__metrics__key__get: {
+    getMetricSeries: {
         parameters: {
             query?: {
                 max_points?: number;
@@ -3120,7 +3121,7 @@ export interface operations {
             };
         };
     };
-    list_tokens_api_v1_tokens_get: {
+    listTokens: {
         parameters: {
             query?: never;
             header?: never;
@@ -3158,7 +3159,7 @@ export interface operations {
             };
         };
     };
-    create_token_api_v1_tokens_post: {
+    createToken: {
         parameters: {
             query?: never;
             header?: never;
@@ -3209,7 +3210,7 @@ export interface operations {
             };
         };
     };
-    revoke_token_api_v1_tokens__token_id__delete: {
+    revokeToken: {
         parameters: {
             query?: never;
             header?: never;
@@ -3265,7 +3266,7 @@ export interface operations {
             };
         };
     };
-    list_users_api_v1_users_get: {
+    listUsers: {
         parameters: {
             query?: never;
             header?: never;
@@ -3303,7 +3304,7 @@ export interface operations {
             };
         };
     };
-    create_user_api_v1_users_post: {
+    createUser: {
         parameters: {
             query?: never;
             header?: never;
@@ -3363,7 +3364,7 @@ export interface operations {
             };
         };
     };
-    me_api_v1_users_me_get: {
+    getCurrentUser: {
         parameters: {
             query?: never;
             header?: never;
@@ -3401,7 +3402,7 @@ export interface operations {
             };
         };
     };
-    heartbeat_api_v1_worker_heartbeat_post: {
+    sendWorkerHeartbeat: {
         parameters: {
             query?: never;
             header?: never;
@@ -3452,7 +3453,7 @@ export interface operations {
             };
         };
     };
-    download_bundle_api_v1_worker_runs__run_id__bundle_get: {
+    downloadRunBundle: {
         parameters: {
             query?: never;
             header?: never;
@@ -3510,7 +3511,7 @@ export interface operations {
             };
         };
     };
-    upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post: {
+    uploadCheckpoint: {
         parameters: {
             query?: never;
             header?: {
@@ -3524,7 +3525,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post"];
+                "multipart/form-data": components["schemas"]["Body_uploadCheckpoint"];
             };
         };
         responses: {
@@ -3584,7 +3585,7 @@ export interface operations {
             };
         };
     };
-    upload_export_api_v1_worker_runs__run_id__exports_post: {
+    uploadExport: {
         parameters: {
             query?: never;
             header?: {
@@ -3598,7 +3599,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_upload_export_api_v1_worker_runs__run_id__exports_post"];
+                "multipart/form-data": components["schemas"]["Body_uploadExport"];
             };
         };
         responses: {
@@ -3658,7 +3659,7 @@ export interface operations {
             };
         };
     };
-    list_workers_api_v1_workers_get: {
+    listWorkers: {
         parameters: {
             query?: never;
             header?: never;
@@ -3696,7 +3697,7 @@ export interface operations {
             };
         };
     };
-    healthz_healthz_get: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -3725,7 +3726,7 @@ export interface operations {
             };
         };
     };
-    prometheus_metrics_metrics_get: {
+    getPrometheusMetrics: {
         parameters: {
             query?: never;
             header?: never;
