@@ -293,3 +293,22 @@ def test_a_dry_run_reports_what_submit_would_refuse(env, capsys, tmp_path):
     bad.write_text(SPEC_YAML.replace("project: cli", "project: nowhere"))
     assert main(["submit", str(bad), "--dry-run"]) == 1
     assert "no project 'nowhere'" in capsys.readouterr().err
+
+
+def test_an_expired_token_is_listed_as_expired_and_refused(server, env, capsys):
+    from sqlalchemy import create_engine, text
+
+    main(["token", "create", "short-lived", "--expires", "1d"])
+    secret = capsys.readouterr().out.strip()
+    engine = create_engine(server.settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE api_tokens SET expires_at = '2000-01-01 00:00:00' WHERE name = :n"),
+            {"n": "short-lived"},
+        )
+    engine.dispose()
+    assert main(["token", "list"]) == 0
+    [row] = [line for line in capsys.readouterr().out.splitlines() if "short-lived" in line]
+    assert "expired" in row and "2000-01-01" in row
+    assert main(["--token", secret, "runs"]) == 1
+    assert "this token has expired" in capsys.readouterr().err
