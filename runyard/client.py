@@ -368,6 +368,20 @@ class Client:
         except httpx.TransportError as exc:
             raise ConnectionFailed(f"download of {path} failed: {exc}") from exc
 
+    def tensorboard(self, run_id: str, folder: Path) -> Path:
+        """Download the run's TensorBoard event files and unpack them into `folder` (only
+        files and folders inside it: tarfile's 'data' filter)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = self.download(
+            f"/api/v1/runs/{run_id}/tensorboard", folder.parent / f".{folder.name}.tar.gz"
+        ).path
+        try:
+            with tarfile.open(archive, mode="r:gz") as tar:
+                tar.extractall(folder, filter="data")
+        finally:
+            archive.unlink(missing_ok=True)
+        return folder
+
     def events(self, run_id: str, last_event_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Server-Sent Events of a run (logs, metrics, states) as dicts with `event`, `id`
         and `data` (parsed JSON when it is JSON)."""

@@ -30,6 +30,7 @@ from server.operation_ids import operation_id
 from server.projects.router import router as projects_router
 from server.runs.router import router as runs_router
 from server.settings import Settings
+from server.tensorboard.router import router as tensorboard_router
 from server.users.router import router as users_router
 from server.workers.router import router as workers_router
 
@@ -49,6 +50,7 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (cluster_router, API_PREFIX),
     (artifacts_router, API_PREFIX),
     (live_router, API_PREFIX),
+    (tensorboard_router, API_PREFIX),
     (observability_router, ""),
 )
 

@@ -21,7 +21,7 @@ import redis
 
 import worker as worker_package
 from runyard.schemas import RunAssignment, RunState, assignment_key
-from worker.child_plan import ChildPlan
+from worker.child_plan import TENSORBOARD_DIR, ChildPlan
 from worker.errors import RunyardWorkerError
 from worker.events import EventPublisher
 from worker.notices import (
@@ -34,6 +34,7 @@ from worker.notices import (
 from worker.process_group import ChildExit, RunProcess, child_environment
 from worker.server_api import WorkerApi
 from worker.settings import WorkerSettings
+from worker.tensorboard_files import pack_event_files
 from worker.uploads import Upload, Uploader
 
 log = logging.getLogger(__name__)
@@ -289,8 +290,32 @@ class RunExecution:
             )
         )
 
+    def _upload_tensorboard(self) -> None:
+        """The run's TensorBoard event files, from rank 0's node, whatever the outcome."""
+        assert self._uploader is not None
+        archive = pack_event_files(
+            self.workdir / TENSORBOARD_DIR,
+            self.workdir / "tensorboard.tar.gz",
+        )
+        if archive is None:
+            return
+        self._uploader.submit(
+            Upload(
+                run_id=self.assignment.run_id,
+                kind="tensorboard",
+                path=archive,
+                fields={"attempt": str(self.assignment.attempt)},
+                on_done=lambda _record: self.publisher.log(
+                    "system", ["stored the TensorBoard event files (runyard tensorboard RUN)"]
+                ),
+                required=False,
+            )
+        )
+
     def _finish(self, result: ChildExit) -> None:
         assert self._uploader is not None
+        if self.assignment.node_rank == 0:
+            self._upload_tensorboard()
         uploaded = self._uploader.close(timeout=300)
         state = _OUTCOME_STATE[result.outcome]
         reason = result.reason

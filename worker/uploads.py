@@ -19,10 +19,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class Upload:
     run_id: str
-    kind: str  # "checkpoints" | "exports"
+    kind: str  # "checkpoints" | "exports" | "tensorboard"
     path: Path
     fields: dict[str, Any]
     on_done: Callable[[dict[str, Any]], None] = field(default=lambda record: None)
+    required: bool = True
+    """False: a failure is logged but does not fail the run (TensorBoard files)."""
 
 
 class Uploader:
@@ -57,7 +59,8 @@ class Uploader:
                     backoff = min(backoff * 2, self._max_backoff)
                     continue
                 except (RunyardWorkerError, OSError) as exc:
-                    self.failures.append(f"{item.path.name}: {exc}")
+                    if item.required:
+                        self.failures.append(f"{item.path.name}: {exc}")
                     log.error("upload of %s failed: %s", item.path, exc)
                     break
                 item.on_done(record)

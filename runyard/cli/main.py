@@ -2,7 +2,8 @@
 
     runyard up                                      # the whole service on this machine
     runyard submit examples/digits.yaml --follow    # submit and watch
-    runyard runs | show RUN | logs RUN -f | cancel RUN | download RUN | token ... | down
+    runyard runs | show RUN | logs RUN -f | cancel RUN | download RUN | tensorboard RUN...
+    runyard token create|list|revoke | login | down
 
 RUN is a run id or its first characters, as `runyard runs` shows them. The server and token
 are found as `runyard.credentials` describes (--url/--token, RUNYARD_URL/RUNYARD_TOKEN, the
@@ -14,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from runyard.cli import artifacts, runs, stack, submitting, tokens
+from runyard.cli import artifacts, runs, stack, submitting, tensorboard, tokens
 from runyard.cli.session import Session, err
 from runyard.client import ApiError, RunyardError
 
@@ -53,6 +54,7 @@ app.command()(runs.show)
 app.command()(runs.logs)
 app.command()(runs.cancel)
 app.command()(artifacts.download)
+app.command()(tensorboard.tensorboard)
 app.command()(runs.projects)
 app.command()(submitting.examples)
 app.add_typer(tokens.tokens, name="token")

@@ -2,6 +2,7 @@
 finished runs, `show` with metrics and checkpoints, `download` with the real file name,
 `cancel --wait` of a running run, and `logs -f` into a closed pipe."""
 
+import signal
 import subprocess
 import sys
 
@@ -129,3 +130,66 @@ def test_following_logs_into_a_closed_pipe_ends_quietly(stack, env, finished_run
     lines = result.stdout.splitlines()
     assert len(lines) == 2 and lines[1] == "0"
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def _scalars(folder) -> set[str]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    [events] = list(folder.rglob("events.out.tfevents.*"))
+    accumulator = EventAccumulator(str(events.parent))
+    accumulator.Reload()
+    return set(accumulator.Tags()["scalars"])
+
+
+def test_a_finished_run_keeps_its_tensorboard_event_files(env, finished_run, capsys, tmp_path):
+    logdir = tmp_path / "tb"
+    assert main(["tensorboard", finished_run[:8], "--download-only", "--logdir", str(logdir)]) == 0
+    [folder] = [p for p in logdir.iterdir() if p.is_dir()]
+    assert folder.name == f"cli-e2e-{finished_run[:8]}"
+    assert {"train_loss", "val_loss"} <= _scalars(folder)
+    assert f"tensorboard --logdir {logdir}" in capsys.readouterr().out
+
+
+def test_tensorboard_serves_the_downloaded_runs(env, finished_run, tmp_path):
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runyard.cli",
+            "tensorboard",
+            finished_run[:8],
+            "--port",
+            str(port),
+            "--no-browser",
+            "--logdir",
+            str(tmp_path / "tb"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        import httpx
+
+        def listed() -> list[str]:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/data/runs", timeout=2).json()
+            except (httpx.HTTPError, ValueError):
+                return []
+
+        runs = wait_for(listed, timeout=120, what="TensorBoard to list the run")
+        assert any(name.startswith(f"cli-e2e-{finished_run[:8]}") for name in runs), runs
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert f"TensorBoard: http://127.0.0.1:{port}/" in output
+    assert "Traceback" not in output
+
+
+def test_tensorboard_of_a_run_without_event_files_says_why(stack, env, capsys):
+    with Client(stack.options.url, stack.admin_token) as client:
+        [run_id] = client.submit(spec("TinyClassifier"))["run_ids"]
+        client.cancel(run_id)
+    assert main(["tensorboard", run_id[:8], "--download-only"]) == 1
+    assert "stores them when the run ends" in capsys.readouterr().err
