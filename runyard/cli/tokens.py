@@ -101,15 +101,21 @@ def revoke(
     out().print(f"revoked token {short(found['id'])} ({found['name']})")
 
 
+ServerOption = Annotated[
+    str | None, typer.Option("--url", help="the server (default: as for every command)")
+]
+
+
 def login(
     ctx: typer.Context,
+    url: ServerOption = None,
     token: Annotated[
         str | None, typer.Option(help="the token (default: asked for, without echo)")
     ] = None,
 ) -> None:
     """Save a token for a server; later commands use it when RUNYARD_TOKEN is not set."""
     session: Session = ctx.obj
-    url = server_url(session.url)
+    url = server_url(url or session.url)
     secret = token or typer.prompt(f"API token for {url}", hide_input=True, err=True)
     with Client(url, secret.strip()) as client:
         me = client.me()
@@ -117,10 +123,10 @@ def login(
     out().print(f"signed in to {url} as {me['email']}; token saved in {saved}")
 
 
-def logout(ctx: typer.Context) -> None:
+def logout(ctx: typer.Context, url: ServerOption = None) -> None:
     """Forget the token `runyard login` saved for the server."""
     session: Session = ctx.obj
-    url = server_url(session.url)
+    url = server_url(url or session.url)
     if forget_login(config_dir(), url):
         out().print(f"forgot the saved token for {url}")
     else:

@@ -2,22 +2,21 @@
 trains and follows the digits run, and ends with a dashboard URL that a browser opens and
 shows that run in."""
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.stack import free_port
-from tests.install.fresh import REPO, clean_env, fresh_clone, printed, run
+from tests.install.fresh import clean_env, fresh_clone, printed, run
+from tests.readme import block_starting
 from tests.web.browser import chromium, screenshot, sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def readme_main_command() -> str:
-    readme = (REPO / "README.md").read_text()
-    [command] = re.findall(r"^# main job:.*\n(.+)$", readme, re.MULTILINE)
-    return command.strip()
+    """The command under the README's '# main job' comment, as written."""
+    commands = block_starting("# main job").commands()
+    return commands[0]
 
 
 def test_the_quickstart_on_a_fresh_clone_ends_with_a_dashboard_that_shows_the_run(tmp_path):

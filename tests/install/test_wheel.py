@@ -1,23 +1,40 @@
-"""A wheel built from a fresh clone with `python -m build` installs into a fresh venv outside
-the repository, and `runyard up` there starts from an empty directory (migrations and the
-dashboard come from the package) and runs a packaged example to the end."""
+"""The README's install block, run as written on a wheel: `python -m build` on a fresh clone
+makes the wheel, the block installs it into a fresh venv outside the repository, and from an
+empty directory `runyard up` starts the service (migrations and the dashboard come from the
+package) and `runyard submit --follow` runs the packaged digits example to the end."""
 
+import shlex
 import sys
 
 import httpx
 import pytest
 
-from tests.install.fresh import clean_env, fresh_clone, printed, run
+from tests.e2e.stack import free_port
+from tests.install.fresh import clean_env, fresh_clone, run
+from tests.readme import block_starting
 from tests.worker.polling import wait_for
 
 pytestmark = [pytest.mark.slow]
 
-TORCH = "torch==2.13.0"  # the pinned CPU wheel (pip finds it locally; nothing large downloads)
+
+def install_script(wheel: str, port: int) -> str:
+    """The README block with the wheel for the checkout, a free port, and checks of the
+    dashboard and the database after `runyard up`."""
+    lines = ["set -euo pipefail", "trap 'runyard down >/dev/null 2>&1 || true' EXIT"]
+    for command in block_starting("python -m venv").commands():
+        if command.startswith("python -m venv"):
+            command = command.replace("python", shlex.quote(sys.executable), 1)
+        command = command.replace('".[server,worker]"', shlex.quote(f"{wheel}[server,worker]"))
+        if command == "runyard up --detach":
+            command += f" --port {port}"
+            command += f"\ncurl -fs http://127.0.0.1:{port}/ | grep -q 'id=\"root\"'"
+            command += "\ntest -f .runyard/runyard.db  # migrated from the package"
+        lines.append(command)
+    return "\n".join(lines) + "\n"
 
 
-def test_a_wheel_runs_the_service_and_a_packaged_example_from_an_empty_directory(tmp_path):
-    config = tmp_path / "config"
-    env = clean_env(config)
+def test_the_readme_install_block_runs_a_wheel_and_a_packaged_example(tmp_path):
+    env = clean_env(tmp_path / "config")
     clone = fresh_clone(tmp_path / "clone")
     run(
         [sys.executable, "-m", "build", "--outdir", str(tmp_path / "dist"), str(clone)],
@@ -26,51 +43,16 @@ def test_a_wheel_runs_the_service_and_a_packaged_example_from_an_empty_directory
         timeout=600,
     )
     [wheel] = (tmp_path / "dist").glob("runyard-*.whl")
-
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path, env=env, timeout=120)
-    pip = [
-        str(venv / "bin" / "python"),
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        "--disable-pip-version-check",
-    ]
-    run([*pip, TORCH], cwd=tmp_path, env=env, timeout=600)
-    run([*pip, f"{wheel}[server,worker]"], cwd=tmp_path, env=env, timeout=900)
-
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    runyard = str(venv / "bin" / "runyard")
-    env = env | {"PATH": f"{venv / 'bin'}:{env['PATH']}"}
-    port = str(_free_port())
-    up = run([runyard, "up", "--detach", "--port", port], cwd=empty, env=env, timeout=300)
-    try:
-        dashboard = printed(up, "dashboard")
-        page = httpx.get(dashboard, timeout=10)
-        assert page.status_code == 200 and '<div id="root">' in page.text, page.text[:300]
-        assert (empty / ".runyard" / "runyard.db").is_file()  # migrated from the package
-
-        run([runyard, "examples", "digits", "-o", "digits.yaml"], cwd=empty, env=env, timeout=60)
-        followed = run(
-            [runyard, "submit", "digits.yaml", "--follow", "--timeout", "600"],
-            cwd=empty,
-            env=env,
-            timeout=700,
-        )
-        assert "== completed" in followed and "final metrics:" in followed, followed
-        assert "val_loss" in followed and "exports (runyard download" in followed
-    finally:
-        stopped = run([runyard, "down"], cwd=empty, env=env, timeout=120)
-    assert "stopped" in stopped
-    wait_for(lambda: not _answers(dashboard), timeout=30, what="the stack to stop")
-
-
-def _free_port() -> int:
-    from tests.e2e.stack import free_port
-
-    return free_port()
+    work = tmp_path / "work"
+    work.mkdir()
+    port = free_port()
+    script = install_script(str(wheel), port)
+    assert "runyard submit digits.yaml --follow" in script and "runyard down" in script
+    output = run(["bash", "-c", script], cwd=work, env=env, timeout=1800)
+    assert "== completed" in output and "final metrics:" in output, output
+    assert "val_loss" in output and "exports (runyard download" in output
+    assert "stopped" in output.splitlines()[-1]
+    wait_for(lambda: not _answers(f"http://127.0.0.1:{port}/healthz"), timeout=30, what="stop")
 
 
 def _answers(url: str) -> bool:

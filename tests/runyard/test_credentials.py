@@ -89,7 +89,7 @@ def test_a_refused_token_names_where_it_came_from(server, clean_env, monkeypatch
 
 
 def test_login_saves_a_token_that_later_commands_use(server, clean_env, capsys):
-    assert main(["--url", server.url, "login", "--token", server.admin_token]) == 0
+    assert main(["login", "--url", server.url, "--token", server.admin_token]) == 0
     assert "signed in to" in capsys.readouterr().out
     # No --url, no RUNYARD_*: the login's server and token.
     assert main(["projects"]) == 0, capsys.readouterr().err
