@@ -4,11 +4,12 @@ Built by `create_app(settings)` or `python -m server`, never at import time, so 
 several apps in one process can each have their own.
 """
 
+import sys
 from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.bundled import dashboard_dir
@@ -73,9 +74,7 @@ class Settings(BaseSettings):
             if not redis_url_has_password(self.redis_url):
                 problems.append(REDIS_PASSWORD_HINT.format(variable="RUNYARD_REDIS_URL"))
             if problems:
-                raise SettingsError(
-                    "refusing to start in production with local defaults: " + "; ".join(problems)
-                )
+                raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self
 
     @property
@@ -83,3 +82,14 @@ class Settings(BaseSettings):
         """The artifact directory (always set after validation)."""
         assert self.artifact_dir is not None
         return self.artifact_dir
+
+
+def settings_or_exit(component: str) -> Settings:
+    """The settings from the environment, or exit with status 2 and a one-line reason per
+    problem (not a traceback): what `python -m server`, the scheduler and the ingester use."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        print(f"runyard {component}: {problems}", file=sys.stderr)
+        raise SystemExit(2) from None

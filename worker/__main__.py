@@ -8,6 +8,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from runyard.schemas import worker_queue
 from worker.celery_app import make_celery
 from worker.events import redis_client, replay_spools
@@ -36,7 +38,12 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = WorkerSettings()
+    try:
+        settings = WorkerSettings()
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        print(f"runyard worker: {problems}", file=sys.stderr)
+        raise SystemExit(2) from None
     slots = detect_slots(settings.gpus)
     client = redis_client(settings.redis_url)
     # socket_timeout would cut the blocking pub/sub read; the listener needs its own client.

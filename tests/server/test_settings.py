@@ -64,3 +64,27 @@ def test_the_worker_refuses_a_redis_url_without_a_password_in_production(
 
 def test_local_mode_accepts_a_redis_url_without_a_password() -> None:
     assert Settings(redis_url="redis://127.0.0.1:6379/0").environment == "local"
+
+
+@pytest.mark.parametrize("module", ["server", "server.ingest", "server.scheduler", "worker"])
+def test_each_process_refuses_an_unauthenticated_redis_in_production_in_one_line(
+    module: str, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNYARD_")}
+    env |= {
+        "RUNYARD_ENVIRONMENT": "production",
+        "RUNYARD_DATABASE_URL": "postgresql+psycopg://runyard@127.0.0.1:1/none",
+        "RUNYARD_DATA_DIR": str(tmp_path),
+        "RUNYARD_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "RUNYARD_WORKER_REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert "REDIS_URL has no password" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
