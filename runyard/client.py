@@ -18,7 +18,6 @@ import re
 import tarfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -164,13 +163,6 @@ def load_spec(spec: str | Path | dict[str, Any] | ExperimentSpec) -> ExperimentS
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SpecError([SpecProblem((), message, "value_error")], source) from exc
-
-
-@dataclass(frozen=True)
-class Downloaded:
-    path: Path
-    size: int
-    sha256: str | None
 
 
 ProgressCallback = Callable[[int, int | None], None]
@@ -335,10 +327,10 @@ class Client:
 
     def download(
         self, path: str, target: Path, *, progress: ProgressCallback | None = None
-    ) -> Downloaded:
+    ) -> Path:
         """Stream an artifact (`/api/v1/checkpoints/{id}/download`...) to `target`: a file
         path, or an existing folder to write the file into under the name the server gives it.
-        The file appears only once complete."""
+        The file appears only once complete; returns its path."""
         try:
             with self._http.stream("GET", path) as response:
                 if response.status_code >= 400:
@@ -364,7 +356,7 @@ class Client:
                         if progress is not None:
                             progress(done, total)
                 partial.replace(target)
-                return Downloaded(target, done, response.headers.get("x-content-sha256"))
+                return target
         except httpx.TransportError as exc:
             raise ConnectionFailed(f"download of {path} failed: {exc}") from exc
 
@@ -374,7 +366,7 @@ class Client:
         folder.mkdir(parents=True, exist_ok=True)
         archive = self.download(
             f"/api/v1/runs/{run_id}/tensorboard", folder.parent / f".{folder.name}.tar.gz"
-        ).path
+        )
         try:
             with tarfile.open(archive, mode="r:gz") as tar:
                 tar.extractall(folder, filter="data")

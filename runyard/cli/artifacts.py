@@ -63,4 +63,4 @@ def download(
             saved = client.download(
                 route, output, progress=lambda done, total: progress.update(task, completed=done)
             )
-    out().print(f"saved {saved.path} ({size(saved.size)})")
+    out().print(f"saved {saved} ({size(saved.stat().st_size)})")

@@ -24,7 +24,8 @@ class Session:
 def _console(stream: object, stderr: bool) -> Console:
     interactive = bool(getattr(stream, "isatty", lambda: False)())
     # Piped output keeps whole lines (a table cell is never wrapped at 80 columns for grep).
-    return Console(stderr=stderr, width=None if interactive else 200, highlight=False)
+    # No markup: names, parameters and messages are printed as they are, brackets included.
+    return Console(stderr=stderr, width=None if interactive else 200, highlight=False, markup=False)
 
 
 def out() -> Console:

@@ -151,40 +151,31 @@ def test_a_finished_run_keeps_its_tensorboard_event_files(env, finished_run, cap
 
 
 def test_tensorboard_serves_the_downloaded_runs(env, finished_run, tmp_path):
+    import httpx
+
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runyard.cli",
-            "tensorboard",
-            finished_run[:8],
-            "--port",
-            str(port),
-            "--no-browser",
-            "--logdir",
-            str(tmp_path / "tb"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    printed = tmp_path / "printed.txt"
+    argv = [sys.executable, "-m", "runyard.cli", "tensorboard", finished_run[:8]]
+    argv += ["--port", str(port), "--no-browser", "--logdir", str(tmp_path / "tb")]
+    with printed.open("w") as output:
+        process = subprocess.Popen(
+            argv,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        import httpx
-
-        def listed() -> list[str]:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/data/runs", timeout=2).json()
-            except (httpx.HTTPError, ValueError):
-                return []
-
-        runs = wait_for(listed, timeout=120, what="TensorBoard to list the run")
+        url = f"http://127.0.0.1:{port}/"
+        wait_for(
+            lambda: f"TensorBoard: {url}" in printed.read_text(),
+            timeout=120,
+            what="the CLI to print TensorBoard's URL",
+        )
+        runs = httpx.get(f"{url}data/runs", timeout=10).json()
         assert any(name.startswith(f"cli-e2e-{finished_run[:8]}") for name in runs), runs
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
-    assert f"TensorBoard: http://127.0.0.1:{port}/" in output
-    assert "Traceback" not in output
+        process.wait(timeout=30)
+    assert "Traceback" not in printed.read_text()
 
 
 def test_tensorboard_of_a_run_without_event_files_says_why(stack, env, capsys):
