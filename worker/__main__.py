@@ -9,6 +9,8 @@ import threading
 import uuid
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from runyard.schemas import worker_queue
 from worker.celery_app import make_celery
 from worker.events import Outbox, redis_client
@@ -39,7 +41,12 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = WorkerSettings()
+    try:
+        settings = WorkerSettings()
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        print(f"runyard worker: {problems}", file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         # Before anything else: a worker that cannot isolate runs must not take any.
         enforce_isolation_policy(settings)

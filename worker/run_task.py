@@ -22,7 +22,7 @@ import redis
 
 import worker as worker_package
 from runyard.schemas import HeldAttempt, RunAssignment, RunState, WorkerReport
-from worker.child_plan import ChildPlan
+from worker.child_plan import TENSORBOARD_DIR, ChildPlan
 from worker.errors import AttemptEnded, RunyardWorkerError, ServerUnreachable
 from worker.events import EventPublisher, Outbox
 from worker.notices import (
@@ -38,6 +38,7 @@ from worker.sandbox.exits import Limits
 from worker.sandbox.files import open_inside, relative_inside
 from worker.server_api import WorkerApi
 from worker.settings import WorkerSettings
+from worker.tensorboard_files import pack_event_files
 from worker.uploads import Uploader, UploadJob
 
 if TYPE_CHECKING:
@@ -155,6 +156,8 @@ class RunExecution:
     sandboxes: "SandboxPool | None" = None
     """Where each run gets its sandbox (None: RUNYARD_WORKER_ISOLATION=none)."""
     _process: "RunProcess | SandboxProcess | None" = None
+    _private: Path = field(default_factory=Path)
+    """Where the worker keeps its own files for the run (the run cannot write there)."""
     _sandbox: "SandboxProcess | None" = None
     _failure: FailureNotice | None = None
     _cancel_reason: str | None = None
@@ -265,9 +268,11 @@ class RunExecution:
         if self.sandboxes is None:
             self.publisher.log("system", [f"[runyard] WARNING: {NOT_ISOLATED}"])
             self.workdir.mkdir(parents=True, exist_ok=True)
+            self._private = self.workdir
             return self.workdir / "code", self.workdir
         self._sandbox = self.sandboxes.acquire()
         self.workdir = self._sandbox.work_dir
+        self._private = self._sandbox.root
         self.publisher.log("system", [f"[runyard] {self._sandbox.describe()}"])
         return self._sandbox.code_dir, self._sandbox.root
 
@@ -420,8 +425,31 @@ class RunExecution:
             ),
         )
 
+    def _upload_tensorboard(self) -> None:
+        """The run's TensorBoard event files, from rank 0's node, whatever the outcome."""
+        archive = self._private / "tensorboard.tar.gz"  # never in the run's own directory
+        if pack_event_files(self.workdir, TENSORBOARD_DIR, archive) is None:
+            return
+        self.uploader.submit(
+            UploadJob(
+                run_id=self.assignment.run_id,
+                fence=self.assignment.fence,
+                kind="tensorboard",
+                filename=archive.name,
+                fields={"attempt": str(self.assignment.attempt)},
+                required=False,
+            ),
+            archive.open("rb"),
+            on_done=lambda _record: self.publisher.log(
+                "system", ["stored the TensorBoard event files (runyard tensorboard RUN)"]
+            ),
+        )
+        archive.unlink(missing_ok=True)  # the spool holds its copy
+
     def _finish(self, result: ChildExit) -> None:
         fence = self.assignment.fence
+        if self.assignment.node_rank == 0 and not self._lost:
+            self._upload_tensorboard()
         uploaded = self.uploader.wait(fence, timeout=300)
         failures = self.uploader.failures(fence)
         self.uploader.forget(fence)

@@ -3,16 +3,19 @@
 import os
 import socket
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
+from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class WorkerSettings(BaseSettings):
     """Built by `python -m worker` (or a test), never at import time."""
 
-    model_config = SettingsConfigDict(env_prefix="RUNYARD_WORKER_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="RUNYARD_WORKER_", extra="ignore", populate_by_name=True
+    )
 
     name: str = Field(
         default_factory=socket.gethostname,
@@ -110,3 +113,18 @@ class WorkerSettings(BaseSettings):
     @property
     def sandbox_root(self) -> Path:
         return (self.sandbox_dir or self.work_dir / "sandboxes").resolve()
+
+    environment: Literal["local", "production"] = Field(
+        default="local",
+        validation_alias="RUNYARD_ENVIRONMENT",
+        description="shared with the server: production refuses a Redis without a password",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_unauthenticated_redis(self) -> Self:
+        if self.environment == "production" and not urlparse(self.redis_url).password:
+            raise ValueError(
+                "refusing to start in production: RUNYARD_WORKER_REDIS_URL has no password; "
+                "Redis must require authentication (redis://:<password>@host:6379/0)"
+            )
+        return self

@@ -31,9 +31,11 @@ log = logging.getLogger(__name__)
 class UploadJob(BaseModel):
     run_id: str
     fence: int
-    kind: str  # "checkpoints" | "exports"
+    kind: str  # "checkpoints" | "exports" | "tensorboard"
     filename: str
     fields: dict[str, Any]
+    required: bool = True
+    """False: a failure is logged but does not fail the run (TensorBoard files)."""
 
 
 @dataclass
@@ -148,7 +150,7 @@ class Uploader:
             with self._lock:
                 state = self._fences[item.job.fence]
                 state.outstanding -= 1
-                if failure:
+                if failure and item.job.required:
                     state.failures.append(failure)
                 self._lock.notify_all()
 

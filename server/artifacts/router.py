@@ -11,7 +11,9 @@ from server.attempts.access import require_attempt
 from server.deps import CurrentUser, SessionDep, SettingsDep, WorkerPrincipal, get_principal
 from server.error_responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE
 from server.errors import NotFound
+from server.experiments.models import Experiment
 from server.principals import Principal
+from server.runs.models import Run
 from server.runs.repository import get_readable_run
 
 router = APIRouter(tags=["artifacts"], responses={**AUTH_ERRORS, **NOT_FOUND})
@@ -126,6 +128,14 @@ def _may_read(session: SessionDep, principal: Principal, run_id: str, missing: s
         require_attempt(session, principal, run_id)
 
 
+def _run_label(session: SessionDep, run_id: str) -> str:
+    """`<experiment name>-<short run id>`: what a downloaded file is called, so files of
+    several runs can sit in one folder and say where they came from."""
+    run = session.get(Run, run_id)
+    experiment = session.get(Experiment, run.experiment_id) if run else None
+    return f"{experiment.name if experiment else 'run'}-{run_id[:8]}"
+
+
 def _file_response(
     settings: SettingsDep, storage_path: str, sha256: str, filename: str
 ) -> FileResponse:
@@ -152,9 +162,10 @@ def download_checkpoint(
     """The checkpoint file, streamed, with Content-Length and X-Content-SHA256."""
     checkpoint = service.get_checkpoint(session, checkpoint_id)
     _may_read(session, principal, checkpoint.run_id, service.CHECKPOINT_NOT_FOUND)
-    return _file_response(
-        settings, checkpoint.storage_path, checkpoint.sha256, f"{checkpoint.id}.ckpt"
+    name = (
+        f"{_run_label(session, checkpoint.run_id)}-epoch={checkpoint.epoch}-step={checkpoint.step}"
     )
+    return _file_response(settings, checkpoint.storage_path, checkpoint.sha256, f"{name}.ckpt")
 
 
 @router.get("/exports/{export_id}/download", responses=_DOWNLOAD)
@@ -165,4 +176,5 @@ def download_export(
     export = service.get_export(session, export_id)
     _may_read(session, principal, export.run_id, service.EXPORT_NOT_FOUND)
     suffix = service.EXPORT_SUFFIX.get(export.format, "")
-    return _file_response(settings, export.storage_path, export.sha256, f"{export.id}{suffix}")
+    name = f"{_run_label(session, export.run_id)}-{export.format}{suffix}"
+    return _file_response(settings, export.storage_path, export.sha256, name)

@@ -82,6 +82,14 @@ def _holders(session: Session) -> dict[tuple[str, str], Run]:
     return held
 
 
+def slots_in_use(session: Session) -> dict[str, int]:
+    """Worker id -> how many of its slots an attempt holds."""
+    used: dict[str, int] = defaultdict(int)
+    for worker_id, _slot in _holders(session):
+        used[worker_id] += 1
+    return dict(used)
+
+
 class _Names:
     """Names for the runs, users and projects the caller may see; None for the others."""
 

@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from runyard.schemas.spec import ExperimentSpec
+from runyard.schemas.spec_errors import spec_problems
 from runyard.schemas.text import find_unstorable
 from server.bundles.storage import SpooledBundle, spool
 from server.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
@@ -57,11 +58,12 @@ def parse_spec(text: bytes | str, media_type: str) -> ExperimentSpec:
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        # Only loc/msg/type: the rejected input may be huge or not JSON-serialisable.
+        # Only loc/msg/type: the rejected input may be huge or not JSON-serialisable. The
+        # messages suggest the field meant when one is misspelt.
         raise RequestValidationError(
             [
-                {"loc": ["body", *err["loc"]], "msg": err["msg"], "type": err["type"]}
-                for err in exc.errors()
+                {"loc": ["body", *problem.loc], "msg": problem.message, "type": problem.type}
+                for problem in spec_problems(exc)
             ]
         ) from exc
 

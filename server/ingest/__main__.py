@@ -9,7 +9,7 @@ from redis import Redis
 
 from server.db import make_engine, make_session_factory
 from server.ingest.consumer import Ingester, IngestOptions
-from server.settings import Settings
+from server.settings import settings_or_exit
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-    settings = Settings()
+    settings = settings_or_exit("ingester")
     engine = make_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url)
     stop = threading.Event()

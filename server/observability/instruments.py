@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.ingest.writer import BatchResult
+from server.observability.cluster_gauges import ClusterGauges
 
 
 class Instruments:
@@ -110,5 +111,6 @@ class RequestMetrics:
 
 def install_observability(app: FastAPI, api_prefix: str = "/api/v1") -> None:
     instruments = Instruments()
+    instruments.registry.register(ClusterGauges(app))
     app.state.instruments = instruments
     app.add_middleware(RequestMetrics, instruments=instruments, api_prefix=api_prefix)

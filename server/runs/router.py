@@ -31,6 +31,15 @@ def list_runs(
     experiment_id: str | None = None,
     tag: str | None = None,
     q: Annotated[str | None, Query(max_length=200, description="text in the name")] = None,
+    id_prefix: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=36,
+            pattern=r"^[0-9a-fA-F-]+$",
+            description="runs whose id starts with this (a short id, as the CLI shows)",
+        ),
+    ] = None,
     sort: RunSort = "-created_at",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -39,6 +48,7 @@ def list_runs(
     rows, key = repository.list_runs(
         session,
         user,
+        id_prefix=id_prefix.lower() if id_prefix else None,
         states=state,
         owner_id=owner_id,
         project_id=project_id,

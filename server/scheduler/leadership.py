@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from runyard.schemas.streams import scheduler_leader_key
 from server.attempts.models import SchedulerLease
 
 LEASE_NAME = "scheduler"
@@ -22,7 +23,7 @@ LEASE_NAME = "scheduler"
 
 def leader_key(prefix: str) -> str:
     """Redis key the leader mirrors its identity to (observers only; SQL decides)."""
-    return f"{prefix}:scheduler:leader"
+    return scheduler_leader_key(prefix)
 
 
 @dataclass

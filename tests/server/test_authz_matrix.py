@@ -6,8 +6,10 @@ list of what to add. "ok" means the caller got past authorization (any status bu
 5xx; and not 404 unless the row says the resource may legitimately be absent).
 """
 
+import io
 import re
 import secrets
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -146,6 +148,22 @@ def _running_run(w: World) -> str:
     return w.running_run()
 
 
+def _event_files() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("attempt-1/events.out.tfevents.1")
+        info.size = 5
+        archive.addfile(info, io.BytesIO(b"event"))
+    return buffer.getvalue()
+
+
+def _tensorboard_upload(w: World) -> tuple[list[str], dict[str, Any]]:
+    return [w.running_run()], {
+        "data": {"attempt": "1"},
+        "files": {"file": ("tensorboard.tar.gz", _event_files())},
+    }
+
+
 def _upload(form: dict[str, str]) -> Build:
     return lambda w: (
         [w.running_run()],
@@ -193,6 +211,9 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ),
     # experiments and runs
     ("POST", "/api/v1/experiments"): Row(PROJECT_WRITE, _json(lambda w: spec_for(w.project))),
+    ("POST", "/api/v1/experiments/validate"): Row(
+        PROJECT_WRITE, _json(lambda w: spec_for(w.project))
+    ),
     ("GET", "/api/v1/experiments"): Row(ANY_USER, _no_body()),
     ("GET", "/api/v1/experiments/{}"): Row(PROJECT_READ, _no_body(World.experiment)),
     ("GET", "/api/v1/runs"): Row(ANY_USER, _no_body()),
@@ -211,6 +232,8 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/runs/{}/exports"): Row(PROJECT_READ, _no_body(_run)),
     ("GET", "/api/v1/checkpoints/{}/download"): Row(RUN_FILES, _no_body(World.checkpoint)),
     ("GET", "/api/v1/exports/{}/download"): Row(RUN_FILES, _no_body(World.export)),
+    # No event files are stored for a fresh run: allowed callers get the 404 that says so.
+    ("GET", "/api/v1/runs/{}/tensorboard"): Row(PROJECT_READ, _no_body(_run), may_404=True),
     ("GET", "/api/v1/workers"): Row(ANY_USER, _no_body()),
     ("GET", "/metrics"): Row(ANY_TOKEN, _no_body()),
     # scheduler slice
@@ -222,6 +245,7 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/api/v1/worker/runs/{}/checkpoints"): Row(WORKER, _upload(CHECKPOINT_FORM)),
     ("POST", "/api/v1/worker/runs/{}/exports"): Row(WORKER, _upload({"format": "onnx"})),
+    ("POST", "/api/v1/worker/runs/{}/tensorboard"): Row(WORKER, _tensorboard_upload),
     ("POST", "/api/v1/worker/heartbeat"): Row(
         WORKER,
         _json(
