@@ -1,11 +1,18 @@
 """Suite-wide fixtures. Package-specific fixtures live in each tests/<package>/conftest.py."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.redis_server import RedisServer, redis_server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Workers that tests start run their runs in sandboxes; the test models
+    # (tests.worker.tiny_models...) are code those sandboxes may read.
+    os.environ["RUNYARD_WORKER_SANDBOX_EXTRA_PATHS"] = str(Path(__file__).resolve().parent)
 
 
 @pytest.fixture(autouse=True)

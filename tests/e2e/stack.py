@@ -29,8 +29,6 @@ def running_stack(data_dir: Path, *, gpus: int = 1, **scheduler: str) -> Iterato
     knobs = {
         "RUNYARD_SCHEDULER_TICK_SECONDS": "0.2",
         "RUNYARD_WORKER_HEARTBEAT_SECONDS": "1",
-        # The test models (tests.worker.tiny_models) are code the sandboxes may read.
-        "RUNYARD_WORKER_SANDBOX_EXTRA_PATHS": str(REPO / "tests"),
     }
     knobs |= {f"RUNYARD_SCHEDULER_{k.upper()}": v for k, v in scheduler.items()}
     stack = LocalStack(

@@ -19,7 +19,7 @@ import pytest
 from runyard.client import Client
 from runyard.local_stack import LocalStack, StackOptions
 from tests.chaos.invariants import leftover_run_processes
-from tests.e2e.stack import REPO, free_port
+from tests.e2e.stack import free_port
 from tests.redis_server import RedisServer
 from tests.server.conftest import create_postgres_database, drop_postgres_database
 from tests.worker.polling import wait_for
@@ -46,7 +46,6 @@ def stack(request, tmp_path, own_redis: RedisServer) -> Iterator[LocalStack]:
             extra_env={
                 "RUNYARD_SCHEDULER_TICK_SECONDS": "0.2",
                 "RUNYARD_WORKER_HEARTBEAT_SECONDS": "1",
-                "RUNYARD_WORKER_SANDBOX_EXTRA_PATHS": str(REPO / "tests"),
             },
             say=lambda _msg: None,
         )
