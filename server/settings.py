@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     max_bundle_members: int = Field(default=10_000, ge=1)
     web_dist: Path = _REPO_ROOT / "web" / "dist"
     ingest_in_process: bool = Field(default=True, description="run the ingester in the app")
+    max_metric_keys_per_run: int = Field(
+        default=10_000, ge=1, description="points of further keys are not stored"
+    )
+    max_log_bytes_per_run: int = Field(
+        default=256 * 1024**2, ge=1024, description="past it the oldest lines are dropped"
+    )
+    max_event_bytes: int = Field(
+        default=16 * 1024**2, ge=1024, description="a larger event is dead-lettered unread"
+    )
 
     @model_validator(mode="after")
     def _fill_defaults_and_refuse_unsafe(self) -> Self:
