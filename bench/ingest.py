@@ -215,7 +215,13 @@ def _bench_runyard(args: argparse.Namespace, ingesters: int, final: bool) -> Non
             publisher.join()
             if final:
                 seconds = time.perf_counter() - started
-                _emit("publish_points_per_s", total / seconds, "points/s", "", seconds=round(seconds, 2))
+                _emit(
+                    "publish_points_per_s",
+                    total / seconds,
+                    "points/s",
+                    "",
+                    seconds=round(seconds, 2),
+                )
 
             procs = [
                 spawn.Process(
@@ -252,7 +258,9 @@ def _bench_runyard(args: argparse.Namespace, ingesters: int, final: bool) -> Non
                 redis.delete(*keys)
             redis.close()
         with session_factory() as session:
-            stored = session.scalar(select(MetricSeries.points).where(MetricSeries.run_id == run_id))
+            stored = session.scalar(
+                select(MetricSeries.points).where(MetricSeries.run_id == run_id)
+            )
         label = f"{ingesters}_ingester{'s' if ingesters > 1 else ''}"
         _emit(
             f"ingest_points_per_s_runyard_{label}",

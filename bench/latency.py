@@ -1,7 +1,8 @@
 """Latency figures, printed as JSON lines (measured, never asserted).
 
     python bench/latency.py scheduler      # decision time, 10,000 queued runs x 100 workers
-    python bench/latency.py service        # submit->first step, log line->API (starts a stack)
+    python bench/latency.py service        # submit->first step, log line->API (starts a stack,
+                                           # without and with the run sandbox)
     python bench/latency.py all            # every figure
 
 Each line: {"bench": name, "value": ..., "unit": ..., "target": ...}.
@@ -112,9 +113,12 @@ def _wait_done(client, run_id: str, timeout: float = 300) -> dict:
     raise TimeoutError(f"run {run_id} did not finish in {timeout}s")
 
 
-def service_latency(data_dir: Path, database_url: str, repeats: int = 5, lines: int = 200) -> None:
-    """Start the local stack, warm the worker with one run, then measure
-    submit -> first training step (repeats) and first-log-line -> API (lines)."""
+def service_latency(
+    data_dir: Path, database_url: str, isolation: str, repeats: int = 5, lines: int = 200
+) -> float:
+    """Start the local stack (its worker isolating runs with `isolation`), warm the worker
+    with one run, then measure submit -> first training step (repeats) and first log line ->
+    API (lines). Returns the median submit -> first step."""
     from runyard.client import Client
     from runyard.local_stack import LocalStack, StackOptions
 
@@ -129,6 +133,9 @@ def service_latency(data_dir: Path, database_url: str, repeats: int = 5, lines: 
             extra_env={
                 "RUNYARD_SCHEDULER_TICK_SECONDS": "0.05",
                 "RUNYARD_WORKER_HEARTBEAT_SECONDS": "1",
+                "RUNYARD_WORKER_ISOLATION": isolation,
+                # bench.latency_models is code the sandboxes may read.
+                "RUNYARD_WORKER_SANDBOX_EXTRA_PATHS": str(Path(__file__).resolve().parent),
             },
             say=lambda _m: None,
         )
@@ -163,6 +170,7 @@ def service_latency(data_dir: Path, database_url: str, repeats: int = 5, lines: 
                 statistics.median(startup),
                 "s",
                 "< 2 s",
+                isolation=isolation,
                 p_max=round(max(startup), 3),
                 repeats=repeats,
                 median_phases_s={k: round(statistics.median(v), 3) for k, v in phases.items()},
@@ -187,12 +195,14 @@ def service_latency(data_dir: Path, database_url: str, repeats: int = 5, lines: 
                 1000 * delays[int(0.99 * (len(delays) - 1))],
                 "ms",
                 "p99 < 250 ms",
+                isolation=isolation,
                 p50_ms=round(1000 * statistics.median(delays), 1),
                 lines=len(delays),
                 note="time a line is printed by user code until the logs API returns it",
             )
     finally:
         stack.down()
+    return statistics.median(startup)
 
 
 def main() -> None:
@@ -209,8 +219,18 @@ def main() -> None:
     if args.which in ("service", "all"):
         import tempfile
 
-        with tempfile.TemporaryDirectory() as tmp:
-            service_latency(Path(tmp), args.database_url)
+        # The same stack twice: without isolation (the baseline) and with every run in its
+        # sandbox, so the sandbox's share of the start-up is measured in one run.
+        medians = {}
+        for isolation in ("none", "sandbox"):
+            with tempfile.TemporaryDirectory() as tmp:
+                medians[isolation] = service_latency(Path(tmp), args.database_url, isolation)
+        _emit(
+            "sandbox_added_to_first_training_step_ms",
+            1000 * (medians["sandbox"] - medians["none"]),
+            "ms",
+            "< 100 ms",
+        )
 
 
 if __name__ == "__main__":

@@ -112,7 +112,25 @@ def run_plain(batch_size: int, steps: int, logging_on: bool, root: str) -> float
     return seconds
 
 
-def run_trainer_core(batch_size: int, steps: int, logging_on: bool, root: str) -> float:
+class NoOpBatchHooks(trainer_core.Callback):
+    """Overrides the four per-batch callback hooks with no-ops: what dispatch alone costs."""
+
+    def on_batch_start(self, trainer: Any, pl_module: Any) -> None:
+        pass
+
+    def on_batch_end(self, trainer: Any, pl_module: Any) -> None:
+        pass
+
+    def on_train_batch_start(self, trainer: Any, pl_module: Any, *args: Any) -> None:
+        pass
+
+    def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any) -> None:
+        pass
+
+
+def run_trainer_core(
+    batch_size: int, steps: int, logging_on: bool, root: str, extra: Any = ()
+) -> float:
     torch.manual_seed(0)
     model = module_class(trainer_core)()
     timer = timer_callback(trainer_core.Callback)
@@ -125,11 +143,35 @@ def run_trainer_core(batch_size: int, steps: int, logging_on: bool, root: str) -
         num_sanity_val_steps=0,
         log_every_n_steps=LOG_EVERY,
         default_root_dir=root,
-        callbacks=[timer],
+        callbacks=[timer, *extra],
     )
     with contextlib.redirect_stdout(io.StringIO()):
         trainer.fit(model, make_loader(batch_size, steps))
     return timer.seconds
+
+
+def measure_hook_dispatch(steps: int, repeats: int, root: str, callbacks: int = 8) -> None:
+    """Per-step cost of calling the per-batch hooks of `callbacks` no-op callbacks (4 hooks
+    each), against the same run without them: the hook dispatcher's own cost."""
+    base = hooked = float("inf")
+    extra = [NoOpBatchHooks() for _ in range(callbacks)]
+    for _ in range(repeats):
+        base = min(base, run_trainer_core(32, steps, False, root))
+        hooked = min(hooked, run_trainer_core(32, steps, False, root, extra))
+    calls = 4 * callbacks
+    print(
+        json.dumps(
+            {
+                "bench": "hook_dispatch",
+                "batch_size": 32,
+                "noop_callbacks": callbacks,
+                "hook_calls_per_step": calls,
+                "extra_us_per_step": round((hooked - base) / steps * 1e6, 2),
+                "us_per_hook_call": round((hooked - base) / steps / calls * 1e6, 3),
+            }
+        ),
+        flush=True,
+    )
 
 
 def run_pytorch_lightning(batch_size: int, steps: int, logging_on: bool, root: str) -> float:
@@ -228,6 +270,7 @@ def main() -> None:
                         per_step["pytorch_lightning"] - per_step["plain"], 4
                     )
                 print(json.dumps(comparison), flush=True)
+        measure_hook_dispatch(args.steps, args.repeats, root)
 
 
 if __name__ == "__main__":

@@ -147,24 +147,21 @@ class RunFollower:
                 points = self.client.metric(self.run_id, key, max_points=10)
                 if points:
                     say(f"  {key:<24} {_fmt(points[-1]['value'])}  (step {points[-1]['step']})")
-        for title, fetch, route in (
-            ("checkpoints", self.client.checkpoints, "checkpoints"),
-            ("exports", self.client.exports, "exports"),
-        ):
-            try:
-                items = fetch(self.run_id)
-            except ApiError:
-                continue
-            if items:
-                say(f"{title}:")
-            for item in items:
-                what = item.get("format") or (
-                    f"epoch {item.get('epoch')} step {item.get('step')}"
-                    + (" best" if item.get("is_best") else "")
-                    + (" last" if item.get("is_last") else "")
-                )
-                where = item.get("storage_path") or item.get("path") or ""
-                say(
-                    f"  {what:<28} {self.client.url}/api/v1/{route}/{item['id']}/download"
-                    + (f"  ({where})" if where else "")
-                )
+        short = self.run_id[:8]
+        try:
+            checkpoints = self.client.checkpoints(self.run_id)
+            exports = self.client.exports(self.run_id)
+        except ApiError:
+            checkpoints, exports = [], []
+        if checkpoints:
+            say(f"checkpoints (runyard download {short} --checkpoint best|last|ID -o DIR):")
+        for item in checkpoints:
+            flags = " ".join(
+                f for f, on in (("best", item.get("is_best")), ("last", item.get("is_last"))) if on
+            )
+            say(f"  {item['id'][:8]}  epoch {item.get('epoch')} step {item.get('step')}  {flags}")
+        if exports:
+            say(f"exports (runyard download {short} --export onnx|torchscript -o DIR):")
+        for item in exports:
+            verified = "verified" if item.get("verified") else "not verified"
+            say(f"  {item['format']:<12} {verified}")

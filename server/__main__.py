@@ -3,21 +3,16 @@
 import sys
 
 import uvicorn
-from pydantic import ValidationError
 
 from server.app import create_app
 from server.db import make_engine, make_session_factory
 from server.schema_migrations import upgrade_to_head
-from server.settings import Settings
+from server.settings import settings_or_exit
 from server.users.bootstrap import BOOTSTRAP_EMAIL, bootstrap_admin
 
 
 def main() -> int:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        print(f"runyard server: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit("server")
     upgrade_to_head(settings.database_url)
     engine = make_engine(settings.database_url)
     try:

@@ -4,17 +4,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from redis import Redis
 from sqlalchemy.exc import DataError, IntegrityError
 
 from runyard.schemas.spec import ExperimentSpec
 from server.artifacts.router import router as artifacts_router
+from server.attempts.presence import presence_beacon
+from server.attempts.router import router as attempts_router
 from server.bundles.router import router as bundles_router
 from server.cluster.router import router as cluster_router
+from server.dashboard import Dashboard
 from server.db import make_engine, make_session_factory
 from server.errors import InvalidInput, RunyardServerError
 from server.experiments.router import router as experiments_router
@@ -26,9 +28,12 @@ from server.logs.router import router as logs_router
 from server.metrics.router import router as metrics_router
 from server.observability import install_observability
 from server.observability.router import router as observability_router
+from server.operation_ids import operation_id
 from server.projects.router import router as projects_router
 from server.runs.router import router as runs_router
 from server.settings import Settings
+from server.tensorboard.router import router as tensorboard_router
+from server.text_checks import refuse_unstorable_text
 from server.users.router import router as users_router
 from server.workers.router import router as workers_router
 
@@ -42,12 +47,14 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (experiments_router, API_PREFIX),
     (runs_router, API_PREFIX),
     (bundles_router, API_PREFIX),
+    (attempts_router, API_PREFIX),
     (metrics_router, API_PREFIX),
     (logs_router, API_PREFIX),
     (workers_router, API_PREFIX),
     (cluster_router, API_PREFIX),
     (artifacts_router, API_PREFIX),
     (live_router, API_PREFIX),
+    (tensorboard_router, API_PREFIX),
     (observability_router, ""),
 )
 
@@ -58,12 +65,7 @@ EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (ExperimentSpec,)
 # after its engine, session factory and Redis client exist. Each slice adds one line.
 BACKGROUND_SERVICES: tuple[Callable[[FastAPI], AbstractContextManager[object]], ...] = (
     ingester_in_process,
-)
-
-DASHBOARD_NOT_BUILT = (
-    "Runyard API is running; the web dashboard is not built.\n"
-    "Build it with: cd web && npm ci && npm run build\n"
-    "The API is under /api/v1 (documentation at /docs).\n"
+    presence_beacon,
 )
 
 
@@ -86,7 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             redis.close()
             engine.dispose()
 
-    app = FastAPI(title="Runyard", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="Runyard",
+        version="1",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        dependencies=[Depends(refuse_unstorable_text)],
+    )
     app.state.settings = settings
     for router, prefix in ROUTERS:
         app.include_router(router, prefix=prefix)
@@ -148,10 +156,4 @@ def _add_extra_schemas(app: FastAPI) -> None:
 
 
 def _add_dashboard(app: FastAPI, settings: Settings) -> None:
-    if (settings.web_dist / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=settings.web_dist, html=True), name="dashboard")
-        return
-
-    @app.get("/", include_in_schema=False)
-    def dashboard_not_built() -> PlainTextResponse:
-        return PlainTextResponse(DASHBOARD_NOT_BUILT)
+    app.mount("/", Dashboard(settings.web_dist), name="dashboard")

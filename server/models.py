@@ -4,6 +4,7 @@ Each slice adds one import line here.
 """
 
 from server.artifacts.models import Checkpoint, ExportedModel
+from server.attempts.models import AttemptNode, RunAttempt, SchedulerLease, ServicePresence
 from server.db import Base
 from server.experiments.models import Experiment, ExperimentTag
 from server.ingest.models import RunIngestUsage
@@ -18,6 +19,7 @@ metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
+    "AttemptNode",
     "Base",
     "Checkpoint",
     "Experiment",
@@ -31,8 +33,11 @@ __all__ = [
     "Project",
     "ProjectMember",
     "Run",
+    "RunAttempt",
     "RunIngestUsage",
     "RunTransition",
+    "SchedulerLease",
+    "ServicePresence",
     "User",
     "Worker",
     "metadata",

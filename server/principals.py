@@ -22,9 +22,12 @@ class Principal:
     user: User | None = None
     run_id: str | None = None
     worker_name: str | None = None
+    fence: int | None = None
+    """A run token's attempt."""
 
     def require_run(self, run_id: str) -> None:
-        """A run-scoped token reaches only its own run; worker tokens reach every run."""
+        """A run-scoped token reaches only its own run (`server.attempts.access` checks that its
+        attempt is still the run's, and that a worker holds the run it asks for)."""
         if self.kind == "run" and self.run_id != run_id:
             raise Forbidden("this run-scoped token belongs to another run; use that run's token")
 
@@ -53,5 +56,10 @@ def authenticate(session: Session, raw_token: str | None) -> Principal:
         token.last_used_at = now
         session.commit()
     return Principal(
-        kind=kind, token_id=token.id, user=user, run_id=token.run_id, worker_name=token.worker_name
+        kind=kind,
+        token_id=token.id,
+        user=user,
+        run_id=token.run_id,
+        worker_name=token.worker_name,
+        fence=token.fence,
     )

@@ -4,17 +4,31 @@ Built by `create_app(settings)` or `python -m server`, never at import time, so 
 several apps in one process can each have their own.
 """
 
+import sys
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlparse
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
+from server.bundled import dashboard_dir
 
 
 class SettingsError(ValueError):
     """Settings that would be unsafe or inconsistent; the message says which variable to set."""
+
+
+REDIS_PASSWORD_HINT = (
+    "{variable} has no password: Redis must require authentication "
+    "(redis://:<password>@host:6379/0, with requirepass set on the Redis server)"
+)
+
+
+def redis_url_has_password(url: str) -> bool:
+    """Redis requires authentication in production; a URL without a password would connect to
+    a Redis anyone on the network (or any run) could reach."""
+    return bool(urlparse(url).password)
 
 
 class Settings(BaseSettings):
@@ -33,7 +47,10 @@ class Settings(BaseSettings):
     max_bundle_bytes: int = Field(default=64 * 1024**2, ge=1, description="a compressed bundle")
     max_bundle_unpacked_bytes: int = Field(default=512 * 1024**2, ge=1)
     max_bundle_members: int = Field(default=10_000, ge=1)
-    web_dist: Path = _REPO_ROOT / "web" / "dist"
+    web_dist: Path = Field(
+        default_factory=dashboard_dir,
+        description="the dashboard build (default: the installed package's, else web/dist)",
+    )
     ingest_in_process: bool = Field(default=True, description="run the ingester in the app")
     max_metric_keys_per_run: int = Field(
         default=10_000, ge=1, description="points of further keys are not stored"
@@ -43,6 +60,11 @@ class Settings(BaseSettings):
     )
     max_event_bytes: int = Field(
         default=16 * 1024**2, ge=1024, description="a larger event is dead-lettered unread"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=24,
+        description="a bearer token that reads /metrics and nothing else (for Prometheus)",
     )
 
     @model_validator(mode="after")
@@ -58,12 +80,10 @@ class Settings(BaseSettings):
                 problems.append("set RUNYARD_DATABASE_URL (the default is a local SQLite file)")
             if not self.data_dir.is_absolute():
                 problems.append("set RUNYARD_DATA_DIR to an absolute path")
-            if self.redis_prefix == "runyard" and self.redis_url.endswith("127.0.0.1:6379/0"):
-                problems.append("set RUNYARD_REDIS_URL to the production Redis")
+            if not redis_url_has_password(self.redis_url):
+                problems.append(REDIS_PASSWORD_HINT.format(variable="RUNYARD_REDIS_URL"))
             if problems:
-                raise SettingsError(
-                    "refusing to start in production with local defaults: " + "; ".join(problems)
-                )
+                raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self
 
     @property
@@ -71,3 +91,14 @@ class Settings(BaseSettings):
         """The artifact directory (always set after validation)."""
         assert self.artifact_dir is not None
         return self.artifact_dir
+
+
+def settings_or_exit(component: str) -> Settings:
+    """The settings from the environment, or exit with status 2 and a one-line reason per
+    problem (not a traceback): what `python -m server`, the scheduler and the ingester use."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        print(f"runyard {component}: {problems}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,7 +1,9 @@
 """docker-compose.yml describes a real deployment, and every RUNYARD_* variable it sets is one
 the component's settings class reads (a typo would otherwise be ignored silently)."""
 
+import re
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -12,6 +14,34 @@ from worker.settings import WorkerSettings
 
 COMPOSE = yaml.safe_load((Path(__file__).resolve().parents[1] / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
+_VARIABLE = re.compile(r"\$\$|\$\{(\w+)(?:(:\?|:-)([^}]*))?\}")
+
+
+class MissingVariable(Exception):
+    pass
+
+
+def interpolate(value: str, variables: dict[str, str]) -> str:
+    """Compose's variable substitution: ${X}, ${X:-default}, ${X:?error} and $$ for a '$'."""
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, operator, argument = match.groups()
+        if variables.get(name):
+            return variables[name]
+        if operator == ":?":
+            raise MissingVariable(f"{name}: {argument}")
+        return argument or ""
+
+    return _VARIABLE.sub(substitute, value)
+
+
+def environment(service: str, variables: dict[str, str]) -> dict[str, str]:
+    return {k: interpolate(str(v), variables) for k, v in SERVICES[service]["environment"].items()}
+
+
+DEPLOYMENT = {"RUNYARD_REDIS_PASSWORD": "0123abcd", "RUNYARD_WORKER_TOKEN": "ry_worker_x"}
 
 
 def fields_of(settings_class, prefix: str) -> set[str]:
@@ -69,3 +99,36 @@ def test_every_runyard_variable_is_read_by_a_settings_class(service):
 def test_worker_and_server_agree_on_the_redis_prefix():
     server_prefix = SERVICES["server"]["environment"]["RUNYARD_REDIS_PREFIX"]
     assert SERVICES["worker"]["environment"]["RUNYARD_WORKER_REDIS_PREFIX"] == server_prefix
+
+
+@pytest.mark.parametrize("service", ["server", "ingester", "scheduler", "worker", "redis"])
+def test_compose_refuses_to_start_without_a_redis_password(service):
+    with pytest.raises(MissingVariable, match="RUNYARD_REDIS_PASSWORD"):
+        environment(service, {"RUNYARD_WORKER_TOKEN": "ry_worker_x"})
+
+
+def test_redis_requires_the_password_every_service_connects_with():
+    redis_env = environment("redis", DEPLOYMENT)
+    command = " ".join(SERVICES["redis"]["command"])
+    assert '--requirepass "$$REDISCLI_AUTH"' in command  # $$: expanded by the shell, not compose
+    assert redis_env["REDISCLI_AUTH"] == DEPLOYMENT["RUNYARD_REDIS_PASSWORD"]
+    urls = [environment(s, DEPLOYMENT)["RUNYARD_REDIS_URL"] for s in ("server", "ingester")]
+    urls += [environment("scheduler", DEPLOYMENT)["RUNYARD_REDIS_URL"]]
+    urls += [environment("worker", DEPLOYMENT)["RUNYARD_WORKER_REDIS_URL"]]
+    for url in urls:
+        assert urlparse(url).password == DEPLOYMENT["RUNYARD_REDIS_PASSWORD"], url
+        assert urlparse(url).hostname == "redis"
+
+
+def test_every_service_passes_its_own_production_checks(monkeypatch, tmp_path):
+    for service, settings_class in (
+        ("server", Settings),
+        ("ingester", Settings),
+        ("scheduler", Settings),
+        ("worker", WorkerSettings),
+    ):
+        with monkeypatch.context() as scoped:
+            for key, value in environment(service, DEPLOYMENT).items():
+                scoped.setenv(key, value)
+            settings = settings_class()
+            assert settings.environment == "production", service

@@ -6,17 +6,22 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from runyard.schemas import worker_queue
 from worker.celery_app import make_celery
-from worker.events import redis_client, replay_spools
-from worker.heartbeat import cancel_listener, heartbeat_loop
+from worker.events import Outbox, redis_client
+from worker.heartbeat import Heart, cancel_listener, heartbeat_loop
 from worker.process_group import INHERITED_ENV
 from worker.run_task import RunningRuns, TaskContext
+from worker.sandbox import IsolationUnavailable, SandboxPool, enforce_isolation_policy
 from worker.server_api import WorkerApi
 from worker.settings import WorkerSettings
 from worker.slots import detect_slots, gpu_names
+from worker.uploads import Uploader
 
 
 def start_warm_launcher() -> tuple[subprocess.Popen[bytes], Path]:
@@ -36,7 +41,18 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = WorkerSettings()
+    try:
+        settings = WorkerSettings()
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        print(f"runyard worker: {problems}", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        # Before anything else: a worker that cannot isolate runs must not take any.
+        enforce_isolation_policy(settings)
+    except IsolationUnavailable as exc:
+        logging.error("%s", exc)
+        raise SystemExit(2) from exc
     slots = detect_slots(settings.gpus)
     client = redis_client(settings.redis_url)
     # socket_timeout would cut the blocking pub/sub read; the listener needs its own client.
@@ -45,27 +61,55 @@ def main() -> None:
         settings.server_url, settings.token.get_secret_value() if settings.token else None
     )
     running = RunningRuns()
+    incarnation = uuid.uuid4().hex
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        replay_spools(client, settings.redis_prefix, settings.spool_dir)
-    except OSError as exc:
-        logging.warning("leftover event spools not delivered yet: %s", exc)
     stop = threading.Event()
-    threading.Thread(
-        target=heartbeat_loop,
-        args=(settings, api, client, slots, running, stop, gpu_names(slots)),
-        daemon=True,
-    ).start()
+    # Events and uploads a previous process of this worker left behind go out first; its
+    # uploads must reach the server before this process reports (after which the attempts
+    # they belong to are requeued as lost).
+    outbox = Outbox(client, settings.redis_prefix, settings.spool_dir / "events")
+    if (left := outbox.recover()) > 0:
+        logging.info("delivering the events of %d journal(s) left by the previous process", left)
+    threading.Thread(target=outbox.run, args=(stop,), name="outbox", daemon=True).start()
+    uploader = Uploader(api, settings.spool_dir / "uploads")
+    if (pending := uploader.start()) > 0:
+        logging.info("finishing %d upload(s) left by the previous process", pending)
+        if not uploader.wait(None, timeout=settings.restart_upload_seconds):
+            logging.warning("uploads left by the previous process are not all done yet")
+    heart = Heart(
+        settings=settings,
+        api=api,
+        client=client,
+        slots=slots,
+        running=running,
+        incarnation=incarnation,
+        gpu_names=gpu_names(slots),
+        isolation=settings.isolation,
+    )
+    threading.Thread(target=heartbeat_loop, args=(heart, stop), daemon=True).start()
     threading.Thread(
         target=cancel_listener,
         args=(listener_client, settings.redis_prefix, running, stop),
         daemon=True,
     ).start()
-    launcher, launcher_socket = start_warm_launcher()
+    # Sandboxed runs start from the pool's pre-started sandboxes; without isolation, from the
+    # warm launcher.
+    pool = SandboxPool.for_worker(settings) if settings.isolation == "sandbox" else None
+    launcher, launcher_socket = (None, None) if pool else start_warm_launcher()
+    if pool is not None:
+        pool.start()
     app = make_celery(
         settings,
         TaskContext(
-            settings=settings, redis=client, api=api, running=running, launcher=launcher_socket
+            settings=settings,
+            redis=client,
+            api=api,
+            running=running,
+            outbox=outbox,
+            uploader=uploader,
+            incarnation=incarnation,
+            launcher=launcher_socket,
+            sandboxes=pool,
         ),
     )
     logging.info(
@@ -87,7 +131,10 @@ def main() -> None:
         )
     finally:
         stop.set()
-        launcher.terminate()
+        if launcher is not None:
+            launcher.terminate()
+        if pool is not None:
+            pool.close()
         api.close()
 
 

@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict
 
 from runyard.schemas import ExperimentSpec
 
+TENSORBOARD_DIR = "tensorboard"
+
 
 class ChildPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -21,6 +23,8 @@ class ChildPlan(BaseModel):
     outbox_dir: str = "outbox"
     """Files handed to the parent for upload (hard links, so top-k pruning cannot race them)."""
     export_dir: str = "exports"
+    tensorboard_dir: str = TENSORBOARD_DIR
+    """TensorBoard event files, uploaded by the parent when the run ends."""
     gpus: int = 0
     node_rank: int = 0
     num_nodes: int = 1

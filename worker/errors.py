@@ -15,3 +15,7 @@ class ServerUnreachable(RunyardWorkerError):
 
 class ExportMismatch(RunyardWorkerError):
     """An exported model does not reproduce the eager model's output."""
+
+
+class AttemptEnded(RunyardWorkerError):
+    """The server refused the call for good (409): the attempt ended or was superseded."""

@@ -98,6 +98,61 @@ def _last_traceback(stderr_tail: Sequence[str]) -> str | None:
     return "\n".join(lines[starts[-1] :])
 
 
+def pump_lines(
+    pipe: IO[bytes],
+    stream: Literal["stdout", "stderr"],
+    on_line: LineSink,
+    stderr_tail: deque[str],
+) -> None:
+    """Hand each line of `pipe` to `on_line` until EOF, keeping stderr's tail for the exit
+    classification."""
+    with pipe:
+        for raw in pipe:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if stream == "stderr":
+                stderr_tail.append(line)
+            on_line(stream, line)
+
+
+def pump_notices(pipe: IO[bytes], on_notice: NoticeSink | None) -> None:
+    """Hand each JSON object line of the notice pipe to `on_notice` until EOF."""
+    with pipe:
+        for raw in pipe:
+            try:
+                notice = json.loads(raw)
+            except ValueError:
+                continue  # a torn line from a crashing child carries nothing usable
+            if on_notice is not None and isinstance(notice, dict):
+                on_notice(notice)
+
+
+def classify_exit(
+    returncode: int, stderr_tail: Sequence[str], *, canceled: str | None = None
+) -> ChildExit:
+    """What a child's exit means for its run. `canceled`: the cancel's reason, when the run
+    was canceled (whatever the exit code)."""
+    if canceled is not None:
+        return ChildExit("canceled", returncode, None, canceled)
+    if returncode == 0:
+        return ChildExit("completed", 0, None, "completed")
+    if returncode < 0:
+        number = -returncode
+        name = _signal_name(number)
+        hint = (
+            " (often the out-of-memory killer; lower the batch size or request more memory)"
+            if number == signal.SIGKILL
+            else ""
+        )
+        return ChildExit("killed", returncode, number, f"killed by {name} ({number}){hint}", None)
+    traceback = _last_traceback(stderr_tail)
+    if traceback:
+        reason = traceback.splitlines()[-1]
+    else:
+        tail = [line for line in stderr_tail if line.strip()]
+        reason = f"exited with status {returncode}" + (f": {tail[-1]}" if tail else "")
+    return ChildExit("failed", returncode, None, reason, traceback)
+
+
 class _LaunchedChild:
     """A child forked by the warm launcher: what RunProcess needs of a Popen (pid, wait)."""
 
@@ -234,22 +289,10 @@ class RunProcess:
         self._readers.append(thread)
 
     def _read_lines(self, pipe: IO[bytes], stream: Literal["stdout", "stderr"]) -> None:
-        with pipe:
-            for raw in pipe:
-                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                if stream == "stderr":
-                    self._tail.append(line)
-                self._on_line(stream, line)
+        pump_lines(pipe, stream, self._on_line, self._tail)
 
     def _read_notices(self, pipe: IO[bytes], _name: str) -> None:
-        with pipe:
-            for raw in pipe:
-                try:
-                    notice = json.loads(raw)
-                except ValueError:
-                    continue  # a torn line from a crashing child carries nothing usable
-                if self._on_notice is not None and isinstance(notice, dict):
-                    self._on_notice(notice)
+        pump_notices(pipe, self._on_notice)
 
     def cancel(self, grace_seconds: float, reason: str = "canceled") -> None:
         """SIGTERM to the whole group, SIGKILL to what is left after `grace_seconds`."""
@@ -280,25 +323,6 @@ class RunProcess:
         return self._classify(returncode)
 
     def _classify(self, returncode: int) -> ChildExit:
-        if self._cancel_requested.is_set():
-            return ChildExit("canceled", returncode, None, self._cancel_reason or "canceled")
-        if returncode == 0:
-            return ChildExit("completed", 0, None, "completed")
-        if returncode < 0:
-            number = -returncode
-            name = _signal_name(number)
-            hint = (
-                " (often the out-of-memory killer; lower the batch size or request more memory)"
-                if number == signal.SIGKILL
-                else ""
-            )
-            return ChildExit(
-                "killed", returncode, number, f"killed by {name} ({number}){hint}", None
-            )
-        traceback = _last_traceback(self._tail)
-        if traceback:
-            reason = traceback.splitlines()[-1]
-        else:
-            tail = [line for line in self._tail if line.strip()]
-            reason = f"exited with status {returncode}" + (f": {tail[-1]}" if tail else "")
-        return ChildExit("failed", returncode, None, reason, traceback)
+        canceled = self._cancel_requested.is_set()
+        reason = (self._cancel_reason or "canceled") if canceled else None
+        return classify_exit(returncode, self._tail, canceled=reason)

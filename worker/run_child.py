@@ -18,6 +18,7 @@ import torch
 import trainer_core
 from runyard.schemas import EntrypointSpec, ExperimentSpec
 from trainer_core.callbacks import ModelCheckpoint
+from trainer_core.loggers import TensorBoardLogger
 from worker.child_plan import ChildPlan
 from worker.errors import EntrypointError, ExportMismatch
 from worker.notices import ExportNotice, FailureNotice
@@ -73,7 +74,16 @@ def build_trainer(plan: ChildPlan, workdir: Path, notices: NoticeWriter) -> trai
         os.environ.setdefault("WORLD_SIZE", str(plan.num_nodes * max(gpus, 1)))
     return trainer_core.Trainer(
         **args,
-        logger=RunyardLogger(notices, plan.run_id, plan.attempt),
+        # Events stream to Runyard; TensorBoard event files are kept too (uploaded at the end).
+        logger=[
+            RunyardLogger(notices, plan.run_id, plan.attempt),
+            TensorBoardLogger(
+                str(workdir / plan.tensorboard_dir),
+                name="",
+                version=f"attempt-{plan.attempt}",
+                default_hp_metric=False,
+            ),
+        ],
         checkpoint_callback=checkpoint,
         callbacks=[RunyardCallback(notices, workdir, workdir / plan.outbox_dir)],
         default_root_dir=str(workdir),

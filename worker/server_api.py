@@ -11,7 +11,10 @@ from typing import Any
 
 import httpx
 
-from worker.errors import RunyardWorkerError, ServerUnreachable
+from worker.errors import AttemptEnded, RunyardWorkerError, ServerUnreachable
+
+HEARTBEAT_TIMEOUT = 3.0
+"""Heartbeats must not wait long: a slow server must not delay the Redis beat or the lease."""
 
 
 class WorkerApi:
@@ -20,17 +23,26 @@ class WorkerApi:
         self._client = httpx.Client(
             base_url=server_url.rstrip("/"), headers=headers, timeout=timeout
         )
+        # Its own connection pool: the heartbeat thread never queues behind a long upload.
+        self._beats = httpx.Client(
+            base_url=server_url.rstrip("/"), headers=headers, timeout=HEARTBEAT_TIMEOUT
+        )
 
     def close(self) -> None:
         self._client.close()
+        self._beats.close()
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _request(
+        self, method: str, url: str, client: httpx.Client | None = None, **kwargs: Any
+    ) -> httpx.Response:
         try:
-            response = self._client.request(method, url, **kwargs)
+            response = (client or self._client).request(method, url, **kwargs)
         except httpx.TransportError as exc:
             raise ServerUnreachable(f"{method} {url}: {exc}; will retry") from exc
         if response.status_code >= 500:
             raise ServerUnreachable(f"{method} {url}: HTTP {response.status_code}; will retry")
+        if response.status_code == 409:
+            raise AttemptEnded(f"{method} {url}: {response.text[:500]}")
         if response.status_code >= 400:
             raise RunyardWorkerError(
                 f"{method} {url}: HTTP {response.status_code}: {response.text[:500]}"
@@ -38,8 +50,18 @@ class WorkerApi:
         return response
 
     def heartbeat(self, payload: dict[str, Any]) -> dict[str, Any]:
-        response = self._request("POST", "/api/v1/worker/heartbeat", json=payload)
+        response = self._request("POST", "/api/v1/worker/heartbeat", self._beats, json=payload)
         body = response.json() if response.content else {}
+        return body if isinstance(body, dict) else {}
+
+    def accept(self, fence: int, node_rank: int, incarnation: str) -> dict[str, Any]:
+        """Take a node of an attempt before starting it; `AttemptEnded` when it has ended."""
+        response = self._request(
+            "POST",
+            f"/api/v1/worker/attempts/{fence}/accept",
+            json={"node_rank": node_rank, "incarnation": incarnation},
+        )
+        body = response.json()
         return body if isinstance(body, dict) else {}
 
     def upload(self, run_id: str, kind: str, path: Path, fields: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +94,11 @@ class WorkerApi:
             with self._client.stream("GET", url) as response:
                 if response.status_code >= 400:
                     response.read()
-                    error = ServerUnreachable if response.status_code >= 500 else RunyardWorkerError
+                    error: type[RunyardWorkerError] = RunyardWorkerError
+                    if response.status_code >= 500:
+                        error = ServerUnreachable
+                    elif response.status_code == 409:
+                        error = AttemptEnded
                     raise error(f"GET {url}: HTTP {response.status_code}: {response.text[:300]}")
                 with target.open("wb") as out:
                     for chunk in response.iter_bytes():

@@ -22,12 +22,77 @@ import socket
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 NOTICE_FD = 3  # where the notice pipe lands in the child (as with Popen's pass_fds)
 
+# Imported before any request, so every forked child finds them in memory. torch imports
+# torch._dynamo lazily when the first optimizer is built (seconds), and the exports need
+# torch.onnx and onnxruntime: take those costs once, in the launcher. Nothing here runs a
+# tensor op, so no thread pool exists yet to be broken by fork.
+PRELOADED_MODULES = (
+    "torch",
+    "torch._dynamo",
+    "torch.onnx",
+    "onnxruntime",
+    "trainer_core",
+    "worker.run_child",
+)
 
-def _child(request: dict[str, Any], fds: list[int]) -> None:
+
+def preload(modules: tuple[str, ...] = PRELOADED_MODULES) -> None:
+    import importlib
+
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            continue  # an optional extra; the child imports it itself if it needs it
+
+
+def exit_as_run_child(argv: list[str], cwd: str, env: dict[str, str]) -> NoReturn:
+    """In a child just forked from a preloaded process, whose fds 0-2 and NOTICE_FD are in
+    place: become `python -m worker.run_child <argv>` in `cwd` with exactly `env`, then exit
+    with its status. Never returns."""
+    try:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env | {"RUNYARD_NOTICE_FD": str(NOTICE_FD)})
+        # What `python -m` in that directory with that PYTHONPATH would have on sys.path.
+        extra = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        sys.path[:0] = [cwd, *(p for p in extra if p not in sys.path)]
+        sys.stdout = os.fdopen(1, "w", buffering=1)
+        sys.stderr = os.fdopen(2, "w", buffering=1)
+        import random
+
+        import numpy
+        import torch
+
+        random.seed()
+        numpy.random.seed()
+        torch.seed()
+        from worker import run_child
+
+        # Look like `python -m worker.run_child <plan>`: trainer_core's ddp launcher re-runs
+        # "this script" for each extra local device, and must not re-run the launcher.
+        sys.argv = [run_child.__file__, *argv]
+        sys.modules["__main__"] = run_child
+        code = run_child.main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def _child(request: dict[str, Any], fds: list[int]) -> NoReturn:
     """Runs in the forked child; never returns."""
     try:
         os.setsid()
@@ -44,41 +109,12 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
         os.dup2(devnull, 0)
         os.close(devnull)
         os.closerange(NOTICE_FD + 1, 1 << 16)  # the launcher's socket and other runs' pipes
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(env | {"RUNYARD_NOTICE_FD": str(NOTICE_FD)})
-        # What `python -m` in that directory with that PYTHONPATH would have on sys.path.
-        extra = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-        sys.path[:0] = [request["cwd"], *(p for p in extra if p not in sys.path)]
-        sys.stdout = os.fdopen(1, "w", buffering=1)
-        sys.stderr = os.fdopen(2, "w", buffering=1)
-        import random
-
-        import numpy
-        import torch
-
-        random.seed()
-        numpy.random.seed()
-        torch.seed()
-        from worker import run_child
-
-        # Look like `python -m worker.run_child <plan>`: trainer_core's ddp launcher re-runs
-        # "this script" for each extra local device, and must not re-run the launcher.
-        sys.argv = [run_child.__file__, *request["argv"]]
-        sys.modules["__main__"] = run_child
-        code = run_child.main(request["argv"])
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
         import traceback
 
         traceback.print_exc()
-        code = 1
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(code)
+        os._exit(1)
+    exit_as_run_child(request["argv"], request["cwd"], env)
 
 
 def _serve_one(conn: socket.socket) -> None:
@@ -107,25 +143,7 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def serve(path: Path) -> None:
-    # Imported before any request, so every forked child finds them in memory. torch imports
-    # torch._dynamo lazily when the first optimizer is built (seconds), and the exports need
-    # torch.onnx and onnxruntime: take those costs here, once. Nothing here runs a tensor op,
-    # so no thread pool exists yet to be broken by fork.
-    import importlib
-
-    for module in (
-        "torch",
-        "torch._dynamo",
-        "torch.onnx",
-        "onnxruntime",
-        "trainer_core",
-        "worker.run_child",
-    ):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            continue  # an optional extra; the child imports it itself if it needs it
-
+    preload()
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     path.unlink(missing_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

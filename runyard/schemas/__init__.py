@@ -23,18 +23,23 @@ from runyard.schemas.spec import (
 from runyard.schemas.states import TERMINAL_STATES, RunState, can_transition
 from runyard.schemas.tasks import (
     RUN_TASK,
+    AssignmentRecord,
     CancelNotice,
+    HeldAttempt,
     RunAssignment,
+    WorkerBeat,
+    WorkerReport,
     assignment_key,
     broker_transport_options,
     cancel_channel,
+    worker_beat_key,
     worker_queue,
-    worker_runs_key,
 )
 
 __all__ = [
     "RUN_TASK",
     "TERMINAL_STATES",
+    "AssignmentRecord",
     "CancelNotice",
     "CheckpointEvent",
     "CheckpointPolicy",
@@ -43,6 +48,7 @@ __all__ = [
     "EventAdapter",
     "ExperimentSpec",
     "ExportPolicy",
+    "HeldAttempt",
     "LogEvent",
     "MetricPoint",
     "MetricsEvent",
@@ -53,11 +59,13 @@ __all__ = [
     "SearchSpec",
     "StateEvent",
     "TrainerArgs",
+    "WorkerBeat",
+    "WorkerReport",
     "assignment_key",
     "broker_transport_options",
     "can_transition",
     "cancel_channel",
     "parse_spec_text",
+    "worker_beat_key",
     "worker_queue",
-    "worker_runs_key",
 ]

@@ -1,7 +1,8 @@
 """Events that workers publish to Redis Streams and the server's ingester stores.
 
 Delivery is at least once. Each event carries (run_id, attempt, seq), unique per run attempt,
-so the ingester can store it idempotently. Metric points are keyed by (run_id, key, step): a
+so the ingester can store it idempotently, and the attempt's fencing number and the worker that
+wrote it, so the ingester stores it only if that worker holds that attempt. Metric points are keyed by (run_id, key, step): a
 run resumed from a checkpoint re-emits the steps after that checkpoint, and the newer attempt's
 value replaces the older one, so a series has each step exactly once.
 """
@@ -20,6 +21,10 @@ class _EventBase(BaseModel):
 
     run_id: str
     attempt: int = Field(ge=1)
+    fence: int = Field(ge=1, description="the attempt's fencing number, issued by the scheduler")
+    worker: str = Field(
+        min_length=1, max_length=200, description="the worker that holds the attempt and wrote this"
+    )
     seq: int = Field(ge=0, description="monotonic per (run_id, attempt)")
     ts: datetime
 

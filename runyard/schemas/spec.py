@@ -9,7 +9,17 @@ import re
 from typing import Annotated, Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from runyard.schemas.sizes import MEMORY_PATTERN, format_memory, parse_memory
 
 _ENTRYPOINT = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
@@ -58,9 +68,48 @@ class TrainerArgs(_Strict):
     seed: int | None = Field(default=None, ge=0, description="passed to seed_everything")
 
 
+# Below this a run cannot even import its Python environment (torch alone takes ~300 MiB).
+MIN_RUN_MEMORY = 512 << 20
+
+MemorySize = Annotated[
+    int,
+    BeforeValidator(parse_memory),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": MIN_RUN_MEMORY},
+                {"type": "string", "pattern": MEMORY_PATTERN},
+            ],
+            "examples": ["4Gi", "512Mi"],
+        }
+    ),
+]
+
+
 class Resources(_Strict):
     gpus_per_node: int = Field(default=0, ge=0, le=64, description="0 trains on CPU")
     nodes: int = Field(default=1, ge=1, le=64)
+    memory: MemorySize | None = Field(
+        default=None,
+        description="memory limit per node, e.g. '4Gi' or '512Mi' (kept as bytes); a run "
+        "that exceeds it fails. Unset: no limit beyond the worker machine's",
+    )
+    processes: int = Field(
+        default=16384,
+        ge=64,
+        le=4_194_304,
+        description="most processes and threads the run may have at once on a node",
+    )
+
+    @field_validator("memory")
+    @classmethod
+    def _check_memory(cls, value: int | None) -> int | None:
+        if value is not None and value < MIN_RUN_MEMORY:
+            raise ValueError(
+                f"resources.memory must be at least {format_memory(MIN_RUN_MEMORY)} ('512Mi'): "
+                f"the Python environment alone takes a few hundred MiB; got {format_memory(value)}"
+            )
+        return value
 
     @property
     def slots(self) -> int:

@@ -17,3 +17,13 @@ def events_stream(prefix: str = DEFAULT_PREFIX) -> str:
 def run_channel(run_id: str, prefix: str = DEFAULT_PREFIX) -> str:
     """Pub/sub channel the server announces newly stored events of a run on (for live views)."""
     return f"{prefix}:run:{run_id}"
+
+
+def scheduler_leader_key(prefix: str = DEFAULT_PREFIX) -> str:
+    """Held (with a TTL) by the one scheduler that leads on this prefix."""
+    return f"{prefix}:scheduler:leader"
+
+
+def stack_owner_key(prefix: str = DEFAULT_PREFIX) -> str:
+    """Set by `runyard up`: which local stack (data directory, URL) uses this prefix."""
+    return f"{prefix}:stack"

@@ -30,17 +30,60 @@ def cancel_channel(prefix: str) -> str:
 
 
 def assignment_key(prefix: str, run_id: str) -> str:
-    """Redis key the scheduler sets (JSON `{"attempt": n, "workers": [...]}`) before sending a
-    run's tasks; a worker starts a task only if it still matches, which makes a redelivered or
-    stale task (the run was requeued or canceled meanwhile) a no-op."""
+    """Redis key holding the run's current `AssignmentRecord`, a cache of SQL that the
+    scheduler rewrites every tick (so a Redis restart loses nothing): a worker starts a task
+    only if its fence matches, which makes a redelivered or stale task a no-op, and stops an
+    attempt the record says has ended."""
     return f"{prefix}:assignment:{run_id}"
 
 
-def worker_runs_key(prefix: str, worker_name: str) -> str:
-    """Redis key where a worker keeps the JSON list of run ids it is running (refreshed with
-    every heartbeat, expiring soon after): the scheduler requeues a `running` run that its
-    live worker no longer holds (the worker restarted and lost it)."""
-    return f"{prefix}:worker:{worker_name}:runs"
+def worker_beat_key(prefix: str, worker_name: str) -> str:
+    """Redis key where a worker writes its `WorkerBeat` with every heartbeat: the second
+    channel of liveness, so a server outage does not make healthy workers look dead."""
+    return f"{prefix}:worker:{worker_name}:beat"
+
+
+class AssignmentRecord(BaseModel):
+    """Who holds a run's current attempt (the value at `assignment_key`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    fence: int = Field(ge=1)
+    attempt: int = Field(ge=1)
+    workers: list[str]
+    ended: bool = False
+    cancel: bool = Field(default=False, description="the run's owner asked to cancel it")
+
+
+class HeldAttempt(BaseModel):
+    """One node of an attempt, as a worker reports it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str = Field(max_length=64)
+    fence: int = Field(ge=1)
+    node_rank: int = Field(default=0, ge=0)
+
+
+class WorkerReport(BaseModel):
+    """What a worker process reports about the attempts it holds, with every heartbeat (over
+    HTTP and over Redis). `attempts`: every node it holds, from the moment it accepts the task
+    until the node's processes are gone and its uploads are done. `lost`: nodes it gave up
+    without finishing (its lease lapsed, it was shutting down), until told they have ended."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    incarnation: str = Field(min_length=1, max_length=64)
+    attempts: list[HeldAttempt] = Field(default_factory=list, max_length=4096)
+    lost: list[HeldAttempt] = Field(default_factory=list, max_length=4096)
+
+
+class WorkerBeat(WorkerReport):
+    """The Redis heartbeat; `n` increases with every beat, so a reader sees it is fresh
+    without trusting the worker's clock."""
+
+    name: str = Field(min_length=1, max_length=200)
+    n: int = Field(ge=0)
 
 
 class RunAssignment(BaseModel):
@@ -51,6 +94,9 @@ class RunAssignment(BaseModel):
 
     run_id: str
     attempt: int = Field(ge=1)
+    fence: int = Field(
+        ge=1, description="the attempt's fencing number; events and uploads carry it"
+    )
     worker_name: str
     spec: ExperimentSpec
     slots: list[str] = Field(description="slot ids (CUDA ordinals) reserved on this worker")
@@ -64,6 +110,12 @@ class RunAssignment(BaseModel):
     num_nodes: int = Field(default=1, ge=1)
     master_addr: str | None = None
     master_port: int | None = Field(default=None, ge=1, le=65535)
+    lease_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="the run may go on this long after its worker last reached the server or "
+        "Redis; past it the sandbox tears the run down, so the scheduler can reassign its slots",
+    )
 
 
 class CancelNotice(BaseModel):

@@ -7,12 +7,14 @@ from fastapi.responses import FileResponse
 
 from server.artifacts import service
 from server.artifacts.schemas import CheckpointPublic, ExportPublic
+from server.attempts.access import require_attempt
 from server.deps import CurrentUser, SessionDep, SettingsDep, WorkerPrincipal, get_principal
 from server.error_responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE
 from server.errors import NotFound
+from server.experiments.models import Experiment
 from server.principals import Principal
 from server.runs.models import Run
-from server.runs.repository import RUN_NOT_FOUND, get_readable_run
+from server.runs.repository import get_readable_run
 
 router = APIRouter(tags=["artifacts"], responses={**AUTH_ERRORS, **NOT_FOUND})
 
@@ -27,12 +29,10 @@ Sha256Header = Annotated[
 ]
 
 
-def _worker_run(session: SessionDep, principal: Principal, run_id: str) -> Run:
-    principal.require_run(run_id)
-    run = session.get(Run, run_id)
-    if run is None:
-        raise NotFound(RUN_NOT_FOUND)
-    return run
+FenceForm = Annotated[
+    int | None,
+    Form(ge=1, description="the uploading attempt's fencing number; refused (409) once superseded"),
+]
 
 
 @router.post("/worker/runs/{run_id}/checkpoints", responses=TOO_LARGE)
@@ -46,11 +46,13 @@ def upload_checkpoint(
     epoch: Annotated[int, Form(ge=0, le=2**31 - 1)],
     step: Annotated[int, Form(ge=0, le=2**62)],
     metrics: Annotated[str, Form(max_length=100_000, description="JSON object")] = "{}",
+    fence: FenceForm = None,
     x_content_sha256: Sha256Header = None,
 ) -> CheckpointPublic:
     """Stores a checkpoint, then applies the run's retention policy (top-k by the monitored
-    metric, plus the last); files that fall out are deleted."""
-    run = _worker_run(session, principal, run_id)
+    metric, plus the last); files that fall out are deleted. Only the worker holding the run's
+    current attempt (or that attempt's run token) may upload."""
+    run = require_attempt(session, principal, run_id, fence=fence)
     return service.store_checkpoint(
         session,
         settings.artifacts,
@@ -77,11 +79,12 @@ def upload_export(
     max_abs_diff: Annotated[
         float | None, Form(description="largest difference to the eager model on a sample")
     ] = None,
+    fence: FenceForm = None,
     x_content_sha256: Sha256Header = None,
 ) -> ExportPublic:
     """Stores an exported model. It counts as verified when the worker reports how far its
     outputs were from the eager model's."""
-    run = _worker_run(session, principal, run_id)
+    run = require_attempt(session, principal, run_id, fence=fence)
     signature = service.parse_json_field(input_signature, "input_signature")
     if not isinstance(signature, dict):
         signature = {"inputs": signature}
@@ -111,8 +114,9 @@ def list_exports(run_id: str, user: CurrentUser, session: SessionDep) -> list[Ex
 
 
 def _may_read(session: SessionDep, principal: Principal, run_id: str, missing: str) -> None:
-    """Users read runs of their projects; workers read any run (to resume it elsewhere); a
-    run-scoped token reads only its own run. Anything else looks like it does not exist."""
+    """Users read runs of their projects; a worker reads a run's files only while it holds the
+    run's current attempt (to resume it), and a run token only while its attempt runs.
+    Anything else looks like it does not exist."""
     if principal.kind == "user" and principal.user is not None:
         try:
             get_readable_run(session, principal.user, run_id)
@@ -120,6 +124,16 @@ def _may_read(session: SessionDep, principal: Principal, run_id: str, missing: s
             raise NotFound(missing) from None
     elif principal.kind == "run" and principal.run_id != run_id:
         raise NotFound(missing)
+    else:
+        require_attempt(session, principal, run_id)
+
+
+def _run_label(session: SessionDep, run_id: str) -> str:
+    """`<experiment name>-<short run id>`: what a downloaded file is called, so files of
+    several runs can sit in one folder and say where they came from."""
+    run = session.get(Run, run_id)
+    experiment = session.get(Experiment, run.experiment_id) if run else None
+    return f"{experiment.name if experiment else 'run'}-{run_id[:8]}"
 
 
 def _file_response(
@@ -148,9 +162,10 @@ def download_checkpoint(
     """The checkpoint file, streamed, with Content-Length and X-Content-SHA256."""
     checkpoint = service.get_checkpoint(session, checkpoint_id)
     _may_read(session, principal, checkpoint.run_id, service.CHECKPOINT_NOT_FOUND)
-    return _file_response(
-        settings, checkpoint.storage_path, checkpoint.sha256, f"{checkpoint.id}.ckpt"
+    name = (
+        f"{_run_label(session, checkpoint.run_id)}-epoch={checkpoint.epoch}-step={checkpoint.step}"
     )
+    return _file_response(settings, checkpoint.storage_path, checkpoint.sha256, f"{name}.ckpt")
 
 
 @router.get("/exports/{export_id}/download", responses=_DOWNLOAD)
@@ -161,4 +176,5 @@ def download_export(
     export = service.get_export(session, export_id)
     _may_read(session, principal, export.run_id, service.EXPORT_NOT_FOUND)
     suffix = service.EXPORT_SUFFIX.get(export.format, "")
-    return _file_response(settings, export.storage_path, export.sha256, f"{export.id}{suffix}")
+    name = f"{_run_label(session, export.run_id)}-{export.format}{suffix}"
+    return _file_response(settings, export.storage_path, export.sha256, name)

@@ -1,12 +1,12 @@
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from server.attempts.access import require_attempt
 from server.bundles.storage import bundle_path
 from server.deps import SessionDep, SettingsDep, WorkerPrincipal
 from server.error_responses import AUTH_ERRORS, NOT_FOUND
 from server.errors import NotFound
 from server.experiments.models import Experiment
-from server.runs.models import Run
 
 router = APIRouter(tags=["worker"], responses=AUTH_ERRORS)
 
@@ -25,11 +25,9 @@ router = APIRouter(tags=["worker"], responses=AUTH_ERRORS)
 def download_bundle(
     run_id: str, principal: WorkerPrincipal, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
-    """For workers: the code bundle submitted with the run's experiment."""
-    principal.require_run(run_id)
-    run = session.get(Run, run_id)
-    if run is None:
-        raise NotFound("no such run")
+    """For the worker holding the run's current attempt: the code bundle submitted with the
+    run's experiment."""
+    run = require_attempt(session, principal, run_id)
     experiment = session.get(Experiment, run.experiment_id)
     if experiment is None or experiment.bundle_sha256 is None:
         raise NotFound("this run's experiment has no code bundle; its code must be installed")

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query
 
 from server.cluster import service
 from server.cluster.schemas import ClusterPublic
-from server.deps import CurrentUser, RedisDep, SessionDep, SettingsDep
+from server.deps import CurrentUser, SessionDep
 from server.error_responses import AUTH_ERRORS
 
 router = APIRouter(tags=["cluster"], responses=AUTH_ERRORS)
@@ -14,10 +14,8 @@ router = APIRouter(tags=["cluster"], responses=AUTH_ERRORS)
 def get_cluster(
     user: CurrentUser,
     session: SessionDep,
-    redis: RedisDep,
-    settings: SettingsDep,
     queue_limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> ClusterPublic:
     """Workers and who holds each slot, the queue in scheduling order, and each user's share
     of recent GPU time. Runs in projects you are not in are shown without names or ids."""
-    return service.cluster_view(session, redis, settings.redis_prefix, user, queue_limit)
+    return service.cluster_view(session, user, queue_limit)

@@ -5,15 +5,14 @@ functions (`server.scheduler.placement.decide`) over the same snapshot the leade
 the page shows the order the scheduler really uses rather than a second guess at it.
 """
 
-import json
 from collections import defaultdict
 from datetime import timedelta
 
-from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from runyard.schemas import assignment_key
+from server.attempts.models import RunAttempt
+from server.attempts.service import holding_nodes
 from server.cluster.schemas import (
     ClusterPublic,
     ClusterWorker,
@@ -30,7 +29,7 @@ from server.projects.service import readable_project_ids
 from server.runs.models import Run
 from server.scheduler.placement import Decision, QueuedRun, WorkerState, decide
 from server.scheduler.settings import SchedulerSettings
-from server.scheduler.snapshot import ACTIVE, Snapshot, is_alive, take_snapshot
+from server.scheduler.snapshot import Snapshot, is_alive, take_snapshot
 from server.users.models import User
 from server.workers.models import Worker
 
@@ -69,23 +68,26 @@ def _status(run: QueuedRun, decision: Decision, snapshot: Snapshot) -> tuple[Que
     return "waiting", "waiting for free slots"
 
 
-def _holders(session: Session, redis: Redis, prefix: str) -> dict[tuple[str, str], Run]:
-    """(worker id, slot) -> the run holding it. A multi-node run's full placement is in its
-    Redis assignment record (by worker name); `worker_id`/`devices` is the fallback."""
-    active = list(session.scalars(select(Run).where(Run.state.in_(ACTIVE))))
+def _holders(session: Session) -> dict[tuple[str, str], Run]:
+    """(worker id, slot) -> the run holding it, from the attempts' nodes in SQL."""
     ids_by_name = {name: wid for wid, name in session.execute(select(Worker.id, Worker.name))}
     held: dict[tuple[str, str], Run] = {}
-    records = redis.mget([assignment_key(prefix, r.id) for r in active]) if active else []
-    for run, raw in zip(active, records, strict=True):
-        record = json.loads(raw) if raw else None
-        if record and record.get("attempt") == run.attempt:
-            for name, slots in zip(record["workers"], record["slots"], strict=True):
-                for slot in slots:
-                    held[(ids_by_name.get(name, name), str(slot))] = run
-        elif run.worker_id:
-            for slot in run.devices or []:
-                held[(run.worker_id, str(slot))] = run
+    for node in holding_nodes(session):
+        attempt = session.get(RunAttempt, node.fence)
+        run = session.get(Run, attempt.run_id) if attempt is not None else None
+        if run is None:
+            continue
+        for slot in node.slots:
+            held[(ids_by_name.get(node.worker_name, node.worker_name), str(slot))] = run
     return held
+
+
+def slots_in_use(session: Session) -> dict[str, int]:
+    """Worker id -> how many of its slots an attempt holds."""
+    used: dict[str, int] = defaultdict(int)
+    for worker_id, _slot in _holders(session):
+        used[worker_id] += 1
+    return dict(used)
 
 
 class _Names:
@@ -123,13 +125,11 @@ class _Names:
         )
 
 
-def cluster_view(
-    session: Session, redis: Redis, prefix: str, user: User, queue_limit: int
-) -> ClusterPublic:
+def cluster_view(session: Session, user: User, queue_limit: int) -> ClusterPublic:
     settings = SchedulerSettings()
     now = utcnow()
-    snapshot = take_snapshot(session, redis, prefix, settings, now)
-    holders = _holders(session, redis, prefix)
+    snapshot = take_snapshot(session, settings, now)
+    holders = _holders(session)
     order = scheduling_order(snapshot)
     shown = order[:queue_limit]
     names = _Names(session, user, set(shown) | {r.id for r in holders.values()})

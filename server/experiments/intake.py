@@ -13,6 +13,8 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from runyard.schemas.spec import ExperimentSpec
+from runyard.schemas.spec_errors import spec_problems
+from runyard.schemas.text import find_unstorable
 from server.bundles.storage import SpooledBundle, spool
 from server.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from server.settings import Settings
@@ -50,14 +52,18 @@ def parse_spec(text: bytes | str, media_type: str) -> ExperimentSpec:
     if not isinstance(data, dict):
         raise InvalidInput("an experiment spec must be a JSON object or YAML mapping", loc=["body"])
     _check_size(data)
+    if (found := find_unstorable(data)) is not None:
+        path, reason = found
+        raise InvalidInput(f"{'.'.join(map(str, path))} {reason}", loc=["body", *path])
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        # Only loc/msg/type: the rejected input may be huge or not JSON-serialisable.
+        # Only loc/msg/type: the rejected input may be huge or not JSON-serialisable. The
+        # messages suggest the field meant when one is misspelt.
         raise RequestValidationError(
             [
-                {"loc": ["body", *err["loc"]], "msg": err["msg"], "type": err["type"]}
-                for err in exc.errors()
+                {"loc": ["body", *problem.loc], "msg": problem.message, "type": problem.type}
+                for problem in spec_problems(exc)
             ]
         ) from exc
 

@@ -7,13 +7,16 @@ from server.bundles.inspection import BundleLimits
 from server.deps import CurrentUser, SessionDep, SettingsDep
 from server.error_responses import AUTH_ERRORS, NOT_FOUND, TOO_LARGE, ErrorPublic
 from server.experiments import repository, service
+from server.experiments.admission import describe
 from server.experiments.intake import read_submission
 from server.experiments.models import Experiment
 from server.experiments.schemas import (
     ExperimentDetail,
     ExperimentPage,
+    ExperimentPlan,
     ExperimentPublic,
     ExperimentSort,
+    TrialPlan,
 )
 from server.pagination import encode_cursor
 
@@ -47,6 +50,25 @@ _SUBMISSION_BODY: dict[str, Any] = {
 }
 
 
+_INVALID: dict[int | str, dict[str, Any]] = {
+    415: {"model": ErrorPublic, "description": "not JSON, YAML or multipart"},
+    422: {
+        "description": "invalid spec or bundle, or resources no registered worker could hold; "
+        "each error names its field path",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+        },
+    },
+}
+
+
+def _limits(settings: SettingsDep) -> BundleLimits:
+    return BundleLimits(
+        max_members=settings.max_bundle_members,
+        max_unpacked_bytes=settings.max_bundle_unpacked_bytes,
+    )
+
+
 def _public(experiment: Experiment, run_count: int) -> ExperimentPublic:
     fields = {c: getattr(experiment, c) for c in ExperimentPublic.model_fields if c != "run_count"}
     return ExperimentPublic.model_validate({**fields, "run_count": run_count})
@@ -56,17 +78,7 @@ def _public(experiment: Experiment, run_count: int) -> ExperimentPublic:
     "/experiments",
     status_code=status.HTTP_201_CREATED,
     openapi_extra=_SUBMISSION_BODY,
-    responses={
-        **NOT_FOUND,
-        **TOO_LARGE,
-        415: {"model": ErrorPublic, "description": "not JSON, YAML or multipart"},
-        422: {
-            "description": "invalid spec or bundle; each error names its field path",
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
-            },
-        },
-    },
+    responses={**NOT_FOUND, **TOO_LARGE, **_INVALID},
 )
 async def create_experiment(
     request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep
@@ -74,15 +86,35 @@ async def create_experiment(
     """Submit an experiment: its spec as JSON or YAML, or multipart with `spec` and an optional
     code `bundle`. A search expands into one queued run per trial."""
     submission = await read_submission(request, settings)
-    limits = BundleLimits(
-        max_members=settings.max_bundle_members,
-        max_unpacked_bytes=settings.max_bundle_unpacked_bytes,
-    )
     experiment, run_ids = await run_in_threadpool(
-        service.create_experiment, session, user, submission, settings.artifacts, limits
+        service.create_experiment, session, user, submission, settings.artifacts, _limits(settings)
     )
     public = _public(experiment, len(run_ids))
     return ExperimentDetail(**public.model_dump(), spec=experiment.spec, run_ids=run_ids)
+
+
+@router.post(
+    "/experiments/validate",
+    openapi_extra=_SUBMISSION_BODY,
+    responses={**NOT_FOUND, **TOO_LARGE, **_INVALID},
+)
+async def validate_experiment(
+    request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> ExperimentPlan:
+    """Check a submission as submit would (spec, project, search expansion, whether a
+    registered worker could hold the runs, the entrypoints in a bundle) without creating
+    anything. Problems are the same 4xx answers submit gives."""
+    submission = await read_submission(request, settings)
+    plan = await run_in_threadpool(
+        service.validate_experiment, session, user, submission, _limits(settings)
+    )
+    return ExperimentPlan(
+        project=plan.project.name,
+        project_id=plan.project.id,
+        trials=[TrialPlan(index=i, params=t.params) for i, t in enumerate(plan.trials)],
+        resources_summary=describe(submission.spec.resources),
+        notes=plan.notes,
+    )
 
 
 @router.get("/experiments")

@@ -27,3 +27,18 @@ class ExperimentDetail(ExperimentPublic):
 class ExperimentPage(BaseModel):
     items: list[ExperimentPublic]
     next_cursor: str | None
+
+
+class TrialPlan(BaseModel):
+    index: int
+    params: dict[str, Any]
+
+
+class ExperimentPlan(BaseModel):
+    """What submitting the spec would create; validation creates nothing."""
+
+    project: str
+    project_id: str
+    trials: list[TrialPlan]
+    resources_summary: str
+    notes: list[str]

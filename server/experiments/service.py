@@ -1,6 +1,7 @@
 """Submitting an experiment: validate, expand the search, store the experiment and its runs in
 one transaction, and keep the code bundle only once that transaction has committed."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -9,14 +10,67 @@ from server.bundles.inspection import BundleLimits, inspect_bundle
 from server.bundles.storage import discard, keep
 from server.db import utcnow
 from server.errors import InvalidInput
+from server.experiments.admission import admission_problem, registered_workers
+from server.experiments.entrypoints import check_entrypoints
 from server.experiments.intake import Submission
 from server.experiments.models import Experiment, ExperimentTag
-from server.experiments.search import SearchError, expand
-from server.projects.models import Role
+from server.experiments.search import SearchError, Trial, expand
+from server.projects.models import Project, Role
 from server.projects.service import project_by_name, require_role
 from server.runs.models import Run
 from server.runs.service import record_created
 from server.users.models import User
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a submission would create: checked, expanded, admitted, nothing stored."""
+
+    project: Project
+    trials: list[Trial]
+    notes: list[str]
+
+
+def plan_experiment(
+    session: Session, user: User, submission: Submission, limits: BundleLimits
+) -> Plan:
+    """Every check a submission goes through before anything is stored; raises the 4xx of
+    the first problem. Shared by submit and validate, so the two never disagree."""
+    spec = submission.spec
+    project = project_by_name(session, user, spec.project)
+    require_role(session, user, project.id, Role.member)
+    bundle = submission.bundle
+    if bundle is not None:
+        inspect_bundle(bundle.path, limits)
+    try:
+        trials = expand(spec)
+    except SearchError as exc:
+        raise InvalidInput(str(exc), loc=exc.loc) from exc
+    workers = registered_workers(session)
+    notes = []
+    for trial in trials:
+        problem = admission_problem(trial.spec.resources, workers)
+        if problem is not None:
+            raise InvalidInput(problem.message, loc=["body", "resources", problem.field])
+    if not workers:
+        notes.append("no worker has registered yet: the runs wait until one does")
+    for finding in check_entrypoints(spec, bundle.path if bundle else None):
+        if finding.fatal:
+            raise InvalidInput(finding.message, loc=["body", finding.field, "entrypoint"])
+        notes.append(finding.message)
+    return Plan(project=project, trials=trials, notes=notes)
+
+
+def validate_experiment(
+    session: Session, user: User, submission: Submission, limits: BundleLimits
+) -> Plan:
+    """The plan of a submission; the spooled bundle is discarded whatever happens."""
+    try:
+        return plan_experiment(session, user, submission, limits)
+    finally:
+        session.rollback()
+        if submission.bundle is not None:
+            discard(submission.bundle)
 
 
 def create_experiment(
@@ -31,14 +85,8 @@ def create_experiment(
     bundle = submission.bundle
     try:
         spec = submission.spec
-        project = project_by_name(session, user, spec.project)
-        require_role(session, user, project.id, Role.member)
-        if bundle is not None:
-            inspect_bundle(bundle.path, limits)
-        try:
-            trials = expand(spec)
-        except SearchError as exc:
-            raise InvalidInput(str(exc), loc=exc.loc) from exc
+        plan = plan_experiment(session, user, submission, limits)
+        project, trials = plan.project, plan.trials
         now = utcnow()
         experiment = Experiment(
             project_id=project.id,

@@ -10,7 +10,7 @@ from redis import Redis
 from server.db import make_engine, make_session_factory
 from server.ingest.consumer import Ingester, IngestOptions
 from server.ingest.run_limits import RunLimits
-from server.settings import Settings
+from server.settings import settings_or_exit
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,11 +23,10 @@ def main(argv: list[str] | None = None) -> None:
         default=IngestOptions.claim_idle_ms,
         help="take over other consumers' entries pending this long",
     )
-    parser.add_argument("--crash-after-commit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-    settings = Settings()
+    settings = settings_or_exit("ingester")
     engine = make_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url)
     stop = threading.Event()
@@ -43,7 +42,6 @@ def main(argv: list[str] | None = None) -> None:
             claim_idle_ms=args.claim_idle_ms,
             limits=RunLimits.from_settings(settings),
         ),
-        crash_after_commit=args.crash_after_commit,
     )
     try:
         ingester.run(stop)

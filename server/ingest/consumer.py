@@ -56,6 +56,21 @@ def dead_letter_stream(prefix: str) -> str:
     return f"{events_stream(prefix)}:dead"
 
 
+def dead_letter_counts_key(prefix: str) -> str:
+    """Redis hash: dead letters so far by kind, summed over every ingester (for /metrics)."""
+    return f"{events_stream(prefix)}:dead:counts"
+
+
+def dead_letter_kind(reason: str) -> str:
+    if reason.startswith("forged or misattributed"):
+        return "misattributed"
+    if reason.startswith("unknown run_id"):
+        return "unknown_run"
+    if reason.startswith("entry has no"):
+        return "malformed"
+    return "invalid"
+
+
 def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -83,7 +98,6 @@ class Ingester:
         consumer: str | None = None,
         options: IngestOptions | None = None,
         on_batch: Callable[[BatchResult, int], None] | None = None,
-        crash_after_commit: bool = False,
     ) -> None:
         self.session_factory = session_factory
         self.redis = redis
@@ -92,8 +106,6 @@ class Ingester:
         self.consumer = consumer or default_consumer_name()
         self.options = options or IngestOptions()
         self.on_batch = on_batch
-        # Test hook: die like a killed process between commit and acknowledgement.
-        self.crash_after_commit = crash_after_commit
         self._reads = 0
         self._commits = 0
 
@@ -148,9 +160,21 @@ class Ingester:
                             break
                         except queue.Full:
                             continue
-            except RedisError:
+            except RedisError as exc:
+                if _lost_group(exc):
+                    self._recreate_group()
+                    continue
                 log.exception("reading the event stream failed; retrying")
                 stop.wait(1.0)
+
+    def _recreate_group(self) -> None:
+        """Redis restarted without the stream (or someone deleted it): make the group again
+        and carry on. Workers deliver again whatever they had not seen stored."""
+        log.warning("the ingest group on %s is gone (Redis restarted?); recreating it", self.stream)
+        try:
+            self.ensure_group()
+        except (RedisError, IngestError):
+            log.exception("could not recreate the ingest group yet")
 
     def _next_entries(self) -> Iterator[list[Entry]]:
         if self._reads % self.options.claim_every == 0:
@@ -232,12 +256,13 @@ class Ingester:
             result = self._write(
                 batch.events, batch.ids, batch.entries, dead, batch.metrics, batch.oversized
             )
-        if self.crash_after_commit and batch.events:
-            os._exit(17)
         self._acknowledge(batch.ids, dead)
         self._commits += 1
         if self._commits % self.options.trim_every == 0:
-            self.trim_acknowledged()
+            try:
+                self.trim_acknowledged()
+            except RedisError as exc:  # stored and acknowledged already: trim next time
+                log.warning("could not trim the event stream: %s", exc)
         self._announce(result)
         if self.on_batch is not None:
             self.on_batch(result, len(batch.events))
@@ -273,8 +298,11 @@ class Ingester:
                 result.states += single.states
                 result.runs |= single.runs
                 result.unknown_run += [ids.index(entry_id)] if single.unknown_run else []
+                result.refused += [(ids.index(entry_id), r) for _, r in single.refused]
         for index in result.unknown_run:
             dead.append((ids[index], fields_of[ids[index]], "unknown run_id: no such run"))
+        for index, reason in result.refused:
+            dead.append((ids[index], fields_of[ids[index]], reason))
         return result
 
     def trim_acknowledged(self) -> None:
@@ -320,10 +348,17 @@ class Ingester:
                     "data": fields.get(EVENT_FIELD.encode(), b""),
                 },
             )
+            pipe.hincrby(dead_letter_counts_key(self.prefix), dead_letter_kind(reason), 1)
         all_ids = set(ids) | {entry_id for entry_id, _, _ in dead}
         if all_ids:
             pipe.xack(self.stream, INGEST_GROUP, *sorted(all_ids))
-        pipe.execute()
+        try:
+            pipe.execute()
+        except ResponseError as exc:
+            if not _lost_group(exc):
+                raise
+            # The entries went with the old stream; what was stored stays stored.
+            self._recreate_group()
 
     def _announce(self, result: BatchResult) -> None:
         notice = json.dumps({"points": result.points, "lines": result.lines})
@@ -338,6 +373,10 @@ def _run_id_of(payload: bytes) -> str | None:
     """The run an unread (too large) event names, from its first bytes, if it says."""
     found = _RUN_ID.search(payload[:4096])
     return found.group(1).decode("utf-8", "replace") if found else None
+
+
+def _lost_group(exc: Exception) -> bool:
+    return isinstance(exc, ResponseError) and "NOGROUP" in str(exc)
 
 
 def _short(exc: Exception) -> str:

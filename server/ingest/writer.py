@@ -5,6 +5,11 @@ seq) that wrote it (metric_store.py), log lines are skipped when their event is 
 and state events go through `apply_state_event`, which ignores repeats and stale attempts.
 The batch first locks the usage rows of its runs (run_limits.py), so several ingesters can run
 at once: they take turns per run, and every run's rollups and summaries stay exact.
+
+Events are attributed, not trusted: one is stored only if its fence names that run's attempt
+and its worker holds a node of that attempt (the scheduler recorded both in SQL). A superseded
+attempt's logs and metrics still count (they were written while it ran, and the newer attempt's
+points win), but only the current attempt changes the run's state.
 """
 
 from dataclasses import dataclass, field
@@ -18,6 +23,7 @@ from runyard.schemas.events import (
     LogEvent,
     StateEvent,
 )
+from server.attempts.models import AttemptNode, RunAttempt
 from server.ingest.log_store import (
     EVENT_SIZE_SEQ,
     KEY_LIMIT_SEQ,
@@ -43,6 +49,8 @@ class BatchResult:
     runs: set[str] = field(default_factory=set)
     unknown_run: list[int] = field(default_factory=list)
     """Indexes (into the batch) of events whose run does not exist: dead letters."""
+    refused: list[tuple[int, str]] = field(default_factory=list)
+    """(index, reason) of events not from the worker holding their attempt: dead letters."""
 
 
 @dataclass(frozen=True)
@@ -68,18 +76,21 @@ def write_batch(
     result = BatchResult()
     named = {e.run_id for e in events} | {o.run_id for o in oversized if o.run_id}
     known = _existing_runs(session, named)
+    holders = _attempt_holders(session, {e.fence for e in events})
     kept: list[Event] = []
     for index, event in enumerate(events):
-        if event.run_id in known:
-            kept.append(event)
-        else:
+        if event.run_id not in known:
             result.unknown_run.append(index)
+        elif (refusal := _refusal(event, holders)) is not None:
+            result.refused.append((index, refusal))
+        else:
+            kept.append(event)
     conn = session.connection()
     usage = lock_usage(conn, known)
     if prepared is None:
         prepared = metric_rows(kept)
-    elif result.unknown_run:
-        prepared = prepared.without_runs(named - known)
+    elif result.unknown_run or result.refused:
+        prepared = metric_rows(kept)  # without the points of events not stored
     metrics = write_metrics(conn, prepared, limits.max_metric_keys)
     result.points = metrics.points
     lines = lines_of([e for e in kept if isinstance(e, LogEvent)])
@@ -88,7 +99,14 @@ def write_batch(
     save_usage(conn, usage.values())
     for event in kept:
         if isinstance(event, StateEvent) and apply_state_event(
-            session, event.run_id, event.attempt, event.state, event.reason, event.traceback
+            session,
+            event.run_id,
+            event.attempt,
+            event.state,
+            event.reason,
+            event.traceback,
+            fence=event.fence,
+            worker=event.worker,
         ):
             result.states += 1
     # CheckpointEvent is a notice: the checkpoint row was written by its upload.
@@ -142,3 +160,35 @@ def _limit_notices(
             )
         )
     return notices
+
+
+def _attempt_holders(
+    session: Session, fences: set[int]
+) -> dict[int, tuple[str, int, frozenset[str]]]:
+    """fence -> (run id, attempt, workers holding a node of it)."""
+    if not fences:
+        return {}
+    rows = session.execute(
+        select(RunAttempt.fence, RunAttempt.run_id, RunAttempt.attempt, AttemptNode.worker_name)
+        .join(AttemptNode, AttemptNode.fence == RunAttempt.fence)
+        .where(RunAttempt.fence.in_(fences))
+    )
+    found: dict[int, tuple[str, int, set[str]]] = {}
+    for fence, run_id, attempt, worker in rows:
+        found.setdefault(fence, (run_id, attempt, set()))[2].add(worker)
+    return {f: (r, a, frozenset(w)) for f, (r, a, w) in found.items()}
+
+
+def _refusal(event: Event, holders: dict[int, tuple[str, int, frozenset[str]]]) -> str | None:
+    holder = holders.get(event.fence)
+    if holder is None or holder[0] != event.run_id or holder[1] != event.attempt:
+        return (
+            f"forged or misattributed: fence {event.fence} is not attempt {event.attempt} "
+            f"of run {event.run_id}"
+        )
+    if event.worker not in holder[2]:
+        return (
+            f"forged or misattributed: worker {event.worker!r} does not hold attempt "
+            f"{event.attempt} of run {event.run_id} (fence {event.fence})"
+        )
+    return None

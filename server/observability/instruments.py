@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.ingest.writer import BatchResult
+from server.observability.cluster_gauges import ClusterGauges
 
 
 class Instruments:
@@ -48,6 +49,14 @@ class Instruments:
         self.ingest_pending = Gauge(
             "runyard_ingest_pending_entries",
             "entries read but not yet acknowledged (being written, or of a dead consumer)",
+            registry=self.registry,
+        )
+
+        self.dead_letters = Gauge(
+            "runyard_ingest_dead_letters",
+            "stream entries every ingester refused, by kind (malformed, invalid, unknown_run, "
+            "misattributed: not written by the worker holding the event's attempt)",
+            ["kind"],
             registry=self.registry,
         )
 
@@ -102,5 +111,6 @@ class RequestMetrics:
 
 def install_observability(app: FastAPI, api_prefix: str = "/api/v1") -> None:
     instruments = Instruments()
+    instruments.registry.register(ClusterGauges(app))
     app.state.instruments = instruments
     app.add_middleware(RequestMetrics, instruments=instruments, api_prefix=api_prefix)

@@ -11,6 +11,7 @@ from server.pagination import encode_cursor
 from server.runs import repository, service
 from server.runs.models import Run, RunTransition
 from server.runs.schemas import RunDetail, RunPage, RunPublic, RunSort, TransitionPublic
+from server.workers.models import Worker
 
 router = APIRouter(tags=["runs"], responses=AUTH_ERRORS)
 
@@ -30,6 +31,15 @@ def list_runs(
     experiment_id: str | None = None,
     tag: str | None = None,
     q: Annotated[str | None, Query(max_length=200, description="text in the name")] = None,
+    id_prefix: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=36,
+            pattern=r"^[0-9a-fA-F-]+$",
+            description="runs whose id starts with this (a short id, as the CLI shows)",
+        ),
+    ] = None,
     sort: RunSort = "-created_at",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -38,6 +48,7 @@ def list_runs(
     rows, key = repository.list_runs(
         session,
         user,
+        id_prefix=id_prefix.lower() if id_prefix else None,
         states=state,
         owner_id=owner_id,
         project_id=project_id,
@@ -64,11 +75,13 @@ def _detail(session: SessionDep, run: Run) -> RunDetail:
         .order_by(RunTransition.at, RunTransition.id)
     ).all()
     public = _public(run, experiment.name if experiment else "")
+    worker = session.get(Worker, run.worker_id) if run.worker_id else None
     return RunDetail(
         **public.model_dump(),
         spec=run.spec,
         traceback=run.traceback,
         transitions=[TransitionPublic.model_validate(t) for t in transitions],
+        isolation=worker.isolation if worker is not None else None,  # type: ignore[arg-type]
     )
 
 

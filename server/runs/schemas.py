@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from runyard.schemas.states import RunState
 
@@ -46,6 +46,11 @@ class RunDetail(RunPublic):
     spec: dict[str, Any]
     traceback: str | None
     transitions: list[TransitionPublic]
+    isolation: Literal["sandbox", "none"] | None = Field(
+        default=None,
+        description="how the worker that runs (or last ran) it isolates runs; 'none': this "
+        "run's code could reach other runs and the worker (RUNYARD_WORKER_ISOLATION=none)",
+    )
 
 
 class RunPage(BaseModel):

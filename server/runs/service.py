@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from runyard.schemas.states import TERMINAL_STATES, RunState, can_transition
 from runyard.schemas.tasks import CancelNotice, cancel_channel
+from server.attempts.service import ACTIVE_STATES, end_attempt, release_confirmed_by_worker
 from server.db import utcnow
 from server.errors import Conflict, Forbidden
 from server.projects.models import Role
@@ -27,6 +28,8 @@ def transition(
     """Moves the run and records the transition (the caller has checked it is legal and
     commits)."""
     now = at or utcnow()
+    if run.state in ACTIVE_STATES and (to_state in TERMINAL_STATES or to_state == RunState.queued):
+        end_attempt(session, run, reason, now)
     session.add(
         RunTransition(
             run_id=run.id,
@@ -68,10 +71,17 @@ def apply_state_event(
     state: RunState,
     reason: str | None = None,
     traceback: str | None = None,
+    *,
+    fence: int | None = None,
+    worker: str | None = None,
 ) -> bool:
     """Applies a worker's state event. Returns False (and changes nothing) for an unknown run,
     a stale attempt, a repeat of the current state or an illegal transition: events arrive at
-    least once and possibly late. The caller commits (the ingester batches many events)."""
+    least once and possibly late. A terminal state from the worker of attempt `fence` also
+    confirms that the attempt's processes there are gone, even for a superseded attempt, so
+    its slots are released. The caller commits (the ingester batches many events)."""
+    if state in TERMINAL_STATES and fence is not None and worker is not None:
+        release_confirmed_by_worker(session, fence, worker, f"{worker} reported {state}", utcnow())
     # populate_existing: re-read the locked row even if this session has the run loaded already.
     run = session.get(Run, run_id, with_for_update=True, populate_existing=True)
     if run is None or attempt != run.attempt:

@@ -13,14 +13,14 @@ from server.db import make_engine, make_session_factory
 from server.scheduler.dispatch import make_sender
 from server.scheduler.leader import Scheduler
 from server.scheduler.settings import SchedulerSettings
-from server.settings import Settings
+from server.settings import settings_or_exit
 
 
 def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = Settings()
+    settings = settings_or_exit("scheduler")
     engine = make_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url, socket_timeout=5.0)
     scheduler = Scheduler(

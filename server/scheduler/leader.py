@@ -1,16 +1,17 @@
-"""The scheduler's leader loop: recover runs of lost workers, decide, record, then dispatch.
+"""The scheduler's leader loop: observe, recover, decide, record, then tell Redis.
 
-Each tick, while this process holds leadership:
-1. runs on a worker whose heartbeats stopped (or scheduled runs no worker picked up) go back
-   to the queue as their next attempt, resuming from their last uploaded checkpoint, or fail
-   once the spec's `max_restarts` is used up;
-2. the pure placement (`placement.decide`) picks runs and slots;
-3. the chosen runs become `scheduled` (each transition recorded) in one commit;
-4. only after that commit, each run's assignment record is written and its tasks are sent to
-   the workers' own queues, so a worker never sees a run the database does not.
+Each tick is one transaction that starts by renewing the SQL leadership lease (see
+leadership.py), so only one scheduler's decisions are ever written:
+1. observe: is the server up to receive heartbeats, is Redis up, which workers beat on Redis;
+2. recover: the nodes of workers dead past their lease are released and their attempts
+   requeued (a whole gang when any of its nodes is lost), as are attempts a worker gave up or
+   lost by restarting; tasks no worker acknowledged are sent again, or requeued in the end;
+3. decide (`placement.decide`, pure) and record each placement as a new attempt with its
+   fencing number and nodes;
+4. only after the commit, rewrite the assignment records in Redis (a cache of SQL) and send
+   the tasks, so a worker never sees a placement the database does not.
 """
 
-import json
 import logging
 import threading
 import time
@@ -19,49 +20,72 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from celery import Celery
+from pydantic import ValidationError
 from redis import Redis
-from sqlalchemy import func, select
+from redis.exceptions import RedisError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from runyard.schemas import ExperimentSpec, RunState, worker_runs_key
+from runyard.schemas import (
+    AssignmentRecord,
+    ExperimentSpec,
+    RunState,
+    WorkerBeat,
+    worker_beat_key,
+)
 from server.artifacts.models import Checkpoint
+from server.attempts.models import AttemptNode, RunAttempt, ServicePresence
+from server.attempts.presence import SERVER
+from server.attempts.service import holding_nodes, open_attempt, record_report, release
 from server.db import utcnow
 from server.experiments.models import Experiment
 from server.runs import service as runs_service
-from server.runs.models import Run, RunTransition
+from server.runs.models import Run
 from server.scheduler import dispatch
-from server.scheduler.leadership import Leadership
-from server.scheduler.placement import Assignment, decide
+from server.scheduler.leadership import Leadership, leader_key
+from server.scheduler.liveness import Liveness
+from server.scheduler.placement import Assignment, NodePlacement, decide
 from server.scheduler.settings import SchedulerSettings
-from server.scheduler.snapshot import ACTIVE, is_alive, take_snapshot
+from server.scheduler.snapshot import take_snapshot
 from server.users.tokens import issue_run_token
 from server.workers.models import Worker
 
 log = logging.getLogger(__name__)
+
+TOMBSTONE_WINDOW = timedelta(minutes=10)
+"""Ended attempts keep an `ended` record this long, so a late task or a paused worker learns."""
 
 
 @dataclass
 class TickReport:
     leading: bool
     dispatched: list[str] = field(default_factory=list)
+    redispatched: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     decision_ms: float = 0.0
 
 
 @dataclass
-class _Dispatch:
+class _Send:
     run_id: str
     attempt: int
+    fence: int
     spec: ExperimentSpec
-    assignment: Assignment
+    nodes: list[NodePlacement]
     token: str
     bundle_url: str | None
     resume_url: str | None
+    ranks: list[int] | None = None
 
 
 def resume_url(checkpoint_id: str) -> str:
     return f"/api/v1/checkpoints/{checkpoint_id}/download"
+
+
+def server_is_present(session: Session, now: datetime, timeout: timedelta) -> bool:
+    seen = session.scalar(select(ServicePresence.seen_at).where(ServicePresence.name == SERVER))
+    return seen is not None and now - seen <= timeout
 
 
 class Scheduler:
@@ -81,16 +105,28 @@ class Scheduler:
         self._prefix = prefix
         self._sender = sender
         self._clock = clock
-        self.leadership = Leadership(redis, prefix, settings.lock_ttl_seconds)
+        self.leadership = Leadership(settings.lock_ttl_seconds)
+        self._timeout = timedelta(seconds=settings.worker_timeout_seconds)
+        self.liveness = Liveness(self._timeout)
 
     def tick(self) -> TickReport:
-        if not self.leadership.hold():
-            return TickReport(leading=False)
-        report = TickReport(leading=True)
         now = self._clock()
+        redis_up = self._redis_answers()
         with self._sessions() as session:
-            self._recover_lost_runs(session, now, report)
-            snapshot = take_snapshot(session, self._redis, self._prefix, self.settings, now)
+            if not self.leadership.hold(session, now):
+                session.rollback()
+                return TickReport(leading=False)
+            if self.leadership.acquired:
+                # A new leader has heard nobody yet: its grace period starts now.
+                self.liveness = Liveness(self._timeout)
+            report = TickReport(leading=True)
+            presence = timedelta(seconds=self.settings.server_presence_timeout_seconds)
+            self.liveness.observe_channel("http", server_is_present(session, now, presence), now)
+            self.liveness.observe_channel("redis", redis_up, now)
+            if redis_up:
+                self._read_beats(session, now)
+            sends = self._recover(session, now, report)
+            snapshot = take_snapshot(session, self.settings, now)
             began = time.perf_counter()
             decision = decide(
                 snapshot.queued,
@@ -101,99 +137,204 @@ class Scheduler:
                 recent_gpu_seconds=snapshot.recent_gpu_seconds,
             )
             report.decision_ms = (time.perf_counter() - began) * 1000
-            dispatches = [
-                d
-                for a in decision.assignments
-                if (d := self._mark_scheduled(session, a, snapshot.worker_ids)) is not None
-            ]
+            for placed in decision.assignments:
+                send = self._mark_scheduled(session, placed, snapshot.worker_ids, now)
+                if send is not None:
+                    sends.append(send)
+                    report.dispatched.append(send.run_id)
+            records = self._records(session, now)
             session.commit()
-        for d in dispatches:
-            dispatch.record_assignment(
-                self._redis, self._prefix, d.run_id, d.attempt, d.assignment.nodes
-            )
-            dispatch.send_run(
-                self._sender,
-                run_id=d.run_id,
-                attempt=d.attempt,
-                spec=d.spec,
-                nodes=d.assignment.nodes,
-                addresses=snapshot.addresses,
-                run_token=d.token,
-                server_url=self.settings.public_url,
-                bundle_url=d.bundle_url,
-                resume_checkpoint_url=d.resume_url,
-            )
-            report.dispatched.append(d.run_id)
+        self._tell_redis(records, sends, snapshot.addresses)
         return report
 
-    def _mark_scheduled(
-        self, session: Session, assignment: Assignment, worker_ids: dict[str, str]
-    ) -> _Dispatch | None:
-        run = session.get(Run, assignment.run_id, with_for_update=True)
-        if run is None or run.state != RunState.queued.value:
-            return None  # canceled (or taken) since the snapshot
-        where = ", ".join(f"{n.worker}[{','.join(n.slots)}]" for n in assignment.nodes)
-        runs_service.transition(session, run, RunState.scheduled, f"placed on {where}")
-        rank0 = assignment.nodes[0]
-        run.worker_id = worker_ids[rank0.worker]
-        run.devices = [int(s) for s in rank0.slots if s.isdigit()]
+    def _redis_answers(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except RedisError:
+            return False
+
+    def _read_beats(self, session: Session, now: datetime) -> None:
+        """Workers' Redis beats: the second liveness channel, and their reports."""
+        workers = list(session.scalars(select(Worker)))
+        if not workers:
+            return
+        try:
+            raw = self._redis.mget([worker_beat_key(self._prefix, w.name) for w in workers])
+        except RedisError:
+            return
+        for worker, value in zip(workers, raw, strict=True):
+            if value is None:
+                continue
+            try:
+                beat = WorkerBeat.model_validate_json(value)
+            except ValidationError:
+                log.warning("worker %s wrote a malformed beat; ignored", worker.name)
+                continue
+            if not self.liveness.observe_beat(worker.name, beat.n):
+                continue
+            worker.last_heartbeat = max(worker.last_heartbeat, now)
+            worker.incarnation = beat.incarnation
+            if worker.state == "dead":
+                worker.state = "online"
+            record_report(session, worker.name, beat, now)
+
+    def _recover(self, session: Session, now: datetime, report: TickReport) -> list[_Send]:
+        workers = {w.name: w for w in session.scalars(select(Worker))}
+        dead = {name for name, w in workers.items() if self.liveness.is_dead(w.last_heartbeat, now)}
+        for name in dead:
+            if workers[name].state != "dead":
+                workers[name].state = "dead"
+                log.info("worker %s declared dead: silent past its lease", name)
+        requeue: dict[str, str] = {}
+        unseen: dict[int, list[AttemptNode]] = {}
+        for node in holding_nodes(session):
+            attempt = session.get(RunAttempt, node.fence)
+            assert attempt is not None
+            is_open = attempt.ended_at is None
+            worker = workers.get(node.worker_name)
+            if worker is None or node.worker_name in dead:
+                release(node, f"worker {node.worker_name} went silent past its lease", now)
+                if is_open:
+                    requeue.setdefault(
+                        attempt.run_id, f"its worker {node.worker_name} stopped sending heartbeats"
+                    )
+            elif not is_open:
+                if node.seen_at is None:
+                    # Its worker never accepted it, and acceptance is refused from now on.
+                    release(node, "ended before its worker started it", now)
+                # else: released when its worker confirms the processes are gone
+            elif (
+                node.seen_incarnation is not None
+                and worker.incarnation is not None
+                and worker.incarnation != node.seen_incarnation
+            ):
+                release(node, f"worker {node.worker_name} restarted", now)
+                requeue.setdefault(
+                    attempt.run_id, f"its worker {node.worker_name} restarted and lost it"
+                )
+            elif node.seen_at is None:
+                if now - attempt.created_at > timedelta(
+                    seconds=self.settings.dispatch_timeout_seconds
+                ):
+                    requeue.setdefault(attempt.run_id, "no worker started it in time")
+                elif now - node.dispatched_at > timedelta(seconds=self.settings.redispatch_seconds):
+                    unseen.setdefault(node.fence, []).append(node)
+        for node in session.scalars(select(AttemptNode).where(AttemptNode.lost_at.is_not(None))):
+            attempt = session.get(RunAttempt, node.fence)
+            if attempt is not None and attempt.ended_at is None:
+                requeue.setdefault(attempt.run_id, f"its worker {node.worker_name} gave it up")
+        for run_id, reason in requeue.items():
+            run = session.get(Run, run_id, with_for_update=True, populate_existing=True)
+            if run is not None and run.state in (RunState.scheduled, RunState.running):
+                self._requeue_or_fail(session, run, reason, report)
+        sends = []
+        for fence, nodes in unseen.items():
+            attempt = session.get(RunAttempt, fence)
+            assert attempt is not None
+            if attempt.run_id in requeue:
+                continue
+            run = session.get(Run, attempt.run_id)
+            assert run is not None
+            for node in nodes:
+                node.dispatched_at = now
+            sends.append(self._send_for(session, run, attempt, ranks=[n.node_rank for n in nodes]))
+            report.redispatched.append(run.id)
+        return sends
+
+    def _send_for(
+        self, session: Session, run: Run, attempt: RunAttempt, ranks: list[int] | None = None
+    ) -> _Send:
+        nodes = session.scalars(
+            select(AttemptNode)
+            .where(AttemptNode.fence == attempt.fence)
+            .order_by(AttemptNode.node_rank)
+        )
         experiment = session.get(Experiment, run.experiment_id)
         has_bundle = experiment is not None and experiment.bundle_sha256 is not None
-        return _Dispatch(
+        return _Send(
             run_id=run.id,
-            attempt=run.attempt,
+            attempt=attempt.attempt,
+            fence=attempt.fence,
             spec=ExperimentSpec.model_validate(run.spec),
-            assignment=assignment,
-            token=issue_run_token(session, run.id, run.owner_id),
+            nodes=[NodePlacement(n.worker_name, tuple(n.slots)) for n in nodes],
+            token=issue_run_token(session, run.id, run.owner_id, attempt.fence),
             bundle_url=f"/api/v1/worker/runs/{run.id}/bundle" if has_bundle else None,
             resume_url=resume_url(run.resume_checkpoint_id) if run.resume_checkpoint_id else None,
+            ranks=ranks,
         )
 
-    def _held_by_workers(self, names: list[str]) -> dict[str, set[str] | None]:
-        """Run ids each live worker says it runs; None where the worker wrote no record."""
-        keys = [worker_runs_key(self._prefix, name) for name in names]
-        records = self._redis.mget(keys) if keys else []
-        return {
-            name: set(json.loads(raw)) if raw else None
-            for name, raw in zip(names, records, strict=True)
-        }
+    def _mark_scheduled(
+        self, session: Session, placed: Assignment, worker_ids: dict[str, str], now: datetime
+    ) -> _Send | None:
+        run = session.get(Run, placed.run_id, with_for_update=True)
+        if run is None or run.state != RunState.queued.value:
+            return None  # canceled (or taken) since the snapshot
+        where = ", ".join(f"{n.worker}[{','.join(n.slots)}]" for n in placed.nodes)
+        runs_service.transition(session, run, RunState.scheduled, f"placed on {where}", at=now)
+        rank0 = placed.nodes[0]
+        run.worker_id = worker_ids[rank0.worker]
+        run.devices = [int(s) for s in rank0.slots if s.isdigit()]
+        attempt = open_attempt(session, run, [(n.worker, n.slots) for n in placed.nodes], now)
+        return self._send_for(session, run, attempt)
 
-    def _recover_lost_runs(self, session: Session, now: datetime, report: TickReport) -> None:
-        timeout = timedelta(seconds=self.settings.worker_timeout_seconds)
-        live = {w.id: w.name for w in session.scalars(select(Worker)) if is_alive(w, now, timeout)}
-        held = self._held_by_workers(list(live.values()))
-        dispatch_deadline = now - timedelta(seconds=self.settings.dispatch_timeout_seconds)
-        for run in session.scalars(select(Run).where(Run.state.in_(ACTIVE)).with_for_update()):
-            holding = held.get(live[run.worker_id]) if run.worker_id in live else None
-            if run.worker_id not in live:
-                reason = "its worker stopped sending heartbeats"
-            elif run.state == RunState.scheduled.value and self._scheduled_at(session, run) < (
-                dispatch_deadline
-            ):
-                reason = "no worker started it in time"
-            elif (
-                run.state == RunState.running.value
-                and holding is not None
-                and run.id not in holding
-                and run.started_at is not None
-                and now - run.started_at > timeout
-            ):
-                reason = "its worker no longer runs it (the worker restarted)"
-            else:
-                continue
-            self._requeue_or_fail(session, run, reason, report)
-        session.commit()
-        for run_id in report.requeued + report.failed:
-            dispatch.forget_assignment(self._redis, self._prefix, run_id)
-
-    @staticmethod
-    def _scheduled_at(session: Session, run: Run) -> datetime:
-        at = session.scalar(
-            select(func.max(RunTransition.at)).where(
-                RunTransition.run_id == run.id, RunTransition.to_state == RunState.scheduled.value
+    def _records(self, session: Session, now: datetime) -> dict[str, AssignmentRecord]:
+        """Every open attempt's record, and tombstones of recently ended ones."""
+        attempts = session.scalars(
+            select(RunAttempt)
+            .where(
+                (RunAttempt.ended_at.is_(None)) | (RunAttempt.ended_at >= now - TOMBSTONE_WINDOW)
             )
+            .order_by(RunAttempt.fence)
         )
-        return at or run.created_at
+        records: dict[str, AssignmentRecord] = {}
+        for attempt in attempts:
+            workers = [
+                n.worker_name
+                for n in session.scalars(
+                    select(AttemptNode)
+                    .where(AttemptNode.fence == attempt.fence)
+                    .order_by(AttemptNode.node_rank)
+                )
+            ]
+            run = session.get(Run, attempt.run_id)
+            records[attempt.run_id] = AssignmentRecord(
+                fence=attempt.fence,
+                attempt=attempt.attempt,
+                workers=workers,
+                ended=attempt.ended_at is not None,
+                cancel=run is not None and run.cancel_requested_at is not None,
+            )
+        return records
+
+    def _tell_redis(
+        self, records: dict[str, AssignmentRecord], sends: list[_Send], addresses: dict[str, str]
+    ) -> None:
+        """After the commit. A failure here costs a resend at a later tick, nothing more."""
+        try:
+            dispatch.write_records(self._redis, self._prefix, records)
+            for s in sends:
+                dispatch.send_run(
+                    self._sender,
+                    run_id=s.run_id,
+                    attempt=s.attempt,
+                    fence=s.fence,
+                    spec=s.spec,
+                    nodes=s.nodes,
+                    addresses=addresses,
+                    run_token=s.token,
+                    server_url=self.settings.public_url,
+                    bundle_url=s.bundle_url,
+                    resume_checkpoint_url=s.resume_url,
+                    lease_seconds=self.settings.lease_seconds,
+                    ranks=s.ranks,
+                )
+            self._redis.set(
+                leader_key(self._prefix),
+                self.leadership.identity,
+                px=int(self.settings.lock_ttl_seconds * 1000),
+            )
+        except RedisError:
+            log.warning("Redis unreachable; records and tasks follow at a later tick")
 
     def _requeue_or_fail(self, session: Session, run: Run, reason: str, report: TickReport) -> None:
         max_restarts = ExperimentSpec.model_validate(run.spec).max_restarts
@@ -224,8 +365,9 @@ class Scheduler:
                     report = self.tick()
                     if report.dispatched or report.requeued or report.failed:
                         log.info(
-                            "dispatched %s requeued %s failed %s (decision %.1f ms)",
+                            "dispatched %s redispatched %s requeued %s failed %s (%.1f ms)",
                             report.dispatched,
+                            report.redispatched,
                             report.requeued,
                             report.failed,
                             report.decision_ms,
@@ -235,4 +377,5 @@ class Scheduler:
                     log.exception("scheduler tick failed")
                 stop.wait(self.settings.tick_seconds)
         finally:
-            self.leadership.release()
+            with self._sessions() as session:
+                self.leadership.release(session, self._clock())

@@ -13,12 +13,30 @@ class SchedulerSettings(BaseSettings):
         default=10.0, gt=0, description="leadership lapses this long after a leader stops"
     )
     worker_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="a worker with no heartbeat for this long is dead"
+        default=30.0,
+        gt=0,
+        description="a worker silent this long (on HTTP and Redis, while either could hear it) "
+        "is dead; its runs stop by themselves at 3/4 of it (their lease), then are requeued",
     )
     dispatch_timeout_seconds: float = Field(
         default=120.0, gt=0, description="a scheduled run no worker started is requeued after"
     )
+    redispatch_seconds: float = Field(
+        default=10.0, gt=0, description="a task its worker has not acknowledged is sent again"
+    )
+    server_presence_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="the server counts as down (no heartbeats can arrive) this long after it "
+        "last recorded its presence",
+    )
     fair_share_window_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a run goes on after its worker last reached the server or Redis."""
+        return self.worker_timeout_seconds * 0.75
+
     public_url: str = Field(
         default="http://127.0.0.1:8000", description="the server URL workers are given"
     )

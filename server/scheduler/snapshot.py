@@ -1,16 +1,15 @@
 """Reading the database into the placement's inputs: queued runs, live workers and their free
 slots, usage against quotas, and each user's recent GPU-time."""
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from redis import Redis
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from runyard.schemas import ExperimentSpec, RunState, assignment_key
+from runyard.schemas import ExperimentSpec, RunState
+from server.attempts.service import held_slots
 from server.projects.models import Project
 from server.runs.models import Run
 from server.scheduler.placement import QueuedRun, Quotas, WorkerState
@@ -42,25 +41,6 @@ class Snapshot:
     project_usage: dict[str, int]
     recent_gpu_seconds: dict[str, float]
     quotas: Quotas
-
-
-def _held_slots(
-    session: Session, redis: Redis, prefix: str, names: dict[str, str]
-) -> tuple[dict[str, set[str]], list[Run]]:
-    """Slots held by scheduled and running runs, per worker name. The full placement of a
-    multi-node run lives in its Redis assignment record; `worker_id`/`devices` (rank 0) is the
-    fallback when that record is gone."""
-    active = list(session.scalars(select(Run).where(Run.state.in_(ACTIVE))))
-    held: dict[str, set[str]] = defaultdict(set)
-    records = redis.mget([assignment_key(prefix, r.id) for r in active]) if active else []
-    for run, raw in zip(active, records, strict=True):
-        record = json.loads(raw) if raw else None
-        if record and record.get("attempt") == run.attempt:
-            for worker, slots in zip(record["workers"], record["slots"], strict=True):
-                held[worker].update(str(s) for s in slots)
-        elif run.worker_id in names:
-            held[names[run.worker_id]].update(str(d) for d in run.devices or [])
-    return held, active
 
 
 def _recent_gpu_seconds(session: Session, now: datetime, window: timedelta) -> dict[str, float]:
@@ -98,14 +78,13 @@ def _quotas(session: Session, settings: SchedulerSettings, user_ids: set[str]) -
     return Quotas(per_user=per_user, per_project=per_project)
 
 
-def take_snapshot(
-    session: Session, redis: Redis, prefix: str, settings: SchedulerSettings, now: datetime
-) -> Snapshot:
+def take_snapshot(session: Session, settings: SchedulerSettings, now: datetime) -> Snapshot:
     timeout = timedelta(seconds=settings.worker_timeout_seconds)
     rows = list(session.scalars(select(Worker)))
     live = [w for w in rows if is_alive(w, now, timeout)]
-    names = {w.id: w.name for w in rows}
-    held, active = _held_slots(session, redis, prefix, names)
+    # Slots stay held until their attempt's processes are known to be gone (see attempts).
+    held = held_slots(session)
+    active = list(session.scalars(select(Run).where(Run.state.in_(ACTIVE))))
     workers = []
     # A draining worker finishes what it has but takes nothing new.
     for w in (w for w in live if w.state != "draining"):

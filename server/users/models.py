@@ -1,7 +1,7 @@
 from datetime import datetime
 from uuid import uuid4
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime, utcnow
@@ -32,6 +32,8 @@ class ApiToken(Base):
     # Run-scoped tokens carry the one run they may touch; no FK so tokens outlive nothing else.
     run_id: Mapped[str | None] = mapped_column(String(36), index=True)
     worker_name: Mapped[str | None] = mapped_column(String(200))
+    # Run-scoped tokens are issued per attempt and valid only while that attempt holds the run.
+    fence: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,6 +17,7 @@ def issue_token(
     user_id: str | None = None,
     run_id: str | None = None,
     worker_name: str | None = None,
+    fence: int | None = None,
     expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """Adds a token row (the caller commits) and returns it with its one-time secret."""
@@ -27,6 +28,7 @@ def issue_token(
         user_id=user_id,
         run_id=run_id,
         worker_name=worker_name,
+        fence=fence,
         token_hash=hash_token(secret),
         expires_at=expires_at,
         created_at=utcnow(),
@@ -36,10 +38,16 @@ def issue_token(
     return token, secret
 
 
-def issue_run_token(session: Session, run_id: str, owner_id: str) -> str:
-    """A token user code on a worker uses for exactly one run (the caller commits)."""
+def issue_run_token(session: Session, run_id: str, owner_id: str, fence: int) -> str:
+    """A token user code on a worker uses for exactly one run, valid only while the attempt
+    `fence` is the run's open attempt (the caller commits)."""
     _, secret = issue_token(
-        session, kind="run", name=f"run {run_id}", user_id=owner_id, run_id=run_id
+        session,
+        kind="run",
+        name=f"run {run_id} (fence {fence})",
+        user_id=owner_id,
+        run_id=run_id,
+        fence=fence,
     )
     return secret
 

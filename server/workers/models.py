@@ -18,4 +18,8 @@ class Worker(Base):
     gpu_names: Mapped[list[str]] = mapped_column(JSON, default=list)
     last_heartbeat: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     state: Mapped[str] = mapped_column(String(16), default="online")
+    incarnation: Mapped[str | None] = mapped_column(String(64))
+    """The worker process now answering to this name; another one means it restarted."""
+    isolation: Mapped[str] = mapped_column(String(16), default="sandbox")
+    """"sandbox", or "none" where the operator turned run isolation off."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

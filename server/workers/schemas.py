@@ -1,16 +1,14 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from runyard.schemas import WorkerReport
 
 
-class RunSlots(BaseModel):
-    run_id: str
-    slots: list[str] = Field(default_factory=list)
-
-
-class WorkerHeartbeat(BaseModel):
-    """What a worker reports every few seconds (see worker/heartbeat.py)."""
+class WorkerHeartbeat(WorkerReport):
+    """What a worker reports every few seconds (see worker/heartbeat.py), with the report of
+    the attempts it holds (`WorkerReport`)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -21,17 +19,13 @@ class WorkerHeartbeat(BaseModel):
     slots_total: int = Field(ge=0, le=4096)
     slots: list[str] = Field(default_factory=list, max_length=4096)
     gpu_names: list[str] = Field(default_factory=list, max_length=4096)
-    running: list[RunSlots] = Field(default_factory=list, max_length=4096)
     state: Literal["online", "draining"] = "online"
-
-    @field_validator("name", "queue", "hostname", "address", "gpu_names", "slots")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL: refuse it here (422), not in the database (500).
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and "\x00" in t for t in texts):
-            raise ValueError("must not contain NUL characters")
-        return value
+    isolation: Literal["sandbox", "none"] = "sandbox"
+    since: datetime | None = Field(
+        default=None,
+        description="server_time of the answer to the previous heartbeat: this report was taken "
+        "after it, so attempts that ended before it and are not listed have stopped here",
+    )
 
 
 class WorkerPublic(BaseModel):
@@ -46,8 +40,17 @@ class WorkerPublic(BaseModel):
     last_heartbeat: datetime
     state: str
     seconds_since_heartbeat: float
+    isolation: str = "sandbox"
 
 
 class HeartbeatAck(BaseModel):
     worker_id: str
     received_at: datetime
+    server_time: datetime = Field(description="echo it as `since` in the next heartbeat")
+    ended: list[int] = Field(
+        default_factory=list,
+        description="fences the worker reported whose attempt has ended: stop them, forget them",
+    )
+    cancel: list[int] = Field(
+        default_factory=list, description="fences it holds whose run's owner asked to cancel"
+    )

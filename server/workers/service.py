@@ -1,6 +1,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.attempts.service import record_report
 from server.db import utcnow
 from server.errors import Forbidden
 from server.principals import Principal
@@ -28,9 +29,18 @@ def record_heartbeat(session: Session, principal: Principal, beat: WorkerHeartbe
     worker.slots_total = beat.slots_total
     worker.gpu_names = list(beat.gpu_names)
     worker.state = beat.state
+    worker.isolation = beat.isolation
+    worker.incarnation = beat.incarnation
     worker.last_heartbeat = now
+    outcome = record_report(session, beat.name, beat, now, since=beat.since)
     session.commit()
-    return HeartbeatAck(worker_id=worker.id, received_at=now)
+    return HeartbeatAck(
+        worker_id=worker.id,
+        received_at=now,
+        server_time=now,
+        ended=outcome.ended,
+        cancel=outcome.cancel,
+    )
 
 
 def list_workers(session: Session) -> list[WorkerPublic]:
@@ -46,6 +56,7 @@ def list_workers(session: Session) -> list[WorkerPublic]:
             gpu_names=w.gpu_names,
             last_heartbeat=w.last_heartbeat,
             state=w.state,
+            isolation=w.isolation,
             seconds_since_heartbeat=max(0.0, (now - w.last_heartbeat).total_seconds()),
         )
         for w in workers

@@ -1,8 +1,7 @@
 """The whole service as real processes for end-to-end tests: `python -m server` on a fresh
-PostgreSQL database, the ingester, the scheduler and Celery workers on the real Redis, each
-test stack under its own Redis prefix and data directory."""
+PostgreSQL database, the ingester, the scheduler and Celery workers, each test stack with its
+own password-protected redis-server (as `runyard up` runs it) and its own data directory."""
 
-import secrets
 import socket
 import sys
 from collections.abc import Iterator
@@ -13,7 +12,9 @@ from runyard.client import Client
 from runyard.local_stack import LocalStack, StackOptions
 from tests.server.conftest import create_postgres_database, drop_postgres_database
 
+# The shared Redis of tests that need no stack of their own (see tests/server/conftest.py).
 REDIS_URL = "redis://127.0.0.1:6379/0"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -25,15 +26,17 @@ def free_port() -> int:
 @contextmanager
 def running_stack(data_dir: Path, *, gpus: int = 1, **scheduler: str) -> Iterator[LocalStack]:
     database_url = create_postgres_database()
-    prefix = f"rye2e-{secrets.token_hex(5)}"
-    knobs = {"RUNYARD_SCHEDULER_TICK_SECONDS": "0.2", "RUNYARD_WORKER_HEARTBEAT_SECONDS": "1"}
+    knobs = {
+        "RUNYARD_SCHEDULER_TICK_SECONDS": "0.2",
+        "RUNYARD_WORKER_HEARTBEAT_SECONDS": "1",
+        # The test models (tests.worker.tiny_models) are code the sandboxes may read.
+        "RUNYARD_WORKER_SANDBOX_EXTRA_PATHS": str(REPO / "tests"),
+    }
     knobs |= {f"RUNYARD_SCHEDULER_{k.upper()}": v for k, v in scheduler.items()}
     stack = LocalStack(
         StackOptions(
             data_dir=data_dir,
             port=free_port(),
-            redis_url=REDIS_URL,
-            redis_prefix=prefix,
             database_url=database_url,
             worker_name="w1",
             gpus=gpus,
@@ -53,13 +56,6 @@ def running_stack(data_dir: Path, *, gpus: int = 1, **scheduler: str) -> Iterato
     finally:
         stack.down()
         drop_postgres_database(database_url)
-        import redis
-
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def client_for(stack: LocalStack) -> Client:

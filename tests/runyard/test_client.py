@@ -5,9 +5,16 @@ import io
 import tarfile
 
 import pytest
-from pydantic import ValidationError
 
-from runyard.client import ApiError, Client, ConnectionFailed, _parse_sse, pack_bundle
+from runyard.client import (
+    ApiError,
+    Client,
+    ConnectionFailed,
+    SpecError,
+    SpecFileNotFound,
+    _parse_sse,
+    pack_bundle,
+)
 from tests.e2e.live_server import live_server
 from tests.e2e.stack import free_port
 
@@ -73,7 +80,7 @@ def test_bundles_leave_out_caches():
 
 def test_an_invalid_spec_is_rejected_before_anything_is_sent():
     offline = Client(f"http://127.0.0.1:{free_port()}", "ry_user_x")
-    with pytest.raises(ValidationError, match="max_epoch"):
+    with pytest.raises(SpecError, match="did you mean 'max_epochs'") as refused:
         offline.submit(
             {
                 "name": "a",
@@ -82,6 +89,23 @@ def test_an_invalid_spec_is_rejected_before_anything_is_sent():
                 "trainer": {"max_epoch": 1},
             }
         )
+    [problem] = refused.value.problems
+    assert problem.loc == ("trainer", "max_epoch")
+
+
+def test_a_spec_path_that_does_not_exist_is_named(tmp_path):
+    offline = Client(f"http://127.0.0.1:{free_port()}", "ry_user_x")
+    with pytest.raises(SpecFileNotFound, match="no such file"):
+        offline.submit(tmp_path / "nothing.yaml")
+    with pytest.raises(SpecFileNotFound, match="no such file"):
+        offline.submit("examples/nothing.yaml")
+
+
+def test_submitting_to_a_project_that_does_not_exist_is_a_404_not_a_new_project(client):
+    with pytest.raises(ApiError) as refused:
+        client.submit(SPEC_YAML.replace("project: vision", "project: nowhere"))
+    assert refused.value.status == 404
+    assert "nowhere" not in {p["name"] for p in client.projects()}
 
 
 def test_cancel_of_a_queued_run_cancels_it(client):

@@ -70,22 +70,3 @@ def test_terminal_states_are_final_and_requeue_is_allowed_from_running():
     assert can_transition(RunState.running, RunState.queued)
     assert not can_transition(RunState.completed, RunState.running)
     assert not can_transition(RunState.canceled, RunState.queued)
-
-
-def test_non_finite_metric_values_travel_as_null_and_keep_their_event():
-    from datetime import UTC, datetime
-
-    from runyard.schemas import EventAdapter, MetricsEvent
-
-    event = MetricsEvent(
-        run_id="r",
-        attempt=1,
-        seq=0,
-        ts=datetime.now(UTC),
-        points=[
-            {"key": "loss", "step": 0, "value": float("nan"), "wall_time": 0.0},
-            {"key": "loss", "step": 1, "value": 0.5, "wall_time": 1.0},
-        ],
-    )
-    decoded = EventAdapter.validate_json(event.model_dump_json())
-    assert [p.value for p in decoded.points] == [None, 0.5]

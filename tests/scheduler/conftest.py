@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 from redis import Redis
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import server.models
 from runyard.schemas import ExperimentSpec, RunState
+from server.attempts.models import AttemptNode, RunAttempt, ServicePresence
+from server.attempts.presence import SERVER
+from server.attempts.service import current_attempt
 from server.db import make_engine, make_session_factory, utcnow
 from server.experiments.models import Experiment
 from server.projects.models import Project
@@ -86,12 +90,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def make_scheduler(sessions, redis, prefix, clock) -> Callable[..., Scheduler]:
-    def make(**overrides: Any) -> Scheduler:
+    def make(redis_client: Redis | None = None, **overrides: Any) -> Scheduler:
+        """`redis_client`: another connection (one to a dead port plays a Redis outage)."""
         settings = SchedulerSettings(**({"worker_timeout_seconds": 30.0} | overrides))
         return Scheduler(
             settings,
             session_factory=sessions,
-            redis=redis,
+            redis=redis_client or redis,
             prefix=prefix,
             sender=make_sender(REDIS_URL, prefix),
             clock=clock,
@@ -182,11 +187,47 @@ class Factory:
             s.commit()
             return worker.id
 
-    def heartbeat(self, name: str) -> None:
+    def heartbeat(self, name: str, incarnation: str | None = None) -> None:
+        """An HTTP heartbeat as the server records it (and the server is up)."""
         with self.sessions() as s:
             worker = s.query(Worker).filter_by(name=name).one()
             worker.last_heartbeat = self.clock.now
+            if incarnation is not None:
+                worker.incarnation = incarnation
             s.commit()
+        self.server_up()
+
+    def server_up(self) -> None:
+        """The server records its presence (as its beacon does every few seconds)."""
+        with self.sessions() as s:
+            row = s.get(ServicePresence, SERVER)
+            if row is None:
+                s.add(ServicePresence(name=SERVER, seen_at=self.clock.now))
+            else:
+                row.seen_at = self.clock.now
+            s.commit()
+
+    def accept(self, run_id: str, incarnation: str = "i-1") -> int:
+        """The worker takes node 0 of the run's current attempt; returns its fence."""
+        with self.sessions() as s:
+            run = s.get(Run, run_id)
+            attempt = current_attempt(s, run)
+            node = s.get(AttemptNode, (attempt.fence, 0))
+            node.seen_at = self.clock.now
+            node.seen_incarnation = incarnation
+            run.state = RunState.running.value
+            s.commit()
+            return attempt.fence
+
+    def node(self, run_id: str, rank: int = 0) -> AttemptNode:
+        with self.sessions() as s:
+            run = s.get(Run, run_id)
+            attempt = s.scalars(
+                select(RunAttempt).where(
+                    RunAttempt.run_id == run_id, RunAttempt.attempt == run.attempt
+                )
+            ).one()
+            return s.get(AttemptNode, (attempt.fence, rank))
 
     def get(self, run_id: str) -> Run:
         with self.sessions() as s:

@@ -1,30 +1,62 @@
-"""The leader loop against a real database and Redis: one leader, runs marked scheduled and
-recorded before their tasks are sent, lost workers' runs requeued or failed."""
+"""The leader loop against a real database and Redis: one leader (decided in SQL), placements
+recorded as fenced attempts before their tasks are sent, slots held until their processes are
+known to be gone, and workers judged dead only over time in which they could be heard."""
 
 import base64
 import json
+import socket
 
 from celery import Celery
+from redis import Redis
 from sqlalchemy import select
 
-from runyard.schemas import RUN_TASK, RunAssignment, RunState, assignment_key, worker_runs_key
+from runyard.schemas import (
+    RUN_TASK,
+    AssignmentRecord,
+    HeldAttempt,
+    RunAssignment,
+    RunState,
+    WorkerBeat,
+    assignment_key,
+    worker_beat_key,
+)
 from server.artifacts.models import Checkpoint
+from server.attempts.models import AttemptNode
 from server.runs.models import Run, RunTransition
+from server.runs.service import transition
 
 
 def queued_tasks(redis, prefix: str, worker: str) -> list[dict]:
     """Celery messages waiting in a worker's queue (kombu keeps a Redis list per queue)."""
     raw = redis.lrange(f"{prefix}:celery:worker.{worker}", 0, -1)
-    messages = [json.loads(m) for m in raw]
     bodies = []
-    for message in messages:
+    for message in (json.loads(m) for m in raw):
         assert message["headers"]["task"] == RUN_TASK
-        body = json.loads(base64.b64decode(message["body"]))
-        bodies.append(body[0][0])
+        bodies.append(json.loads(base64.b64decode(message["body"]))[0][0])
     return bodies
 
 
-def test_queued_run_is_scheduled_recorded_and_sent_to_its_workers_own_queue(
+def dead_redis() -> Redis:
+    """A client of a port nothing listens on: Redis is down, as far as it can tell."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return Redis(port=port, socket_connect_timeout=0.2, socket_timeout=0.2)
+
+
+def beat(redis, prefix, name, n, lost=(), incarnation="i-1"):
+    redis.set(
+        worker_beat_key(prefix, name),
+        WorkerBeat(
+            name=name,
+            n=n,
+            incarnation=incarnation,
+            lost=[HeldAttempt(run_id=r, fence=f) for r, f in lost],
+        ).model_dump_json(),
+    )
+
+
+def test_queued_run_is_placed_as_a_fenced_attempt_recorded_before_its_task_is_sent(
     make_scheduler, factory, redis, prefix
 ):
     factory.worker("w1", slots=2)
@@ -33,18 +65,26 @@ def test_queued_run_is_scheduled_recorded_and_sent_to_its_workers_own_queue(
     assert report.dispatched == [run_id]
     run = factory.get(run_id)
     assert run.state == "scheduled" and sorted(run.devices) == [0, 1]
+    node = factory.node(run_id)
+    assert node.worker_name == "w1" and node.slots == ["0", "1"] and node.released_at is None
     [task] = queued_tasks(redis, prefix, "w1")
     assignment = RunAssignment.model_validate(task)
     assert assignment.run_id == run_id and assignment.slots == ["0", "1"]
+    assert assignment.fence == node.fence and assignment.lease_seconds == 22.5
     assert assignment.run_token.startswith("ry_run_")
-    record = json.loads(redis.get(assignment_key(prefix, run_id)))
-    assert record == {"attempt": 1, "workers": ["w1"], "slots": [["0", "1"]]}
+    record = AssignmentRecord.model_validate_json(redis.get(assignment_key(prefix, run_id)))
+    assert (record.fence, record.attempt, record.workers, record.ended) == (
+        node.fence,
+        1,
+        ["w1"],
+        False,
+    )
     with factory.sessions() as s:
         reasons = s.scalars(select(RunTransition.to_state).where(RunTransition.run_id == run_id))
         assert list(reasons) == ["scheduled"]
 
 
-def test_slots_of_scheduled_runs_are_not_given_out_again(make_scheduler, factory, redis, prefix):
+def test_slots_of_scheduled_runs_are_not_given_out_again(make_scheduler, factory):
     factory.worker("w1", slots=2)
     first = factory.run(gpus=2)
     second = factory.run(gpus=1)
@@ -54,15 +94,53 @@ def test_slots_of_scheduled_runs_are_not_given_out_again(make_scheduler, factory
     assert factory.get(second).state == "queued"
 
 
+def test_slots_of_an_ended_attempt_stay_held_until_its_worker_confirms_the_stop(
+    make_scheduler, factory, clock
+):
+    factory.worker("w1", slots=1)
+    first = factory.run()
+    second = factory.run()
+    scheduler = make_scheduler()
+    scheduler.tick()
+    factory.accept(first)
+    with factory.sessions() as s:
+        transition(s, s.get(Run, first), RunState.canceled, "canceled by ann")
+        s.commit()
+    factory.heartbeat("w1")
+    assert scheduler.tick().dispatched == []  # its processes may still be stopping
+    with factory.sessions() as s:
+        node = factory.node(first)
+        s.add(node)
+        node.released_at = clock.now  # the worker confirmed the stop
+        s.commit()
+    assert scheduler.tick().dispatched == [second]
+
+
 def test_only_one_of_two_schedulers_leads_and_the_other_takes_over_when_it_stops(
-    make_scheduler, factory
+    make_scheduler, factory, clock
 ):
     first, second = make_scheduler(), make_scheduler()
     assert first.tick().leading
     assert not second.tick().leading
-    first.leadership.release()
+    with factory.sessions() as s:
+        first.leadership.release(s, clock.now)
     assert second.tick().leading
     assert not first.tick().leading
+
+
+def test_a_leader_that_stalled_past_its_lease_writes_nothing_after_another_took_over(
+    make_scheduler, factory, clock
+):
+    factory.worker("w1", slots=1)
+    stalled, standby = make_scheduler(), make_scheduler()
+    assert stalled.tick().leading
+    clock.advance(11)  # past lock_ttl_seconds without a tick
+    factory.heartbeat("w1")
+    assert standby.tick().leading
+    run_id = factory.run()
+    report = stalled.tick()
+    assert not report.leading and report.dispatched == []
+    assert factory.get(run_id).state == "queued"
 
 
 def test_multi_node_run_sends_one_task_per_worker_with_rank_zero_as_master(
@@ -77,7 +155,7 @@ def test_multi_node_run_sends_one_task_per_worker_with_rank_zero_as_master(
     master = ranks[0][1] + ".local"
     assert [r[0] for r in ranks] == [0, 1]
     assert {r[2] for r in ranks} == {master}
-    assert all(t["num_nodes"] == 2 for t in tasks)
+    assert all(t["num_nodes"] == 2 for t in tasks) and len({t["fence"] for t in tasks}) == 1
 
 
 def test_dead_worker_gets_nothing(make_scheduler, factory):
@@ -87,19 +165,8 @@ def test_dead_worker_gets_nothing(make_scheduler, factory):
     assert factory.get(run_id).state == "queued"
 
 
-def test_runs_of_a_worker_that_stops_heartbeating_are_requeued_to_resume_from_their_last_checkpoint(
-    make_scheduler, factory, clock, redis, prefix
-):
-    factory.worker("w1", slots=1)
-    factory.worker("w2", slots=1)
-    run_id = factory.run()
-    scheduler = make_scheduler()
-    scheduler.tick()
-    [lost_worker] = json.loads(redis.get(assignment_key(prefix, run_id)))["workers"]
-    survivor = {"w1": "w2", "w2": "w1"}[lost_worker]
+def _with_checkpoints(factory, run_id):
     with factory.sessions() as s:
-        run = s.get(Run, run_id)
-        run.state = RunState.running.value
         for step in (10, 20):
             s.add(
                 Checkpoint(
@@ -113,7 +180,21 @@ def test_runs_of_a_worker_that_stops_heartbeating_are_requeued_to_resume_from_th
                 )
             )
         s.commit()
-        latest = s.scalar(select(Checkpoint.id).where(Checkpoint.step == 20))
+        return s.scalar(select(Checkpoint.id).where(Checkpoint.step == 20))
+
+
+def test_runs_of_a_worker_silent_past_its_lease_are_requeued_to_resume_from_their_last_checkpoint(
+    make_scheduler, factory, clock, redis, prefix
+):
+    factory.worker("w1", slots=1)
+    factory.worker("w2", slots=1)
+    run_id = factory.run()
+    scheduler = make_scheduler()
+    scheduler.tick()
+    lost_worker = factory.node(run_id).worker_name
+    survivor = {"w1": "w2", "w2": "w1"}[lost_worker]
+    factory.accept(run_id)
+    latest = _with_checkpoints(factory, run_id)
     clock.advance(60)
     factory.heartbeat(survivor)  # the other worker went silent
     report = scheduler.tick()
@@ -124,6 +205,102 @@ def test_runs_of_a_worker_that_stops_heartbeating_are_requeued_to_resume_from_th
     assert report.dispatched == [run_id] and run.state == "scheduled"
     [task] = queued_tasks(redis, prefix, survivor)
     assert task["attempt"] == 2 and task["resume_checkpoint_url"].endswith(f"{latest}/download")
+    old = AssignmentRecord.model_validate_json(redis.get(assignment_key(prefix, run_id)))
+    assert old.attempt == 2 and old.workers == [survivor]
+
+
+def test_silence_while_neither_the_server_nor_redis_could_hear_is_not_death(
+    make_scheduler, factory, clock
+):
+    factory.worker("w1", slots=1)
+    run_id = factory.run()
+    blind = make_scheduler(redis_client=dead_redis())
+    factory.server_up()
+    blind.tick()
+    factory.accept(run_id)
+    clock.advance(300)  # a five-minute outage of the server, and Redis unreachable
+    assert blind.tick().requeued == []
+    factory.server_up()  # the server is back: a grace period starts, not a verdict
+    assert blind.tick().requeued == []
+    clock.advance(25)
+    factory.server_up()
+    assert blind.tick().requeued == []
+    clock.advance(6)
+    factory.server_up()
+    assert blind.tick().requeued == [run_id]  # silent for a whole timeout it could be heard
+
+
+def test_a_worker_heard_only_over_redis_stays_alive_while_the_server_is_down(
+    make_scheduler, factory, clock, redis, prefix
+):
+    factory.worker("w1", slots=1)
+    run_id = factory.run()
+    scheduler = make_scheduler()
+    scheduler.tick()
+    factory.accept(run_id)
+    for n in range(1, 40):  # ten minutes without the server, beating every 15 s on Redis
+        clock.advance(15)
+        beat(redis, prefix, "w1", n)
+        report = scheduler.tick()
+        assert report.requeued == []
+    assert factory.get(run_id).state == "running"
+
+
+def test_an_attempt_its_worker_reports_lost_over_redis_is_requeued_at_once(
+    make_scheduler, factory, clock, redis, prefix
+):
+    factory.worker("w1", slots=1)
+    run_id = factory.run()
+    scheduler = make_scheduler()
+    scheduler.tick()
+    fence = factory.accept(run_id)
+    beat(redis, prefix, "w1", 1)
+    scheduler.tick()
+    clock.advance(1)
+    beat(redis, prefix, "w1", 2, lost=[(run_id, fence)])
+    report = scheduler.tick()
+    assert report.requeued == [run_id]
+    assert factory.get(run_id).attempt == 2
+    with factory.sessions() as s:
+        reasons = s.scalars(
+            select(RunTransition.reason).where(
+                RunTransition.run_id == run_id, RunTransition.to_state == "queued"
+            )
+        ).all()
+    assert any("gave it up" in r for r in reasons)
+
+
+def test_a_running_run_whose_worker_restarted_is_requeued(make_scheduler, factory, clock):
+    factory.worker("w1", slots=1)
+    run_id = factory.run()
+    scheduler = make_scheduler()
+    scheduler.tick()
+    factory.accept(run_id, incarnation="i-1")
+    factory.heartbeat("w1", incarnation="i-1")
+    assert scheduler.tick().requeued == []  # same process: left alone
+    factory.heartbeat("w1", incarnation="i-2")  # a new process, which does not hold it
+    report = scheduler.tick()
+    assert report.requeued == [run_id]
+    assert factory.get(run_id).attempt == 2
+
+
+def test_losing_any_node_of_a_gang_requeues_the_whole_run(make_scheduler, factory, clock):
+    factory.worker("w1", slots=1)
+    factory.worker("w2", slots=1)
+    run_id = factory.run(nodes=2)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    factory.accept(run_id)
+    first_attempt = (factory.node(run_id, 0), factory.node(run_id, 1))
+    clock.advance(60)
+    factory.heartbeat(first_attempt[0].worker_name)  # rank 0's worker is fine; rank 1's is not
+    report = scheduler.tick()
+    assert report.requeued == [run_id]
+    assert factory.get(run_id).attempt == 2
+    with factory.sessions() as s:
+        rank0, rank1 = (s.get(AttemptNode, (n.fence, n.node_rank)) for n in first_attempt)
+        # The dead worker's node is free; the live one stays held until it confirms the stop.
+        assert rank1.released_at is not None and rank0.released_at is None
 
 
 def test_a_lost_run_that_used_up_its_restarts_fails_with_the_reason(make_scheduler, factory, clock):
@@ -131,6 +308,7 @@ def test_a_lost_run_that_used_up_its_restarts_fails_with_the_reason(make_schedul
     run_id = factory.run(max_restarts=0)
     scheduler = make_scheduler()
     scheduler.tick()
+    factory.accept(run_id)
     clock.advance(60)
     report = scheduler.tick()
     assert report.failed == [run_id]
@@ -138,18 +316,38 @@ def test_a_lost_run_that_used_up_its_restarts_fails_with_the_reason(make_schedul
     assert run.state == "failed" and "max_restarts (0)" in run.exit_reason
 
 
-def test_scheduled_run_no_worker_started_is_requeued_after_the_dispatch_timeout(
-    make_scheduler, factory, clock
+def test_a_task_its_worker_never_took_is_sent_again_then_requeued_after_the_dispatch_timeout(
+    make_scheduler, factory, clock, redis, prefix
 ):
     factory.worker("w1", slots=1)
     run_id = factory.run()
-    scheduler = make_scheduler(dispatch_timeout_seconds=20)
+    scheduler = make_scheduler(dispatch_timeout_seconds=40, redispatch_seconds=10)
     scheduler.tick()
-    clock.advance(25)
+    redis.delete(f"{prefix}:celery:worker.w1")  # the message was lost (a Redis restart)
+    clock.advance(11)
+    factory.heartbeat("w1")
+    report = scheduler.tick()
+    assert report.redispatched == [run_id] and report.requeued == []
+    [task] = queued_tasks(redis, prefix, "w1")
+    assert task["run_id"] == run_id and task["attempt"] == 1
+    clock.advance(30)
     factory.heartbeat("w1")
     report = scheduler.tick()
     assert report.requeued == [run_id]
     assert factory.get(run_id).attempt == 2
+
+
+def test_assignment_records_lost_with_redis_are_rewritten_from_sql(
+    make_scheduler, factory, redis, prefix
+):
+    factory.worker("w1", slots=1)
+    run_id = factory.run()
+    scheduler = make_scheduler()
+    scheduler.tick()
+    redis.delete(assignment_key(prefix, run_id))
+    scheduler.tick()
+    record = AssignmentRecord.model_validate_json(redis.get(assignment_key(prefix, run_id)))
+    assert record.fence == factory.node(run_id).fence
 
 
 def test_sender_uses_the_task_name_not_the_worker_code():
@@ -158,25 +356,3 @@ def test_sender_uses_the_task_name_not_the_worker_code():
 
     sender = make_sender("redis://127.0.0.1:6379/0", "x")
     assert isinstance(sender, Celery) and RUN_TASK not in sender.tasks
-
-
-def test_a_running_run_its_live_worker_no_longer_holds_is_requeued(
-    make_scheduler, factory, clock, redis, prefix
-):
-    factory.worker("w1", slots=1)
-    run_id = factory.run()
-    scheduler = make_scheduler()
-    scheduler.tick()
-    with factory.sessions() as s:
-        run = s.get(Run, run_id)
-        run.state = RunState.running.value
-        run.started_at = clock.now
-        s.commit()
-    clock.advance(60)
-    factory.heartbeat("w1")
-    redis.set(worker_runs_key(prefix, "w1"), json.dumps([run_id]))
-    assert scheduler.tick().requeued == []  # still held: left alone
-    redis.set(worker_runs_key(prefix, "w1"), json.dumps([]))  # restarted, lost the run
-    report = scheduler.tick()
-    assert report.requeued == [run_id]
-    assert factory.get(run_id).attempt == 2

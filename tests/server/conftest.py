@@ -22,10 +22,12 @@ import server.models
 from runyard.schemas.spec import ExperimentSpec
 from runyard.schemas.states import RunState
 from server.app import create_app
-from server.db import make_engine
+from server.attempts.service import ACTIVE_STATES, current_attempt, open_attempt
+from server.db import make_engine, utcnow
 from server.experiments.models import Experiment
 from server.projects.models import Project, ProjectMember, Role
 from server.runs.models import Run
+from server.runs.service import transition
 from server.settings import Settings
 from server.users.models import User
 from server.users.tokens import issue_token
@@ -205,8 +207,15 @@ def make_worker_token(session: Session) -> Callable[..., str]:
 @pytest.fixture
 def make_run_token(session: Session) -> Callable[[Run], str]:
     def make(run: Run) -> str:
+        """A run token for the run's current attempt (as the scheduler issues them)."""
+        attempt = current_attempt(session, run)
         _, secret = issue_token(
-            session, kind="run", name=f"run {run.id}", user_id=run.owner_id, run_id=run.id
+            session,
+            kind="run",
+            name=f"run {run.id}",
+            user_id=run.owner_id,
+            run_id=run.id,
+            fence=attempt.fence if attempt is not None else None,
         )
         session.commit()
         return secret
@@ -251,14 +260,32 @@ def spec_for(project: Project, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
+def place(session: Session) -> Callable[..., Run]:
+    """Places a queued run as the scheduler does: scheduled, its attempt on `worker`."""
+
+    def place_run(run: Run | str, worker: str = "worker-1", slots: list[str] | None = None) -> Run:
+        found = session.get(Run, run if isinstance(run, str) else run.id, populate_existing=True)
+        assert found is not None
+        transition(session, found, RunState.scheduled, f"placed on {worker}")
+        open_attempt(session, found, [(worker, slots or ["0"])], utcnow())
+        session.commit()
+        return found
+
+    return place_run
+
+
+@pytest.fixture
 def make_run(session: Session) -> Callable[..., Run]:
     def make(
         project: Project,
         owner: User,
         state: RunState | str = RunState.queued,
         experiment: Experiment | None = None,
+        placed_on: str = "worker-1",
         **fields: Any,
     ) -> Run:
+        """A run; a scheduled or running one has its attempt placed on `placed_on` (on the
+        slots of `devices` when given)."""
         if experiment is None:
             spec = ExperimentSpec.model_validate(spec_for(project)).model_dump(mode="json")
             experiment = Experiment(
@@ -280,6 +307,10 @@ def make_run(session: Session) -> Callable[..., Run]:
             **fields,
         )
         session.add(run)
+        session.flush()
+        if run.state in ACTIVE_STATES:
+            slots = [str(d) for d in fields.get("devices") or [0]]
+            open_attempt(session, run, [(placed_on, slots)], utcnow())
         session.commit()
         return run
 

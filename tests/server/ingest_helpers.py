@@ -1,16 +1,19 @@
 """Helpers shared by the ingester tests: publish events, drive an ingester, read the store."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from redis import Redis
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from runyard.schemas.events import Event, LogEvent, MetricPoint, MetricsEvent
 from runyard.schemas.streams import EVENT_FIELD, INGEST_GROUP, events_stream
+from server.attempts.models import AttemptNode, RunAttempt
 from server.ingest.consumer import Ingester
 from server.metrics.models import MetricSeries
 from server.metrics.repository import whole_series_points
+from server.runs.models import Run
 
 
 def publish(redis: Redis, prefix: str, *events: Event) -> None:
@@ -18,12 +21,31 @@ def publish(redis: Redis, prefix: str, *events: Event) -> None:
         redis.xadd(events_stream(prefix), {EVENT_FIELD: event.model_dump_json()})
 
 
+WORKER = "worker-1"
+
+
+def attributed(run: Run, attempt: int = 1) -> dict[str, Any]:
+    """The envelope fields of an event of `run`'s `attempt` written by the worker holding it,
+    as the ingester requires; records the attempt (placed on WORKER) if the test has not."""
+    session = object_session(run)
+    assert session is not None, "pass a Run that belongs to a session"
+    found = session.scalar(
+        select(RunAttempt).where(RunAttempt.run_id == run.id, RunAttempt.attempt == attempt)
+    )
+    if found is None:
+        found = RunAttempt(run_id=run.id, attempt=attempt, created_at=datetime.now(UTC))
+        session.add(found)
+        session.flush()
+        session.add(AttemptNode(fence=found.fence, node_rank=0, worker_name=WORKER, slots=["0"]))
+        session.commit()
+    return {"run_id": run.id, "attempt": attempt, "fence": found.fence, "worker": WORKER}
+
+
 def metrics_event(
-    run_id: str, seq: int, steps: range, key: str = "loss", attempt: int = 1, offset: float = 0
+    run: Run, seq: int, steps: range, key: str = "loss", attempt: int = 1, offset: float = 0
 ) -> MetricsEvent:
     return MetricsEvent(
-        run_id=run_id,
-        attempt=attempt,
+        **attributed(run, attempt),
         seq=seq,
         ts=datetime.now(UTC),
         points=[
@@ -33,8 +55,8 @@ def metrics_event(
     )
 
 
-def log_event(run_id: str, seq: int, lines: list[str], attempt: int = 1) -> LogEvent:
-    return LogEvent(run_id=run_id, attempt=attempt, seq=seq, ts=datetime.now(UTC), lines=lines)
+def log_event(run: Run, seq: int, lines: list[str], attempt: int = 1) -> LogEvent:
+    return LogEvent(**attributed(run, attempt), seq=seq, ts=datetime.now(UTC), lines=lines)
 
 
 def drain(ingester: Ingester) -> None:

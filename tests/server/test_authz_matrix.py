@@ -6,8 +6,10 @@ list of what to add. "ok" means the caller got past authorization (any status bu
 5xx; and not 404 unless the row says the resource may legitimately be absent).
 """
 
+import io
 import re
 import secrets
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from starlette.routing import Mount
 
+from server.attempts.service import current_attempt
 from server.projects.models import Project
 from server.users.models import User
 from server.users.tokens import issue_token
@@ -57,8 +60,8 @@ ANY_TOKEN: dict[str, Expected] = {
     "anonymous": 401,
     "foreign_run_token": 403,
 }
-# Files of a run: its team reads them, workers read any (to resume a run elsewhere), another
-# run's token sees nothing.
+# Files of a run: its team reads them, the worker holding the run's attempt reads them (to
+# resume it), another run's token sees nothing.
 RUN_FILES: dict[str, Expected] = {**PROJECT_READ, "worker": OK, "foreign_run_token": (403, 404)}
 
 
@@ -79,6 +82,16 @@ class World:
     def run(self) -> str:
         return str(self.make_run(self.project, self.member).id)
 
+    def running_run(self) -> str:
+        """A run whose current attempt is placed on the worker (worker-1)."""
+        return str(self.make_run(self.project, self.member, state="running").id)
+
+    def attempt_fence(self) -> str:
+        run = self.make_run(self.project, self.member, state="scheduled")
+        attempt = current_attempt(self.session, run)
+        assert attempt is not None
+        return str(attempt.fence)
+
     def experiment(self) -> str:
         return str(self.make_run(self.project, self.member).experiment_id)
 
@@ -95,7 +108,7 @@ class World:
 
     def _upload(self, kind: str, form: dict[str, str]) -> str:
         response = self.client.post(
-            f"/api/v1/worker/runs/{self.run()}/{kind}",
+            f"/api/v1/worker/runs/{self.running_run()}/{kind}",
             data=form,
             files={"file": ("model.bin", b"weights")},
             headers=self.worker_headers,
@@ -131,9 +144,29 @@ def _run(w: World) -> str:
 CHECKPOINT_FORM = {"attempt": "1", "epoch": "0", "step": "1"}
 
 
+def _running_run(w: World) -> str:
+    return w.running_run()
+
+
+def _event_files() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("attempt-1/events.out.tfevents.1")
+        info.size = 5
+        archive.addfile(info, io.BytesIO(b"event"))
+    return buffer.getvalue()
+
+
+def _tensorboard_upload(w: World) -> tuple[list[str], dict[str, Any]]:
+    return [w.running_run()], {
+        "data": {"attempt": "1"},
+        "files": {"file": ("tensorboard.tar.gz", _event_files())},
+    }
+
+
 def _upload(form: dict[str, str]) -> Build:
     return lambda w: (
-        [w.run()],
+        [w.running_run()],
         {"data": form, "files": {"file": ("model.bin", b"weights")}},
     )
 
@@ -178,6 +211,9 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ),
     # experiments and runs
     ("POST", "/api/v1/experiments"): Row(PROJECT_WRITE, _json(lambda w: spec_for(w.project))),
+    ("POST", "/api/v1/experiments/validate"): Row(
+        PROJECT_WRITE, _json(lambda w: spec_for(w.project))
+    ),
     ("GET", "/api/v1/experiments"): Row(ANY_USER, _no_body()),
     ("GET", "/api/v1/experiments/{}"): Row(PROJECT_READ, _no_body(World.experiment)),
     ("GET", "/api/v1/runs"): Row(ANY_USER, _no_body()),
@@ -197,16 +233,30 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/runs/{}/exports"): Row(PROJECT_READ, _no_body(_run)),
     ("GET", "/api/v1/checkpoints/{}/download"): Row(RUN_FILES, _no_body(World.checkpoint)),
     ("GET", "/api/v1/exports/{}/download"): Row(RUN_FILES, _no_body(World.export)),
+    # No event files are stored for a fresh run: allowed callers get the 404 that says so.
+    ("GET", "/api/v1/runs/{}/tensorboard"): Row(PROJECT_READ, _no_body(_run), may_404=True),
     ("GET", "/api/v1/workers"): Row(ANY_USER, _no_body()),
     ("GET", "/metrics"): Row(ANY_TOKEN, _no_body()),
     # scheduler slice
     ("GET", "/api/v1/cluster"): Row(ANY_USER, _no_body()),
     # worker-facing; valid bodies, so that a refusal cannot hide behind a 422
-    ("GET", "/api/v1/worker/runs/{}/bundle"): Row(WORKER, _no_body(_run), may_404=True),
+    ("GET", "/api/v1/worker/runs/{}/bundle"): Row(WORKER, _no_body(_running_run), may_404=True),
+    ("POST", "/api/v1/worker/attempts/{}/accept"): Row(
+        WORKER, _json(lambda w: {"incarnation": "i-1"}, World.attempt_fence)
+    ),
     ("POST", "/api/v1/worker/runs/{}/checkpoints"): Row(WORKER, _upload(CHECKPOINT_FORM)),
     ("POST", "/api/v1/worker/runs/{}/exports"): Row(WORKER, _upload({"format": "onnx"})),
+    ("POST", "/api/v1/worker/runs/{}/tensorboard"): Row(WORKER, _tensorboard_upload),
     ("POST", "/api/v1/worker/heartbeat"): Row(
-        WORKER, _json(lambda w: {"name": "worker-1", "queue": "worker-1", "slots_total": 1})
+        WORKER,
+        _json(
+            lambda w: {
+                "name": "worker-1",
+                "queue": "worker-1",
+                "slots_total": 1,
+                "incarnation": "i-1",
+            }
+        ),
     ),
 }
 
@@ -283,7 +333,7 @@ def test_every_route_enforces_the_authorization_matrix(
         "project_admin": admin_token,
         "other_team": outsider_token,
         "worker": worker_token,
-        "foreign_run_token": make_run_token(make_run(project, member)),
+        "foreign_run_token": make_run_token(make_run(project, member, state="running")),
     }
 
     failures = []

@@ -72,6 +72,7 @@ def test_safe_bundle_is_stored_by_sha256_and_served_to_the_worker(
     member,
     settings,
     make_worker_token: Callable,
+    place: Callable,
     auth: Callable,  # type: ignore[no-untyped-def]
 ) -> None:
     project, headers = member
@@ -82,6 +83,7 @@ def test_safe_bundle_is_stored_by_sha256_and_served_to_the_worker(
     sha = hashlib.sha256(bundle).hexdigest()
     assert body["bundle_sha256"] == sha and body["bundle_size"] == len(bundle)
     assert bundle_path(settings.artifacts, sha).read_bytes() == bundle
+    place(body["run_ids"][0])
     download = client.get(
         f"/api/v1/worker/runs/{body['run_ids'][0]}/bundle", headers=auth(make_worker_token())
     )
@@ -155,12 +157,15 @@ def test_a_run_scoped_token_downloads_only_its_own_runs_bundle(
     member,
     session: Session,
     make_run_token: Callable,
+    place: Callable,
     auth: Callable,  # type: ignore[no-untyped-def]
 ) -> None:
     project, headers = member
     bundle = make_bundle(("pkg/__init__.py", b""))
     first = submit(client, project, headers, bundle).json()["run_ids"][0]
     second = submit(client, project, headers, bundle).json()["run_ids"][0]
+    place(first)
+    place(second)
     token = auth(make_run_token(session.get(Run, first)))
     assert client.get(f"/api/v1/worker/runs/{first}/bundle", headers=token).status_code == 200
     assert client.get(f"/api/v1/worker/runs/{second}/bundle", headers=token).status_code == 403
@@ -176,7 +181,7 @@ def test_run_without_a_bundle_is_404_for_the_worker(
 ) -> None:
     project, _ = member
     owner, _ = make_user()
-    run = make_run(project, owner)
+    run = make_run(project, owner, state="running")
     response = client.get(f"/api/v1/worker/runs/{run.id}/bundle", headers=auth(make_worker_token()))
     assert response.status_code == 404
 

@@ -44,7 +44,9 @@ def test_cluster_shows_each_slot_and_the_run_holding_it(
 ) -> None:
     user, token, project = team
     worker = _worker(session, slots=2)
-    run = make_run(project, user, state="running", worker_id=worker.id, devices=[1])
+    run = make_run(
+        project, user, state="running", worker_id=worker.id, devices=[1], placed_on=worker.name
+    )
 
     body = _cluster(client, token, auth)
 
@@ -70,7 +72,14 @@ def test_cluster_hides_other_teams_runs_but_shows_their_slots_taken(
     outsider, _ = make_user()
     elsewhere = make_project(outsider, name="secret-project")
     worker = _worker(session, slots=1)
-    make_run(elsewhere, outsider, state="running", worker_id=worker.id, devices=[0])
+    make_run(
+        elsewhere,
+        outsider,
+        state="running",
+        worker_id=worker.id,
+        devices=[0],
+        placed_on=worker.name,
+    )
     make_run(elsewhere, outsider, state="queued")
 
     body = _cluster(client, token, auth)

@@ -59,14 +59,14 @@ def test_multipart_spec_without_bundle_is_accepted(client: TestClient, member) -
     assert response.json()["bundle_sha256"] is None
 
 
-def test_invalid_spec_is_422_naming_the_field(client: TestClient, member) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_spec_is_422_naming_the_field_and_the_one_meant(client: TestClient, member) -> None:  # type: ignore[no-untyped-def]
     project, headers = member
     spec = spec_for(project, trainer={"max_epoch": 3})
     response = client.post(URL, json=spec, headers=headers)
     assert response.status_code == 422
     errors = response.json()["detail"]
     assert errors[0]["loc"] == ["body", "trainer", "max_epoch"]
-    assert "extra" in errors[0]["msg"].lower()
+    assert errors[0]["msg"] == "unknown field 'max_epoch'; did you mean 'max_epochs'?"
 
 
 def test_malformed_yaml_is_422_not_500(client: TestClient, member) -> None:  # type: ignore[no-untyped-def]
@@ -235,3 +235,20 @@ def test_nul_characters_are_422_on_every_backend(client: TestClient, member) -> 
         200,
         422,
     )
+
+
+def test_a_memory_limit_too_small_to_run_is_422_naming_the_field(
+    client: TestClient, member
+) -> None:  # type: ignore[no-untyped-def]
+    project, headers = member
+    response = client.post(
+        URL, json=spec_for(project, resources={"memory": "64Mi"}), headers=headers
+    )
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "resources", "memory"] and "512Mi" in error["msg"]
+    accepted = client.post(
+        URL, json=spec_for(project, resources={"memory": "4Gi"}), headers=headers
+    )
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["spec"]["resources"]["memory"] == 4 << 30

@@ -19,7 +19,7 @@ from redis import Redis
 from runyard.schemas.events import StateEvent
 from runyard.schemas.states import RunState
 from server.runs.models import Run
-from tests.server.ingest_helpers import log_event, metrics_event, publish
+from tests.server.ingest_helpers import attributed, log_event, metrics_event, publish
 
 pytestmark = pytest.mark.slow
 
@@ -117,9 +117,9 @@ def test_follows_logs_metrics_and_state_until_the_run_ends(
     publish(
         redis,
         redis_prefix,
-        log_event(run.id, 0, ["starting", "epoch 0"]),
-        metrics_event(run.id, 1, range(0, 50)),
-        StateEvent(run_id=run.id, attempt=1, seq=2, ts=now, state=RunState.completed),
+        log_event(run, 0, ["starting", "epoch 0"]),
+        metrics_event(run, 1, range(0, 50)),
+        StateEvent(**attributed(run, 1), seq=2, ts=now, state=RunState.completed),
     )
     messages = _follow(base_url, run.id, owner[1], _ended)
     assert _lines(messages) == ["starting", "epoch 0"]
@@ -135,8 +135,8 @@ def test_reconnecting_with_last_event_id_loses_and_repeats_nothing(
     publish(
         redis,
         redis_prefix,
-        log_event(run.id, 0, ["one", "two"]),
-        metrics_event(run.id, 1, range(10)),
+        log_event(run, 0, ["one", "two"]),
+        metrics_event(run, 1, range(10)),
     )
     first = _follow(
         base_url, run.id, owner[1], lambda ms: len(_lines(ms)) == 2 and len(_steps(ms)) == 10
@@ -144,9 +144,9 @@ def test_reconnecting_with_last_event_id_loses_and_repeats_nothing(
     publish(
         redis,
         redis_prefix,
-        log_event(run.id, 2, ["three"]),
-        metrics_event(run.id, 3, range(10, 20)),
-        StateEvent(run_id=run.id, attempt=1, seq=4, ts=datetime.now(UTC), state=RunState.failed),
+        log_event(run, 2, ["three"]),
+        metrics_event(run, 3, range(10, 20)),
+        StateEvent(**attributed(run, 1), seq=4, ts=datetime.now(UTC), state=RunState.failed),
     )
     rest = _follow(base_url, run.id, owner[1], _ended, last_event_id=first[-1].id)
     assert _lines(first) + _lines(rest) == ["one", "two", "three"]
@@ -160,8 +160,8 @@ def test_a_finished_run_replays_everything_then_ends(
     publish(
         redis,
         redis_prefix,
-        log_event(run.id, 0, ["only line"]),
-        StateEvent(run_id=run.id, attempt=1, seq=1, ts=datetime.now(UTC), state=RunState.canceled),
+        log_event(run, 0, ["only line"]),
+        StateEvent(**attributed(run, 1), seq=1, ts=datetime.now(UTC), state=RunState.canceled),
     )
     _follow(base_url, run.id, owner[1], _ended)
     replay = _follow(base_url, run.id, owner[1], _ended)
@@ -186,13 +186,13 @@ def test_another_teams_run_cannot_be_followed(
 def test_start_now_skips_what_was_stored_before_connecting(
     base_url: str, run: Run, owner: tuple, redis: Redis, redis_prefix: str
 ) -> None:
-    publish(redis, redis_prefix, log_event(run.id, 0, ["old"]), metrics_event(run.id, 1, range(5)))
+    publish(redis, redis_prefix, log_event(run, 0, ["old"]), metrics_event(run, 1, range(5)))
     _follow(base_url, run.id, owner[1], lambda ms: len(_lines(ms)) == 1 and len(_steps(ms)) == 5)
     publish(
         redis,
         redis_prefix,
-        log_event(run.id, 2, ["new"]),
-        StateEvent(run_id=run.id, attempt=1, seq=3, ts=datetime.now(UTC), state=RunState.completed),
+        log_event(run, 2, ["new"]),
+        StateEvent(**attributed(run, 1), seq=3, ts=datetime.now(UTC), state=RunState.completed),
     )
     # The completion may already be stored by the time the stream starts; either way the old
     # line and the old points are not sent again.

@@ -25,7 +25,7 @@ def test_pages_follow_each_other_without_gaps_or_repeats(
 ) -> None:
     store(
         session,
-        *[log_event(run.id, seq, [f"line {seq}.{i}" for i in range(10)]) for seq in range(5)],
+        *[log_event(run, seq, [f"line {seq}.{i}" for i in range(10)]) for seq in range(5)],
     )
     seen: list[str] = []
     after = 0
@@ -45,7 +45,7 @@ def test_pages_follow_each_other_without_gaps_or_repeats(
 def test_q_keeps_only_lines_containing_the_text(
     client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
 ) -> None:
-    store(session, log_event(run.id, 0, ["Epoch 1 loss=0.5", "warning: 100% done", "epoch 2"]))
+    store(session, log_event(run, 0, ["Epoch 1 loss=0.5", "warning: 100% done", "epoch 2"]))
     url = f"/api/v1/runs/{run.id}/logs"
 
     def texts(q: str) -> list[str]:
@@ -59,7 +59,7 @@ def test_q_keeps_only_lines_containing_the_text(
 def test_another_teams_run_logs_are_not_found(
     client: TestClient, session: Session, run: Run, make_user: Callable, auth: Callable
 ) -> None:
-    store(session, log_event(run.id, 0, ["secret"]))
+    store(session, log_event(run, 0, ["secret"]))
     _, stranger = make_user()
     assert client.get(f"/api/v1/runs/{run.id}/logs", headers=auth(stranger)).status_code == 404
 

@@ -29,8 +29,9 @@ from server.metrics.models import (
     MetricSeries,
 )
 from server.metrics.rollups import extremes
+from server.runs.models import Run
 from tests.server.conftest import TestDatabase
-from tests.server.ingest_helpers import store
+from tests.server.ingest_helpers import attributed, store
 from tests.server.reference_points import (
     RefPoint,
     comparable,
@@ -85,10 +86,9 @@ def histories(draw: st.DrawFn) -> tuple[list[list[dict]], list[list[int]]]:
     return events, [b for b in batches if b]
 
 
-def _event(run_id: str, spec: dict) -> MetricsEvent:
+def _event(run: Run, spec: dict) -> MetricsEvent:
     return MetricsEvent(
-        run_id=run_id,
-        attempt=spec["attempt"],
+        **attributed(run, spec["attempt"]),
         seq=spec["seq"],
         ts=datetime.now(UTC),
         points=[
@@ -209,7 +209,7 @@ def test_any_delivery_stores_what_the_one_row_per_point_model_stores(
     specs, batches = history
     conn = session.connection()
     for batch in batches:
-        events = [_event(run.id, specs[i]) for i in batch]
+        events = [_event(run, specs[i]) for i in batch]
         store(session, *events)
         write_reference(session.connection(), events)
         session.commit()

@@ -21,7 +21,8 @@ from server.metrics.models import (
 )
 from server.metrics.repository import candidate_points
 from server.metrics.rollups import extremes
-from tests.server.ingest_helpers import store
+from server.runs.models import Run
+from tests.server.ingest_helpers import attributed, store
 
 NAN = float("nan")
 values = st.one_of(st.just(NAN), st.floats(allow_nan=False, allow_infinity=True, width=32))
@@ -53,10 +54,9 @@ def appends(draw: st.DrawFn) -> list[dict[int, float]]:
     return [e for e in events if e]
 
 
-def _event(run_id: str, seq: int, points: dict[int, float]) -> MetricsEvent:
+def _event(run: Run, seq: int, points: dict[int, float]) -> MetricsEvent:
     return MetricsEvent(
-        run_id=run_id,
-        attempt=1 + seq,  # each later event is a newer attempt, so its values win
+        **attributed(run, 1 + seq),  # each later event is a newer attempt, so its values win
         seq=seq,
         ts=datetime.now(UTC),
         points=[
@@ -122,7 +122,7 @@ def test_both_rollup_tiers_equal_brute_force_min_max_and_last(
     user, _ = make_user()
     run = make_run(make_project(user), user)
     for seq, points in enumerate(events):
-        store(session, _event(run.id, seq, points))  # one batch each: rewrites cross batches
+        store(session, _event(run, seq, points))  # one batch each: rewrites cross batches
     sid = session.scalar(select(MetricSeries.id).where(MetricSeries.run_id == run.id))
     assert sid is not None
     assert _stored(session, MetricRollup, sid) == _expected(events, ROLLUP_WIDTH)
@@ -140,7 +140,7 @@ def test_whole_run_query_of_a_long_series_reads_the_coarse_tier(
         for s in range(0, n, 8)
     ]
     points[12_345] = MetricPoint(key="loss", step=8 * 12_345, value=-1.0, wall_time=0.0)
-    event = MetricsEvent(run_id=run.id, attempt=1, seq=0, ts=datetime.now(UTC), points=points)
+    event = MetricsEvent(**attributed(run, 1), seq=0, ts=datetime.now(UTC), points=points)
     store(session, event)
     sid = session.scalar(select(MetricSeries.id).where(MetricSeries.run_id == run.id))
     assert sid is not None

@@ -20,7 +20,7 @@ from server.live.cursor import Cursor
 from server.live.feed import since
 from server.runs.models import Run
 from tests.server.conftest import TestDatabase
-from tests.server.ingest_helpers import drain, publish, stored_points
+from tests.server.ingest_helpers import attributed, drain, publish, stored_points
 
 VALUES = [1.0, math.nan, math.inf, -math.inf, -2.0, math.nan]
 SHOWN = [1.0, "NaN", "Infinity", "-Infinity", -2.0, "NaN"]
@@ -49,10 +49,16 @@ def ingester(database: TestDatabase, redis_prefix: str) -> Iterator[Ingester]:
     redis.close()
 
 
-def _event(run_id: str) -> MetricsEvent:
+def _event(run: Run | None) -> MetricsEvent:
+    """The values as one event; of `run` (attributed to its worker), or of no run (the wire
+    format alone)."""
+    envelope = (
+        attributed(run)
+        if run is not None
+        else {"run_id": "r", "attempt": 1, "fence": 1, "worker": "w"}
+    )
     return MetricsEvent(
-        run_id=run_id,
-        attempt=1,
+        **envelope,
         seq=0,
         ts=datetime.now(UTC),
         points=[
@@ -63,7 +69,7 @@ def _event(run_id: str) -> MetricsEvent:
 
 
 def test_non_finite_values_travel_as_strings_json_can_hold() -> None:
-    event = _event("r")
+    event = _event(None)
     wire = EventAdapter.dump_json(event)
     assert b'"value":"NaN"' in wire and b'"Infinity"' in wire and b'"-Infinity"' in wire
     back = EventAdapter.validate_json(wire)
@@ -74,9 +80,12 @@ def test_non_finite_values_travel_as_strings_json_can_hold() -> None:
 def test_null_from_an_older_worker_is_stored_as_nan(
     ingester: Ingester, run: Run, session: Session
 ) -> None:
+    envelope = attributed(run)
     old = (
-        b'{"run_id":"%s","attempt":1,"seq":0,"ts":"2026-01-01T00:00:00Z","kind":"metrics",'
-        b'"points":[{"key":"loss","step":0,"value":null,"wall_time":1.0}]}' % run.id.encode()
+        b'{"run_id":"%s","attempt":1,"fence":%d,"worker":"%s","seq":0,'
+        b'"ts":"2026-01-01T00:00:00Z","kind":"metrics",'
+        b'"points":[{"key":"loss","step":0,"value":null,"wall_time":1.0}]}'
+        % (run.id.encode(), envelope["fence"], envelope["worker"].encode())
     )
     ingester.redis.xadd(ingester.stream, {EVENT_FIELD: old})
     drain(ingester)
@@ -93,7 +102,7 @@ def test_nan_and_infinities_are_stored_apart_and_shown_apart(
     auth: Callable,
     database: TestDatabase,
 ) -> None:
-    publish(ingester.redis, ingester.prefix, _event(run.id))
+    publish(ingester.redis, ingester.prefix, _event(run))
     drain(ingester)
     assert [str(v) for _, v in stored_points(session, run.id)] == [str(v) for v in VALUES]
     headers = auth(owner[1])

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from runyard.schemas.events import MetricPoint, MetricsEvent
 from server.metrics.repository import RAW_SPAN_LIMIT
 from server.runs.models import Run
-from tests.server.ingest_helpers import metrics_event, store
+from tests.server.ingest_helpers import attributed, metrics_event, store
 
 
 @pytest.fixture
@@ -32,8 +32,8 @@ def test_lists_the_metric_keys_of_a_run(
 ) -> None:
     store(
         session,
-        metrics_event(run.id, 0, range(3), key="val/acc"),
-        metrics_event(run.id, 1, range(3)),
+        metrics_event(run, 0, range(3), key="val/acc"),
+        metrics_event(run, 1, range(3)),
     )
     response = client.get(f"/api/v1/runs/{run.id}/metrics", headers=auth(owner[1]))
     assert response.status_code == 200
@@ -43,7 +43,7 @@ def test_lists_the_metric_keys_of_a_run(
 def test_short_series_comes_back_whole_with_epoch_and_wall_time(
     client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
 ) -> None:
-    store(session, metrics_event(run.id, 0, range(150)))
+    store(session, metrics_event(run, 0, range(150)))
     body = _series(client, auth(owner[1]), run).json()
     assert body["downsampled"] is False
     assert len(body["points"]) == 150
@@ -53,7 +53,7 @@ def test_short_series_comes_back_whole_with_epoch_and_wall_time(
 def test_keys_with_slashes_are_addressable(
     client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
 ) -> None:
-    store(session, metrics_event(run.id, 0, range(5), key="val/acc"))
+    store(session, metrics_event(run, 0, range(5), key="val/acc"))
     assert len(_series(client, auth(owner[1]), run, key="val/acc").json()["points"]) == 5
 
 
@@ -67,9 +67,7 @@ def test_long_series_is_downsampled_keeping_min_max_and_last(
     ]
     points[3333] = MetricPoint(key="loss", step=33330, value=-5.0, wall_time=0.0)
     points[4444] = MetricPoint(key="loss", step=44440, value=5000.0, wall_time=0.0)
-    store(
-        session, MetricsEvent(run_id=run.id, attempt=1, seq=0, ts=datetime.now(UTC), points=points)
-    )
+    store(session, MetricsEvent(**attributed(run, 1), seq=0, ts=datetime.now(UTC), points=points))
     body = _series(client, auth(owner[1]), run, max_points=500).json()
     result = body["points"]
     assert body["downsampled"] is True
@@ -83,7 +81,7 @@ def test_long_series_is_downsampled_keeping_min_max_and_last(
 def test_zoom_returns_only_steps_between_start_and_end(
     client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
 ) -> None:
-    store(session, metrics_event(run.id, 0, range(1000)))
+    store(session, metrics_event(run, 0, range(1000)))
     body = _series(client, auth(owner[1]), run, start=100, end=199, max_points=1000).json()
     assert [p["step"] for p in body["points"]] == list(range(100, 200))
 
@@ -92,7 +90,7 @@ def test_zoom_returns_only_steps_between_start_and_end(
 def test_bad_query_parameters_get_422(
     client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable, params: dict
 ) -> None:
-    store(session, metrics_event(run.id, 0, range(10)))
+    store(session, metrics_event(run, 0, range(10)))
     assert _series(client, auth(owner[1]), run, **params).status_code == 422
 
 
@@ -107,7 +105,7 @@ def test_unknown_key_gets_404_naming_the_keys_route(
 def test_another_teams_run_is_not_found(
     client: TestClient, session: Session, run: Run, make_user: Callable, auth: Callable
 ) -> None:
-    store(session, metrics_event(run.id, 0, range(10)))
+    store(session, metrics_event(run, 0, range(10)))
     _, stranger = make_user()
     assert client.get(f"/api/v1/runs/{run.id}/metrics", headers=auth(stranger)).status_code == 404
     assert _series(client, auth(stranger), run).status_code == 404
@@ -125,7 +123,7 @@ def test_deleting_a_runs_metrics_removes_blocks_rollups_and_series(
     from server.metrics.models import MetricBlock, MetricRollup, MetricSeries
     from server.metrics.repository import delete_run_metrics
 
-    store(session, metrics_event(run.id, 0, range(200)))
+    store(session, metrics_event(run, 0, range(200)))
     delete_run_metrics(session, run.id)
     session.commit()
     for table in (MetricBlock, MetricRollup, MetricSeries):
@@ -137,9 +135,9 @@ def test_several_keys_come_back_in_one_request_as_the_single_key_route_gives_the
 ) -> None:
     store(
         session,
-        metrics_event(run.id, 0, range(0, 3000, 3), key="val/acc"),
-        metrics_event(run.id, 1, range(2000)),
-        metrics_event(run.id, 2, range(10), key="lr"),
+        metrics_event(run, 0, range(0, 3000, 3), key="val/acc"),
+        metrics_event(run, 1, range(2000)),
+        metrics_event(run, 2, range(10), key="lr"),
     )
     headers = auth(owner[1])
     response = client.get(
@@ -160,8 +158,8 @@ def test_without_keys_every_key_of_the_run_comes_back_sorted(
 ) -> None:
     store(
         session,
-        metrics_event(run.id, 0, range(3), key="val/acc"),
-        metrics_event(run.id, 1, range(3)),
+        metrics_event(run, 0, range(3), key="val/acc"),
+        metrics_event(run, 1, range(3)),
     )
     response = client.get(f"/api/v1/runs/{run.id}/metric-series", headers=auth(owner[1]))
     assert [s["key"] for s in response.json()["series"]] == ["loss", "val/acc"]
@@ -170,7 +168,7 @@ def test_without_keys_every_key_of_the_run_comes_back_sorted(
 def test_an_unknown_key_among_several_gets_404_naming_it(
     client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
 ) -> None:
-    store(session, metrics_event(run.id, 0, range(3)))
+    store(session, metrics_event(run, 0, range(3)))
     response = client.get(
         f"/api/v1/runs/{run.id}/metric-series",
         params={"keys": ["loss", "nope"]},
@@ -183,7 +181,7 @@ def test_an_unknown_key_among_several_gets_404_naming_it(
 def test_several_keys_of_another_teams_run_are_not_found(
     client: TestClient, session: Session, run: Run, make_user: Callable, auth: Callable
 ) -> None:
-    store(session, metrics_event(run.id, 0, range(10)))
+    store(session, metrics_event(run, 0, range(10)))
     _, stranger = make_user()
     response = client.get(f"/api/v1/runs/{run.id}/metric-series", headers=auth(stranger))
     assert response.status_code == 404

@@ -51,6 +51,23 @@ def test_list_filters_by_state_and_owner(client: TestClient, team, make_run: Cal
     assert [r["id"] for r in page["items"]] == [mine.id]
 
 
+def test_list_finds_runs_by_the_first_characters_of_their_id(
+    client: TestClient, team, make_user: Callable, make_run: Callable, auth: Callable
+) -> None:  # type: ignore[no-untyped-def]
+    member, headers = team["member"]
+    runs = [make_run(team["project"], member) for _ in range(3)]
+    for run in runs:
+        page = client.get("/api/v1/runs", params={"id_prefix": run.id[:8].upper()}, headers=headers)
+        assert [r["id"] for r in page.json()["items"]] == [run.id]
+    _, outsider = make_user()
+    hidden = client.get(
+        "/api/v1/runs", params={"id_prefix": runs[0].id[:8]}, headers=auth(outsider)
+    )
+    assert hidden.json()["items"] == []
+    bad = client.get("/api/v1/runs", params={"id_prefix": "digits%"}, headers=headers)
+    assert bad.status_code == 422
+
+
 def test_cursor_pagination_walks_every_run_once_in_order(
     client: TestClient,
     team,

@@ -78,3 +78,34 @@ def test_only_admins_issue_worker_tokens(
     created = client.post("/api/v1/tokens", json=body, headers=auth(admin))
     assert created.status_code == 201
     assert created.json()["token"].startswith("ry_worker_")
+
+
+def test_a_token_can_be_given_a_lifetime_and_lists_its_expiry(
+    client: TestClient, make_user: Callable, auth: Callable
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    _, token = make_user()
+    created = client.post(
+        "/api/v1/tokens", json={"name": "laptop", "expires_in_days": 30}, headers=auth(token)
+    ).json()
+    expires = datetime.fromisoformat(created["expires_at"].replace("Z", "+00:00"))
+    expected = datetime.now(UTC) + timedelta(days=30)
+    assert abs((expires - expected).total_seconds()) < 120
+    [listed] = [
+        t for t in client.get("/api/v1/tokens", headers=auth(token)).json() if t["name"] == "laptop"
+    ]
+    assert listed["expires_at"] == created["expires_at"] and listed["revoked_at"] is None
+    assert client.get("/api/v1/users/me", headers=auth(created["token"])).status_code == 200
+
+
+def test_a_lifetime_out_of_range_is_422_naming_the_field(
+    client: TestClient, make_user: Callable, auth: Callable
+) -> None:
+    _, token = make_user()
+    for days in (0, 4000):
+        response = client.post(
+            "/api/v1/tokens", json={"name": "x", "expires_in_days": days}, headers=auth(token)
+        )
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "expires_in_days"]

@@ -15,7 +15,7 @@ def _beat(name: str = "worker-1", slots: int = 2) -> dict:
         "slots_total": slots,
         "slots": [str(i) for i in range(slots)],
         "gpu_names": ["NVIDIA H100"] * slots,
-        "running": [],
+        "incarnation": "i-1",
         "address": "10.0.0.5",
     }
 

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from tests.worker.server_world import ServerWorld, server_world
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -25,3 +27,9 @@ def redis_client() -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(REDIS_URL)
     yield client
     client.close()
+
+
+@pytest.fixture
+def world(tmp_path) -> Iterator[ServerWorld]:
+    with server_world(tmp_path / "server") as running:
+        yield running

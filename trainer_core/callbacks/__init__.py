@@ -4,6 +4,7 @@ from trainer_core.callbacks.base import Callback
 from trainer_core.callbacks.early_stopping import EarlyStopping
 from trainer_core.callbacks.lr_monitor import LearningRateMonitor
 from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
+from trainer_core.callbacks.preemption import PreemptionHandler
 from trainer_core.callbacks.progress import ProgressBar, ProgressBarBase
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "EarlyStopping",
     "LearningRateMonitor",
     "ModelCheckpoint",
+    "PreemptionHandler",
     "ProgressBar",
     "ProgressBarBase",
 ]

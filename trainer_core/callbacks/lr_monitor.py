@@ -85,6 +85,8 @@ class LearningRateMonitor(Callback):
                 trainer.logger.log_metrics(values, step=trainer.global_step)
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.loop_state.resume_batches:
+            return  # a resumed epoch: its start was logged before the run was stopped
         if trainer.logger is not None and trainer.is_global_zero:
             values = self._collect(trainer, "epoch")
             if values:

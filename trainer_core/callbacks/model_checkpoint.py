@@ -158,6 +158,20 @@ class ModelCheckpoint(Callback):
                 self._remove(trainer, self.last_model_path)
             self.last_model_path = path
 
+    def save_for_resume(self, trainer: Trainer, pl_module: LightningModule) -> str:
+        """Write a full checkpoint as `last.ckpt` now, at any step boundary (what
+        `Trainer.request_checkpoint_and_stop` uses); returns its path. Always a full
+        checkpoint, whatever save_weights_only says: it exists to be resumed from."""
+        if self.dirpath is None:
+            self.dirpath = self._default_dirpath(trainer)
+        path = self._path(self.CHECKPOINT_NAME_LAST, allow_clash=True)
+        trainer.save_checkpoint(path, weights_only=False)
+        if self.last_model_path and self.last_model_path != path:
+            self._remove(trainer, self.last_model_path)
+        self.last_model_path = path
+        self._last_global_step_saved = trainer.global_step
+        return path
+
     def _save_latest(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
         if self.save_top_k == 0:
             return

@@ -23,6 +23,7 @@ class ProgressBarBase(Callback):
         self.val_batch_idx = 0
         self.test_batch_idx = 0
         self._enabled = True
+        self._trainer: Any = None
 
     def enable(self) -> None:
         self._enabled = True
@@ -33,6 +34,35 @@ class ProgressBarBase(Callback):
     @property
     def is_enabled(self) -> bool:
         return self._enabled
+
+    @property
+    def is_disabled(self) -> bool:
+        return not self.is_enabled
+
+    def on_init_end(self, trainer: Trainer) -> None:
+        self._trainer = trainer
+
+    @property
+    def trainer(self) -> Trainer:
+        return self._trainer
+
+    @property
+    def total_train_batches(self) -> float:
+        """Training batches per epoch (inf for an iterable without a length)."""
+        return self._trainer.num_training_batches
+
+    @property
+    def total_val_batches(self) -> float:
+        """Validation batches of one validation run (0 when validation does not run)."""
+        trainer = self._trainer
+        if trainer.running_sanity_check:
+            steps = math.inf if trainer.num_sanity_val_steps == -1 else trainer.num_sanity_val_steps
+            return sum(min(n, steps) for n in trainer.num_val_batches)
+        return sum(trainer.num_val_batches) if trainer.enable_validation else 0
+
+    @property
+    def total_test_batches(self) -> float:
+        return sum(self._trainer.num_test_batches)
 
     def close(self) -> None:
         """Release the terminal (called when fit ends, also on errors)."""

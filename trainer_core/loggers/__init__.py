@@ -3,5 +3,12 @@
 from trainer_core.loggers.base import LightningLoggerBase, LoggerCollection
 from trainer_core.loggers.csv_logs import CSVLogger
 from trainer_core.loggers.tensorboard import TensorBoardLogger
+from trainer_core.loggers.test_tube import TestTubeLogger
 
-__all__ = ["CSVLogger", "LightningLoggerBase", "LoggerCollection", "TensorBoardLogger"]
+__all__ = [
+    "CSVLogger",
+    "LightningLoggerBase",
+    "LoggerCollection",
+    "TensorBoardLogger",
+    "TestTubeLogger",
+]

@@ -88,3 +88,15 @@ def broadcast_module(module: torch.nn.Module, src: int = 0) -> None:
             work = tensor.detach().to(device, copy=True)
             dist.broadcast(work, src)
             tensor.copy_(work)
+
+
+def destroy_process_group() -> None:
+    """End this process's process group, if it still has one.
+
+    Called when a rank is done (at interpreter exit for script-started ranks, before a spawned
+    rank returns): a gloo/NCCL group left alive until C++ static destruction still owns worker
+    threads, and destroying a joinable std::thread aborts the process ("terminate called
+    without an active exception") after a run that trained fine.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -14,6 +14,7 @@ reducer cannot follow, so there gradients are averaged explicitly in `backward`.
 
 from __future__ import annotations
 
+import atexit
 import os
 import tempfile
 from collections.abc import Callable
@@ -199,6 +200,9 @@ class DDPStrategy(Strategy):
             world_size=self.world_size,
             timeout=env.collective_timeout,
         )
+        # the group outlives fit (the script may test() next) but never the interpreter;
+        # registered after the launcher's join, so it runs first (atexit is LIFO)
+        atexit.register(collectives.destroy_process_group)
 
     def setup(self, trainer: Trainer, module: LightningModule) -> None:
         self._trainer = trainer

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
+from trainer_core.strategies import collectives
 from trainer_core.strategies.ddp import DDPStrategy
 from trainer_core.strategies.environment import ClusterEnvironment
 from trainer_core.strategies.errors import DistributedRunError
@@ -139,6 +140,9 @@ def run_spawned_rank(spec: SpawnedRank, work: bytes) -> None:
         sys.exit(1)
     if strategy.is_global_zero:
         torch.save(_rank_zero_results(trainer, result), spec.result_file)
+    # every collective is done (the end-of-run barrier and broadcast above): end the group here,
+    # in order, rather than leaving its threads to process exit
+    collectives.destroy_process_group()
 
 
 def _rank_zero_results(trainer: Any, result: Any) -> dict[str, Any]:

@@ -78,6 +78,7 @@ class RankSupervisor:
     _handled: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _first: RankFailure | None = None
+    _watchdog: threading.Thread | None = None
 
     def first_failure(self) -> RankFailure | None:
         """The first failure observed: the root cause, not the ranks that broke because of it."""
@@ -129,7 +130,16 @@ class RankSupervisor:
                     time.sleep(POLL_INTERVAL_S)
 
     def start_watchdog(self) -> None:
-        threading.Thread(target=self._watch, name="trainer-core-rank-watchdog", daemon=True).start()
+        self._watchdog = threading.Thread(
+            target=self._watch, name="trainer-core-rank-watchdog", daemon=True
+        )
+        self._watchdog.start()
+
+    def _join_watchdog(self) -> None:
+        watchdog = self._watchdog
+        if watchdog is not None and watchdog is not threading.current_thread():
+            self.take_over()
+            watchdog.join(timeout=TAKEOVER_GRACE_S)
 
     def _watch(self) -> None:
         while not self._handled.is_set():
@@ -149,6 +159,7 @@ class RankSupervisor:
         """At interpreter exit: let ranks finish the script, then stop stragglers."""
         if self._handled.is_set():  # the failure was reported by the main thread already
             self.terminate_all()
+            self._join_watchdog()
             return
         deadline = time.monotonic() + timeout_s
         while not self.all_exited() and time.monotonic() < deadline:
@@ -158,6 +169,7 @@ class RankSupervisor:
         failure = self.first_failure()
         self.take_over()
         self.terminate_all()
+        self._join_watchdog()
         if failure is not None:
             print(f"\n[trainer_core] {failure.describe()}", file=sys.stderr, flush=True)
             os._exit(1)

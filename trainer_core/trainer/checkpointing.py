@@ -20,6 +20,7 @@ from trainer_core.callbacks.base import Callback
 from trainer_core.core.hparams import plain_hparams
 from trainer_core.core.module import load_module_state
 from trainer_core.exceptions import CheckpointMismatchError
+from trainer_core.trainer import mid_epoch
 from trainer_core.trainer.hooks import positional_arity
 from trainer_core.version import __version__
 
@@ -68,7 +69,7 @@ def dump_checkpoint(trainer: Trainer, weights_only: bool = False) -> dict[str, A
     checkpoint: dict[str, Any] = {
         "epoch": trainer.current_epoch,
         # optimizer steps done, counting one that validation (1.0 order) runs before
-        "global_step": trainer.global_step + int(trainer._step_increment_pending),
+        "global_step": trainer.global_step + int(trainer.loop_state.step_increment_pending),
         "trainer_core_version": __version__,
         "state_dict": trainer.strategy.model_state_dict(),
     }
@@ -79,9 +80,11 @@ def dump_checkpoint(trainer: Trainer, weights_only: bool = False) -> dict[str, A
         checkpoint["callbacks"] = callback_states(trainer, checkpoint)
         checkpoint["rng_states"] = rng_states()
         checkpoint["loops"] = {
-            "epoch_schedulers_pending": trainer._epoch_schedulers_pending,
+            **trainer.loop_state.state_dict(),
             "callback_metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
         }
+        if trainer.loop_state.mid_epoch:
+            checkpoint["loops"]["mid_epoch"] = mid_epoch.dump(trainer)
     if module.hparams:
         checkpoint["hyper_parameters"] = plain_hparams(module.hparams_initial or module.hparams)
         checkpoint["hparams_name"] = module._hparams_name or "kwargs"
@@ -146,9 +149,15 @@ def restore_training_state(trainer: Trainer, checkpoint: dict[str, Any], source:
     trainer.strategy.precision_plugin.load_state_dict(checkpoint.get("precision_state", {}))
     restore_callback_states(trainer, checkpoint.get("callbacks", {}))
     trainer.global_step = int(checkpoint["global_step"])
-    trainer.current_epoch = int(checkpoint["epoch"]) + 1  # the checkpoint's epoch is done
     loops = checkpoint.get("loops", {})
     trainer._restored_metrics = dict(loops.get("callback_metrics", {}))
+    if "mid_epoch" in loops:
+        # taken at a step boundary inside the epoch: continue that epoch after its last batch
+        trainer.current_epoch = int(checkpoint["epoch"])
+        trainer.loop_state.load_state_dict(loops)
+        mid_epoch.restore(trainer, loops["mid_epoch"], checkpoint.get("rng_states"))
+        return
+    trainer.current_epoch = int(checkpoint["epoch"]) + 1  # the checkpoint's epoch is done
     if loops.get("epoch_schedulers_pending"):
         # taken before the epoch-end scheduler step; finish that epoch's step now
         trainer._step_epoch_schedulers(int(checkpoint["epoch"]), trainer._restored_metrics)

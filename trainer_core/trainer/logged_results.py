@@ -97,6 +97,15 @@ class LoggedKey:
         return self.reduce_fx(stacked)
 
 
+_REDUCE_NAMES: dict[Any, str] = {
+    torch.mean: "mean",
+    torch.sum: "sum",
+    torch.max: "max",
+    torch.min: "min",
+}
+_REDUCE_FNS = {name: fn for fn, name in _REDUCE_NAMES.items()}
+
+
 class ResultStore:
     """The values logged during one loop run, keyed by the name passed to `self.log`."""
 
@@ -226,3 +235,50 @@ class ResultStore:
             elif key.metric is not None:
                 key.metric.reset()  # state must not pile up across epochs
         return out
+
+    # --- saving inside an epoch (mid-epoch checkpoints) -----------------------------------
+    def state_dict(self, module: torch.nn.Module) -> dict[str, Any]:
+        """Every key's record as plain values; metric objects by their module path and state."""
+        paths = {id(sub): name for name, sub in module.named_modules()}
+        keys: dict[str, Any] = {}
+        for store_name, key in self.keys.items():
+            record: dict[str, Any] = {
+                "name": key.name,
+                "flags": [key.on_step, key.on_epoch, key.prog_bar, key.logger],
+                "reduce_fx": _REDUCE_NAMES.get(key.reduce_fx, "mean"),
+                "latest": key.latest,
+                "step_seq": key.step_seq,
+                "values": list(key.values),
+                "batch_sizes": list(key.batch_sizes),
+            }
+            if key.metric is not None and id(key.metric) in paths:
+                record["metric_path"] = paths[id(key.metric)]
+                record["metric_state"] = {
+                    attr: getattr(key.metric, attr) for attr in key.metric._defaults
+                }
+            keys[store_name] = record
+        return {"step_seq": self.step_seq, "keys": keys}
+
+    def load_state_dict(self, state: dict[str, Any], module: torch.nn.Module) -> None:
+        modules = dict(module.named_modules())
+        self.step_seq = int(state.get("step_seq", 0))
+        for store_name, record in state.get("keys", {}).items():
+            on_step, on_epoch, prog_bar, logger = record["flags"]
+            key = LoggedKey(
+                record["name"],
+                on_step,
+                on_epoch,
+                prog_bar,
+                logger,
+                _REDUCE_FNS[record["reduce_fx"]],
+            )
+            key.latest = record["latest"]
+            key.step_seq = int(record["step_seq"])
+            key.values = list(record["values"])
+            key.batch_sizes = [int(b) for b in record["batch_sizes"]]
+            metric = modules.get(record.get("metric_path", ""))
+            if "metric_path" in record and metric is not None:
+                for attr, value in record["metric_state"].items():
+                    setattr(metric, attr, value)
+                key.metric = metric
+            self.keys[store_name] = key

@@ -41,6 +41,22 @@ class SchedulerConfig:
     def reduce_on_plateau(self) -> bool:
         return isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
 
+    # Lightning 1.0 kept these as dicts, and its users index them:
+    # `trainer.lr_schedulers[0]["scheduler"]`
+    def __getitem__(self, key: str) -> Any:
+        if key not in _SCHEDULER_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in _SCHEDULER_KEYS else default
+
+    def keys(self) -> list[str]:
+        return sorted(_SCHEDULER_KEYS)
+
+    def __contains__(self, key: object) -> bool:
+        return key in _SCHEDULER_KEYS
+
 
 @dataclass
 class OptimizerSetup:

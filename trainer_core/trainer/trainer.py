@@ -12,6 +12,7 @@ import inspect
 import math
 import os
 import warnings
+from argparse import ArgumentParser, Namespace
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,12 +29,13 @@ from trainer_core.exceptions import MisconfigurationException
 from trainer_core.loggers.base import LightningLoggerBase
 from trainer_core.precision import make_precision_plugin
 from trainer_core.strategies import Strategy, select_strategy
-from trainer_core.trainer import checkpointing, evaluation_loop, training_loop
+from trainer_core.trainer import argparse_flags, checkpointing, evaluation_loop, training_loop
 from trainer_core.trainer.data import as_loader_list, limited_batches
 from trainer_core.trainer.defaults import build_callbacks, build_logger
 from trainer_core.trainer.flags import refuse_unknown_flags, validate_flags
 from trainer_core.trainer.hooks import HookTable, positional_arity
 from trainer_core.trainer.logged_results import ResultStore
+from trainer_core.trainer.loop_state import LoopState, StopForCheckpoint, StopRequest
 from trainer_core.trainer.optimizers import (
     SchedulerConfig,
     parse_configure_optimizers,
@@ -161,7 +163,11 @@ class Trainer:
         self.state = "initializing"
         self.num_training_batches: float = 0.0
         self.val_check_batch: float = math.inf
-        self.total_batch_idx = 0  # batches seen across epochs (optimizer frequencies use it)
+        self.loop_state = LoopState()  # the loop's position; checkpoints save it whole
+        self.stop_reason = ""  # "preemption" when fit stopped at a requested checkpoint
+        self.preemption_checkpoint_path = ""
+        self._stop_request = StopRequest()
+        self._train_loader_source: Any = None  # what fit() was given, for reloading
         self.num_val_batches: list[float] = []
         self.num_test_batches: list[float] = []
         self.train_dataloader: Any = None
@@ -179,8 +185,7 @@ class Trainer:
         self.logged_metrics: dict[str, float] = {}
         self._train_results: ResultStore | None = None
         self._running_losses: deque[torch.Tensor] = deque(maxlen=20)
-        self._epoch_schedulers_pending = False
-        self._step_increment_pending = False  # validating after a step not yet counted
+        self._epoch_outputs: list[Any] = []  # kept for training_epoch_end
         self._restored_metrics: dict[str, float] = {}
         self._pending_rng_states: dict[str, Any] | None = None
         self._hooks: HookTable | None = None
@@ -195,6 +200,62 @@ class Trainer:
             method(self)
         for method in init_hooks.callback_methods("on_init_end"):
             method(self)
+
+    @property
+    def total_batch_idx(self) -> int:
+        """Batches trained across epochs (optimizer frequencies count them)."""
+        return self.loop_state.total_batch_idx
+
+    @total_batch_idx.setter
+    def total_batch_idx(self, value: int) -> None:
+        self.loop_state.total_batch_idx = value
+
+    def request_checkpoint_and_stop(self, reason: str = "preemption") -> None:
+        """Ask a running `fit` to write a checkpoint at the next step boundary and stop.
+
+        Safe to call from a signal handler or any thread (it only sets a flag; see
+        `callbacks.PreemptionHandler` for SIGUSR1/SIGTERM). The checkpoint goes through the
+        ModelCheckpoint callback (its `last.ckpt`, announced with `on_checkpoint_saved`;
+        `preempted.ckpt` under weights_save_path without one) and holds the whole loop state,
+        so `resume_from_checkpoint` continues exactly there. `fit` then returns normally
+        with `state == "interrupted"` and `stop_reason == reason`.
+        """
+        self._stop_request.request(reason)
+
+    def _stop_requested(self) -> bool:
+        requested = self._stop_request.requested
+        if self.world_size > 1:
+            # every rank must stop at the same step, whichever of them got the signal
+            requested = bool(self.strategy.reduce(torch.tensor(float(requested)), "max"))
+        return requested
+
+    def _checkpoint_and_stop(self) -> None:
+        callback = self.checkpoint_callback
+        if callback is not None:
+            path = callback.save_for_resume(self, self.lightning_module)
+        else:
+            path = os.path.join(self.weights_save_path, "preempted.ckpt")
+            self.save_checkpoint(path)
+        self.preemption_checkpoint_path = path
+        raise StopForCheckpoint(path)
+
+    # --- command-line flags (Lightning 1.0's argparse integration) ---------------------------
+    @classmethod
+    def add_argparse_args(cls, parent_parser: ArgumentParser) -> ArgumentParser:
+        return argparse_flags.add_argparse_args(cls, parent_parser)
+
+    @classmethod
+    def from_argparse_args(cls, args: Namespace | ArgumentParser, **kwargs: Any) -> Trainer:
+        trainer: Trainer = argparse_flags.from_argparse_args(cls, args, **kwargs)
+        return trainer
+
+    @classmethod
+    def parse_argparser(cls, arg_parser: ArgumentParser | Namespace) -> Namespace:
+        return argparse_flags.parse_argparser(cls, arg_parser)
+
+    @classmethod
+    def get_init_arguments_and_types(cls) -> list[tuple[str, str, Any]]:
+        return argparse_flags.init_arguments(cls)
 
     # --- identity and devices (all through the strategy) -------------------------------------
     @property
@@ -385,7 +446,8 @@ class Trainer:
             training_loop.train(self)
             self._call_hook("on_fit_end")
             self._call_teardown("fit")
-        self.state = "finished"
+        if self.state == "running":
+            self.state = "finished"
         return 1
 
     def _attach(self, model: LightningModule, datamodule: Any, stage: str) -> None:
@@ -423,6 +485,15 @@ class Trainer:
         """Finalize loggers with the run's outcome; re-raise user errors after that."""
         try:
             yield
+        except StopForCheckpoint:
+            self.interrupted = True
+            self.state = "interrupted"
+            self.stop_reason = self._stop_request.reason
+            self._stop_request.clear()
+            self._call_teardown("fit")
+            self._finalize_loggers("interrupted")
+            self._close_progress_bar()
+            return
         except KeyboardInterrupt:
             # Lightning 1.0: Ctrl-C ends training gracefully; fit returns
             self.interrupted = True
@@ -510,7 +581,7 @@ class Trainer:
             limited_batches(v, self.limit_val_batches, "limit_val_batches")
             for v in self.val_dataloaders
         ]
-        self._fit_train_loader_arg = train_loader
+        self._train_loader_source = train_loader
         if (
             val_loaders is not None
             and not _overrides(model, "validation_step")
@@ -585,7 +656,7 @@ class Trainer:
         for config in self.lr_schedulers:
             if config.interval == "epoch" and (epoch + 1) % config.frequency == 0:
                 step_scheduler(config, metrics)
-        self._epoch_schedulers_pending = False
+        self.loop_state.epoch_schedulers_pending = False
 
     def _log_to_logger(self, metrics: dict[str, Any], step: int) -> None:
         """Send `metrics` as floats (plus 'epoch') as one row at `step` (Lightning 1.0 sends

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from trainer_core.exceptions import MisconfigurationException
-from trainer_core.trainer import evaluation_loop
+from trainer_core.trainer import evaluation_loop, mid_epoch
+from trainer_core.trainer.checkpointing import restore_rng_states, rng_states
 from trainer_core.trainer.data import iterate_with_last
 from trainer_core.trainer.hooks import positional_arity
 from trainer_core.trainer.logged_results import ResultStore
@@ -34,16 +35,19 @@ def train(trainer: Trainer) -> None:
     module = trainer.lightning_module
     trainer._call_hook("on_train_start")
     first_epoch = trainer.current_epoch
-    trainer.total_batch_idx = 0
+    if not trainer.loop_state.resume_batches:
+        trainer.total_batch_idx = 0
     for epoch in range(first_epoch, trainer.max_epochs):
         if trainer.max_steps is not None and trainer.global_step >= trainer.max_steps:
             break
         trainer.current_epoch = epoch
         if epoch > first_epoch and trainer.reload_dataloaders_every_epoch:
             trainer.train_dataloader = trainer._request_train_loader(
-                module, trainer._fit_train_loader_arg, trainer.datamodule
+                module, trainer._train_loader_source, trainer.datamodule
             )
         run_epoch(trainer)
+        if epoch + 1 < trainer.max_epochs and trainer._stop_requested():
+            trainer._checkpoint_and_stop()  # at the epoch boundary: an epoch-end checkpoint
         if trainer.should_stop:
             if epoch + 1 >= trainer.min_epochs and (
                 trainer.min_steps is None or trainer.global_step >= trainer.min_steps
@@ -72,7 +76,9 @@ def run_epoch(trainer: Trainer) -> None:
     hooks = trainer._hooks
     assert hooks is not None
     epoch = trainer.current_epoch
-    trainer._epoch_schedulers_pending = bool(trainer.lr_schedulers)
+    state = trainer.loop_state
+    state.epoch_schedulers_pending = bool(trainer.lr_schedulers)
+    state.batches_done = 0
 
     store = ResultStore("train", strategy.reduce)
     trainer._train_results = store
@@ -128,12 +134,26 @@ def run_epoch(trainer: Trainer) -> None:
         [(p, p.requires_grad) for p in module.parameters()] if automatic and multiple_opts else []
     )
 
+    stop_request = trainer._stop_request
+    distributed = trainer.world_size > 1
     outputs: list[Any] = []
+    trainer._epoch_outputs = outputs
     usable_losses = 0
     batches_seen = 0
+    skip, resume_payload = mid_epoch.skipped_batches(trainer)
+    if skip and state.epoch_start_rng is not None:
+        # the same RNG as when this epoch first began: the same shuffle order to skip through
+        restore_rng_states(state.epoch_start_rng)
+    else:
+        state.epoch_start_rng = rng_states()
     for batch_idx, batch, is_last in iterate_with_last(
         trainer.train_dataloader, trainer.num_training_batches
     ):
+        if batch_idx < skip:
+            continue  # trained before the run was stopped
+        if skip and batch_idx == skip:
+            mid_epoch.apply(trainer, resume_payload)
+        state.mid_epoch = not is_last
         batches_seen += 1
         store.new_batch(batch)
         if transfer:
@@ -148,6 +168,7 @@ def run_epoch(trainer: Trainer) -> None:
         if m_train_batch_start is not None and m_train_batch_start(batch, batch_idx, 0) == -1:
             stop_epoch = True
         if stop_epoch:
+            state.mid_epoch = False
             break
 
         stepping = (batch_idx + 1) % accumulate == 0 or is_last
@@ -238,6 +259,7 @@ def run_epoch(trainer: Trainer) -> None:
             method(trainer, module, kept, batch, batch_idx, 0)
         if m_train_batch_end is not None:
             m_train_batch_end(kept, batch, batch_idx, 0)
+        state.batches_done = batch_idx + 1
 
         if logger_on and (
             (trainer.global_step + 1) % log_every == 0 or trainer.should_stop or fast_dev_run
@@ -256,16 +278,22 @@ def run_epoch(trainer: Trainer) -> None:
         if validate_this_epoch and (
             (batch_idx + 1) % val_check_batch == 0 if val_check_batch != math.inf else is_last
         ):
-            trainer._step_increment_pending = stepping
+            state.step_increment_pending = stepping
             try:
                 evaluation_loop.run(
                     trainer, "validation", trainer.val_dataloaders, trainer.num_val_batches
                 )
             finally:
-                trainer._step_increment_pending = False
+                state.step_increment_pending = False
             module._results = store
         if stepping:
             trainer.global_step += 1
+        if (
+            not is_last
+            and trainer.global_step < max_steps
+            and (trainer._stop_requested() if distributed else stop_request.requested)
+        ):
+            trainer._checkpoint_and_stop()  # a step boundary inside the epoch
         if trainer.global_step >= max_steps or (
             trainer.should_stop and not is_last and _may_stop(trainer)
         ):
@@ -378,6 +406,7 @@ def _detached_output(out: Any, loss: torch.Tensor | None) -> Any:
 
 def _end_epoch(trainer: Trainer, store: ResultStore, outputs: list[Any], gather: bool) -> None:
     module = trainer.lightning_module
+    trainer.loop_state.mid_epoch = False
     if gather:
         module._current_fx_name = "training_epoch_end"
         epoch_end: Any = module.training_epoch_end

@@ -15,7 +15,7 @@ export interface paths {
          * Download Checkpoint
          * @description The checkpoint file, streamed, with Content-Length and X-Content-SHA256.
          */
-        get: operations["download_checkpoint_api_v1_checkpoints__checkpoint_id__download_get"];
+        get: operations["downloadCheckpoint"];
         put?: never;
         post?: never;
         delete?: never;
@@ -36,7 +36,7 @@ export interface paths {
          * @description Workers and who holds each slot, the queue in scheduling order, and each user's share
          *     of recent GPU time. Runs in projects you are not in are shown without names or ids.
          */
-        get: operations["get_cluster_api_v1_cluster_get"];
+        get: operations["getCluster"];
         put?: never;
         post?: never;
         delete?: never;
@@ -53,14 +53,36 @@ export interface paths {
             cookie?: never;
         };
         /** List Experiments */
-        get: operations["list_experiments_api_v1_experiments_get"];
+        get: operations["listExperiments"];
         put?: never;
         /**
          * Create Experiment
          * @description Submit an experiment: its spec as JSON or YAML, or multipart with `spec` and an optional
          *     code `bundle`. A search expands into one queued run per trial.
          */
-        post: operations["create_experiment_api_v1_experiments_post"];
+        post: operations["submitExperiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate Experiment
+         * @description Check a submission as submit would (spec, project, search expansion, whether a
+         *     registered worker could hold the runs, the entrypoints in a bundle) without creating
+         *     anything. Problems are the same 4xx answers submit gives.
+         */
+        post: operations["validateExperiment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -75,7 +97,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Experiment */
-        get: operations["get_experiment_api_v1_experiments__experiment_id__get"];
+        get: operations["getExperiment"];
         put?: never;
         post?: never;
         delete?: never;
@@ -95,7 +117,7 @@ export interface paths {
          * Download Export
          * @description The exported model file, streamed, with Content-Length and X-Content-SHA256.
          */
-        get: operations["download_export_api_v1_exports__export_id__download_get"];
+        get: operations["downloadExport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -112,13 +134,13 @@ export interface paths {
             cookie?: never;
         };
         /** List Projects */
-        get: operations["list_projects_api_v1_projects_get"];
+        get: operations["listProjects"];
         put?: never;
         /**
          * Create Project
          * @description Any user may create a project; its creator becomes its admin.
          */
-        post: operations["create_project_api_v1_projects_post"];
+        post: operations["createProject"];
         delete?: never;
         options?: never;
         head?: never;
@@ -133,7 +155,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Project */
-        get: operations["get_project_api_v1_projects__project_id__get"];
+        get: operations["getProject"];
         put?: never;
         post?: never;
         delete?: never;
@@ -150,13 +172,13 @@ export interface paths {
             cookie?: never;
         };
         /** List Members */
-        get: operations["list_members_api_v1_projects__project_id__members_get"];
+        get: operations["listProjectMembers"];
         put?: never;
         /**
          * Set Member
          * @description Project admins only: add a user, or change a member's role.
          */
-        post: operations["set_member_api_v1_projects__project_id__members_post"];
+        post: operations["setProjectMember"];
         delete?: never;
         options?: never;
         head?: never;
@@ -174,7 +196,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Remove Member */
-        delete: operations["remove_member_api_v1_projects__project_id__members__user_id__delete"];
+        delete: operations["removeProjectMember"];
         options?: never;
         head?: never;
         patch?: never;
@@ -191,7 +213,7 @@ export interface paths {
          * List Runs
          * @description Runs in your projects, filtered, sorted, a page at a time (pass `next_cursor` back).
          */
-        get: operations["list_runs_api_v1_runs_get"];
+        get: operations["listRuns"];
         put?: never;
         post?: never;
         delete?: never;
@@ -208,7 +230,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Run */
-        get: operations["get_run_api_v1_runs__run_id__get"];
+        get: operations["getRun"];
         put?: never;
         post?: never;
         delete?: never;
@@ -231,7 +253,7 @@ export interface paths {
          * @description The run's owner or a project admin. Queued and scheduled runs are canceled at once;
          *     a running run is stopped by its worker, which then reports it canceled.
          */
-        post: operations["cancel_run_api_v1_runs__run_id__cancel_post"];
+        post: operations["cancelRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -246,7 +268,7 @@ export interface paths {
             cookie?: never;
         };
         /** List Checkpoints */
-        get: operations["list_checkpoints_api_v1_runs__run_id__checkpoints_get"];
+        get: operations["listCheckpoints"];
         put?: never;
         post?: never;
         delete?: never;
@@ -268,7 +290,7 @@ export interface paths {
          *     as they are stored; `end` once the run has finished and everything was sent. Each message's
          *     `id` is a cursor: reconnect with it as `Last-Event-ID` to resume without gaps or repeats.
          */
-        get: operations["follow_run_api_v1_runs__run_id__events_get"];
+        get: operations["followRunEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -285,7 +307,7 @@ export interface paths {
             cookie?: never;
         };
         /** List Exports */
-        get: operations["list_exports_api_v1_runs__run_id__exports_get"];
+        get: operations["listExports"];
         put?: never;
         post?: never;
         delete?: never;
@@ -305,7 +327,7 @@ export interface paths {
          * List Logs
          * @description A run's log lines in order, a page at a time.
          */
-        get: operations["list_logs_api_v1_runs__run_id__logs_get"];
+        get: operations["listRunLogs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -327,7 +349,7 @@ export interface paths {
          *     `GET /runs/{run_id}/metrics/{key}` (at most `max_points` each, same `start`/`end`): what a
          *     page of charts asks for when it opens. An unknown key is a 404 naming it.
          */
-        get: operations["get_metric_series_batch_api_v1_runs__run_id__metric_series_get"];
+        get: operations["getMetricSeriesBatch"];
         put?: never;
         post?: never;
         delete?: never;
@@ -347,7 +369,7 @@ export interface paths {
          * List Metric Keys
          * @description The metric keys a run has logged.
          */
-        get: operations["list_metric_keys_api_v1_runs__run_id__metrics_get"];
+        get: operations["listMetricKeys"];
         put?: never;
         post?: never;
         delete?: never;
@@ -369,7 +391,7 @@ export interface paths {
          *     the last point are kept, so spikes stay visible. Zoom with `start`/`end`. With
          *     `resolution=full`, every stored point instead, streamed as JSON or CSV.
          */
-        get: operations["get_metric_series_api_v1_runs__run_id__metrics__key__get"];
+        get: operations["getMetricSeries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -390,7 +412,27 @@ export interface paths {
          * @description Each metric's last, min and max value with their steps (kept at ingest, so this reads
          *     one row per metric however long the run), and what the run's limits kept out.
          */
-        get: operations["get_run_summary_api_v1_runs__run_id__summary_get"];
+        get: operations["getRunSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run_id}/tensorboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Tensorboard
+         * @description The run's TensorBoard event files (`runyard tensorboard RUN` opens them).
+         */
+        get: operations["downloadTensorboard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -410,10 +452,10 @@ export interface paths {
          * List Tokens
          * @description Your tokens (administrators also see worker tokens). Secrets are never shown again.
          */
-        get: operations["list_tokens_api_v1_tokens_get"];
+        get: operations["listTokens"];
         put?: never;
         /** Create Token */
-        post: operations["create_token_api_v1_tokens_post"];
+        post: operations["createToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -431,7 +473,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Revoke Token */
-        delete: operations["revoke_token_api_v1_tokens__token_id__delete"];
+        delete: operations["revokeToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -445,13 +487,13 @@ export interface paths {
             cookie?: never;
         };
         /** List Users */
-        get: operations["list_users_api_v1_users_get"];
+        get: operations["listUsers"];
         put?: never;
         /**
          * Create User
          * @description Administrators only. The answer holds the new user's first token, shown once.
          */
-        post: operations["create_user_api_v1_users_post"];
+        post: operations["createUser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -466,9 +508,30 @@ export interface paths {
             cookie?: never;
         };
         /** Me */
-        get: operations["me_api_v1_users_me_get"];
+        get: operations["getCurrentUser"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/worker/attempts/{fence}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept Attempt
+         * @description A worker takes its node of an attempt before starting it; 409 once the attempt ended
+         *     (canceled, requeued), so a late or redelivered task is never started.
+         */
+        post: operations["acceptAttempt"];
         delete?: never;
         options?: never;
         head?: never;
@@ -488,7 +551,7 @@ export interface paths {
          * Heartbeat
          * @description A worker says it is alive, with its queue, slots and GPUs (worker token only).
          */
-        post: operations["heartbeat_api_v1_worker_heartbeat_post"];
+        post: operations["sendWorkerHeartbeat"];
         delete?: never;
         options?: never;
         head?: never;
@@ -504,9 +567,10 @@ export interface paths {
         };
         /**
          * Download Bundle
-         * @description For workers: the code bundle submitted with the run's experiment.
+         * @description For the worker holding the run's current attempt: the code bundle submitted with the
+         *     run's experiment.
          */
-        get: operations["download_bundle_api_v1_worker_runs__run_id__bundle_get"];
+        get: operations["downloadRunBundle"];
         put?: never;
         post?: never;
         delete?: never;
@@ -527,9 +591,10 @@ export interface paths {
         /**
          * Upload Checkpoint
          * @description Stores a checkpoint, then applies the run's retention policy (top-k by the monitored
-         *     metric, plus the last); files that fall out are deleted.
+         *     metric, plus the last); files that fall out are deleted. Only the worker holding the run's
+         *     current attempt (or that attempt's run token) may upload.
          */
-        post: operations["upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post"];
+        post: operations["uploadCheckpoint"];
         delete?: never;
         options?: never;
         head?: never;
@@ -550,7 +615,28 @@ export interface paths {
          * @description Stores an exported model. It counts as verified when the worker reports how far its
          *     outputs were from the eager model's.
          */
-        post: operations["upload_export_api_v1_worker_runs__run_id__exports_post"];
+        post: operations["uploadExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/worker/runs/{run_id}/tensorboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Tensorboard
+         * @description Replaces the run's event files with this attempt's (its holder only; 409 once the
+         *     attempt was superseded).
+         */
+        post: operations["uploadTensorboard"];
         delete?: never;
         options?: never;
         head?: never;
@@ -568,7 +654,7 @@ export interface paths {
          * List Workers
          * @description Every registered worker and how long ago it was last heard from.
          */
-        get: operations["list_workers_api_v1_workers_get"];
+        get: operations["listWorkers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -588,7 +674,7 @@ export interface paths {
          * Healthz
          * @description No authentication: load balancers and `docker compose` probe it.
          */
-        get: operations["healthz_healthz_get"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -606,9 +692,11 @@ export interface paths {
         };
         /**
          * Prometheus Metrics
-         * @description Request counts and latency, events ingested by this process, and the ingest lag.
+         * @description Request counts and latency, events ingested by this process, the ingest lag, runs by
+         *     state, the queue by project, used/free slots per worker, and the events every ingester
+         *     dead-lettered, by kind (misattributed: not from the worker holding the attempt).
          */
-        get: operations["prometheus_metrics_metrics_get"];
+        get: operations["getPrometheusMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -621,12 +709,36 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** Body_upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post */
-        Body_upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post: {
+        /** AcceptAttempt */
+        AcceptAttempt: {
+            /** Incarnation */
+            incarnation: string;
+            /**
+             * Node Rank
+             * @default 0
+             */
+            node_rank: number;
+        };
+        /** AttemptAccepted */
+        AttemptAccepted: {
+            /** Attempt */
+            attempt: number;
+            /** Fence */
+            fence: number;
+            /** Run Id */
+            run_id: string;
+        };
+        /** Body_uploadCheckpoint */
+        Body_uploadCheckpoint: {
             /** Attempt */
             attempt: number;
             /** Epoch */
             epoch: number;
+            /**
+             * Fence
+             * @description the uploading attempt's fencing number; refused (409) once superseded
+             */
+            fence?: number | null;
             /**
              * File
              * @description the checkpoint file
@@ -641,8 +753,13 @@ export interface components {
             /** Step */
             step: number;
         };
-        /** Body_upload_export_api_v1_worker_runs__run_id__exports_post */
-        Body_upload_export_api_v1_worker_runs__run_id__exports_post: {
+        /** Body_uploadExport */
+        Body_uploadExport: {
+            /**
+             * Fence
+             * @description the uploading attempt's fencing number; refused (409) once superseded
+             */
+            fence?: number | null;
             /**
              * File
              * @description the exported model file
@@ -664,6 +781,21 @@ export interface components {
              * @description largest difference to the eager model on a sample
              */
             max_abs_diff?: number | null;
+        };
+        /** Body_uploadTensorboard */
+        Body_uploadTensorboard: {
+            /** Attempt */
+            attempt: number;
+            /**
+             * Fence
+             * @description the uploading attempt's fencing number
+             */
+            fence?: number | null;
+            /**
+             * File
+             * @description the run's TensorBoard folder, a .tar.gz
+             */
+            file: string;
         };
         /** CheckpointPolicy */
         CheckpointPolicy: {
@@ -827,6 +959,22 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /**
+         * ExperimentPlan
+         * @description What submitting the spec would create; validation creates nothing.
+         */
+        ExperimentPlan: {
+            /** Notes */
+            notes: string[];
+            /** Project */
+            project: string;
+            /** Project Id */
+            project_id: string;
+            /** Resources Summary */
+            resources_summary: string;
+            /** Trials */
+            trials: components["schemas"]["TrialPlan"][];
+        };
         /** ExperimentPublic */
         ExperimentPublic: {
             /** Bundle Sha256 */
@@ -937,12 +1085,43 @@ export interface components {
         /** HeartbeatAck */
         HeartbeatAck: {
             /**
+             * Cancel
+             * @description fences it holds whose run's owner asked to cancel
+             */
+            cancel?: number[];
+            /**
+             * Ended
+             * @description fences the worker reported whose attempt has ended: stop them, forget them
+             */
+            ended?: number[];
+            /**
              * Received At
              * Format: date-time
              */
             received_at: string;
+            /**
+             * Server Time
+             * Format: date-time
+             * @description echo it as `since` in the next heartbeat
+             */
+            server_time: string;
             /** Worker Id */
             worker_id: string;
+        };
+        /**
+         * HeldAttempt
+         * @description One node of an attempt, as a worker reports it.
+         */
+        HeldAttempt: {
+            /** Fence */
+            fence: number;
+            /**
+             * Node Rank
+             * @default 0
+             */
+            node_rank: number;
+            /** Run Id */
+            run_id: string;
         };
         /**
          * IngestUsagePublic
@@ -1205,10 +1384,22 @@ export interface components {
              */
             gpus_per_node: number;
             /**
+             * Memory
+             * @description memory limit per node, e.g. '4Gi' or '512Mi' (kept as bytes); a run that exceeds it fails. Unset: no limit beyond the worker machine's
+             * @default null
+             */
+            memory: (number | string) | null;
+            /**
              * Nodes
              * @default 1
              */
             nodes: number;
+            /**
+             * Processes
+             * @description most processes and threads the run may have at once on a node
+             * @default 16384
+             */
+            processes: number;
         };
         /**
          * Role
@@ -1238,6 +1429,11 @@ export interface components {
             finished_at: string | null;
             /** Id */
             id: string;
+            /**
+             * Isolation
+             * @description how the worker that runs (or last ran) it isolates runs; 'none': this run's code could reach other runs and the worker (RUNYARD_WORKER_ISOLATION=none)
+             */
+            isolation?: ("sandbox" | "none") | null;
             /** Owner Id */
             owner_id: string;
             /** Params */
@@ -1319,13 +1515,6 @@ export interface components {
             trial_index: number;
             /** Worker Id */
             worker_id: string | null;
-        };
-        /** RunSlots */
-        RunSlots: {
-            /** Run Id */
-            run_id: string;
-            /** Slots */
-            slots?: string[];
         };
         /**
          * RunState
@@ -1414,6 +1603,17 @@ export interface components {
             step: number;
             /** Value */
             value: number | ("NaN" | "Infinity" | "-Infinity");
+        };
+        /** TensorBoardPublic */
+        TensorBoardPublic: {
+            /** Attempt */
+            attempt: number;
+            /** Run Id */
+            run_id: string;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
         };
         /** TokenCreate */
         TokenCreate: {
@@ -1593,6 +1793,15 @@ export interface components {
             reason: string | null;
             to_state: components["schemas"]["RunState"];
         };
+        /** TrialPlan */
+        TrialPlan: {
+            /** Index */
+            index: number;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+        };
         /** UserCreate */
         UserCreate: {
             /** Email */
@@ -1669,11 +1878,14 @@ export interface components {
         };
         /**
          * WorkerHeartbeat
-         * @description What a worker reports every few seconds (see worker/heartbeat.py).
+         * @description What a worker reports every few seconds (see worker/heartbeat.py), with the report of
+         *     the attempts it holds (`WorkerReport`).
          */
         WorkerHeartbeat: {
             /** Address */
             address?: string | null;
+            /** Attempts */
+            attempts?: components["schemas"]["HeldAttempt"][];
             /** Gpu Names */
             gpu_names?: string[];
             /**
@@ -1681,12 +1893,25 @@ export interface components {
              * @default
              */
             hostname: string;
+            /** Incarnation */
+            incarnation: string;
+            /**
+             * Isolation
+             * @default sandbox
+             * @enum {string}
+             */
+            isolation: "sandbox" | "none";
+            /** Lost */
+            lost?: components["schemas"]["HeldAttempt"][];
             /** Name */
             name: string;
             /** Queue */
             queue: string;
-            /** Running */
-            running?: components["schemas"]["RunSlots"][];
+            /**
+             * Since
+             * @description server_time of the answer to the previous heartbeat: this report was taken after it, so attempts that ended before it and are not listed have stopped here
+             */
+            since?: string | null;
             /** Slots */
             slots?: string[];
             /** Slots Total */
@@ -1706,6 +1931,11 @@ export interface components {
             hostname: string;
             /** Id */
             id: string;
+            /**
+             * Isolation
+             * @default sandbox
+             */
+            isolation: string;
             /**
              * Last Heartbeat
              * Format: date-time
@@ -1731,7 +1961,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    download_checkpoint_api_v1_checkpoints__checkpoint_id__download_get: {
+    downloadCheckpoint: {
         parameters: {
             query?: never;
             header?: never;
@@ -1790,7 +2020,7 @@ export interface operations {
             };
         };
     };
-    get_cluster_api_v1_cluster_get: {
+    getCluster: {
         parameters: {
             query?: {
                 queue_limit?: number;
@@ -1839,7 +2069,7 @@ export interface operations {
             };
         };
     };
-    list_experiments_api_v1_experiments_get: {
+    listExperiments: {
         parameters: {
             query?: {
                 project_id?: string | null;
@@ -1894,7 +2124,7 @@ export interface operations {
             };
         };
     };
-    create_experiment_api_v1_experiments_post: {
+    submitExperiment: {
         parameters: {
             query?: never;
             header?: never;
@@ -1972,7 +2202,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description invalid spec or bundle; each error names its field path */
+            /** @description invalid spec or bundle, or resources no registered worker could hold; each error names its field path */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1983,7 +2213,96 @@ export interface operations {
             };
         };
     };
-    get_experiment_api_v1_experiments__experiment_id__get: {
+    validateExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExperimentSpec"];
+                "application/yaml": string;
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description code bundle, a .tar.gz
+                     */
+                    bundle?: string;
+                    /** @description the spec, YAML or JSON */
+                    spec: string;
+                };
+                "text/yaml": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentPlan"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description the request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description not JSON, YAML or multipart */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description invalid spec or bundle, or resources no registered worker could hold; each error names its field path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getExperiment: {
         parameters: {
             query?: never;
             header?: never;
@@ -2041,7 +2360,7 @@ export interface operations {
             };
         };
     };
-    download_export_api_v1_exports__export_id__download_get: {
+    downloadExport: {
         parameters: {
             query?: never;
             header?: never;
@@ -2100,7 +2419,7 @@ export interface operations {
             };
         };
     };
-    list_projects_api_v1_projects_get: {
+    listProjects: {
         parameters: {
             query?: never;
             header?: never;
@@ -2138,7 +2457,7 @@ export interface operations {
             };
         };
     };
-    create_project_api_v1_projects_post: {
+    createProject: {
         parameters: {
             query?: never;
             header?: never;
@@ -2198,7 +2517,7 @@ export interface operations {
             };
         };
     };
-    get_project_api_v1_projects__project_id__get: {
+    getProject: {
         parameters: {
             query?: never;
             header?: never;
@@ -2256,7 +2575,7 @@ export interface operations {
             };
         };
     };
-    list_members_api_v1_projects__project_id__members_get: {
+    listProjectMembers: {
         parameters: {
             query?: never;
             header?: never;
@@ -2314,7 +2633,7 @@ export interface operations {
             };
         };
     };
-    set_member_api_v1_projects__project_id__members_post: {
+    setProjectMember: {
         parameters: {
             query?: never;
             header?: never;
@@ -2385,7 +2704,7 @@ export interface operations {
             };
         };
     };
-    remove_member_api_v1_projects__project_id__members__user_id__delete: {
+    removeProjectMember: {
         parameters: {
             query?: never;
             header?: never;
@@ -2451,7 +2770,7 @@ export interface operations {
             };
         };
     };
-    list_runs_api_v1_runs_get: {
+    listRuns: {
         parameters: {
             query?: {
                 state?: components["schemas"]["RunState"][] | null;
@@ -2461,6 +2780,8 @@ export interface operations {
                 tag?: string | null;
                 /** @description text in the name */
                 q?: string | null;
+                /** @description runs whose id starts with this (a short id, as the CLI shows) */
+                id_prefix?: string | null;
                 sort?: "created_at" | "-created_at" | "priority" | "-priority";
                 cursor?: string | null;
                 limit?: number;
@@ -2509,7 +2830,7 @@ export interface operations {
             };
         };
     };
-    get_run_api_v1_runs__run_id__get: {
+    getRun: {
         parameters: {
             query?: never;
             header?: never;
@@ -2567,7 +2888,7 @@ export interface operations {
             };
         };
     };
-    cancel_run_api_v1_runs__run_id__cancel_post: {
+    cancelRun: {
         parameters: {
             query?: never;
             header?: never;
@@ -2634,7 +2955,7 @@ export interface operations {
             };
         };
     };
-    list_checkpoints_api_v1_runs__run_id__checkpoints_get: {
+    listCheckpoints: {
         parameters: {
             query?: never;
             header?: never;
@@ -2692,7 +3013,7 @@ export interface operations {
             };
         };
     };
-    follow_run_api_v1_runs__run_id__events_get: {
+    followRunEvents: {
         parameters: {
             query?: {
                 /** @description without Last-Event-ID: replay from the beginning, or only new data */
@@ -2755,7 +3076,7 @@ export interface operations {
             };
         };
     };
-    list_exports_api_v1_runs__run_id__exports_get: {
+    listExports: {
         parameters: {
             query?: never;
             header?: never;
@@ -2813,7 +3134,7 @@ export interface operations {
             };
         };
     };
-    list_logs_api_v1_runs__run_id__logs_get: {
+    listRunLogs: {
         parameters: {
             query?: {
                 /** @description last line id already seen */
@@ -2877,7 +3198,7 @@ export interface operations {
             };
         };
     };
-    get_metric_series_batch_api_v1_runs__run_id__metric_series_get: {
+    getMetricSeriesBatch: {
         parameters: {
             query?: {
                 /** @description metric keys, repeated (`keys=a&keys=b`); all of the run's when omitted */
@@ -2943,7 +3264,7 @@ export interface operations {
             };
         };
     };
-    list_metric_keys_api_v1_runs__run_id__metrics_get: {
+    listMetricKeys: {
         parameters: {
             query?: never;
             header?: never;
@@ -3001,7 +3322,7 @@ export interface operations {
             };
         };
     };
-    get_metric_series_api_v1_runs__run_id__metrics__key__get: {
+    getMetricSeries: {
         parameters: {
             query?: {
                 max_points?: number;
@@ -3071,7 +3392,7 @@ export interface operations {
             };
         };
     };
-    get_run_summary_api_v1_runs__run_id__summary_get: {
+    getRunSummary: {
         parameters: {
             query?: never;
             header?: never;
@@ -3129,7 +3450,65 @@ export interface operations {
             };
         };
     };
-    list_tokens_api_v1_tokens_get: {
+    downloadTensorboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the event files, a .tar.gz */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/gzip": unknown;
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listTokens: {
         parameters: {
             query?: never;
             header?: never;
@@ -3167,7 +3546,7 @@ export interface operations {
             };
         };
     };
-    create_token_api_v1_tokens_post: {
+    createToken: {
         parameters: {
             query?: never;
             header?: never;
@@ -3218,7 +3597,7 @@ export interface operations {
             };
         };
     };
-    revoke_token_api_v1_tokens__token_id__delete: {
+    revokeToken: {
         parameters: {
             query?: never;
             header?: never;
@@ -3274,7 +3653,7 @@ export interface operations {
             };
         };
     };
-    list_users_api_v1_users_get: {
+    listUsers: {
         parameters: {
             query?: never;
             header?: never;
@@ -3312,7 +3691,7 @@ export interface operations {
             };
         };
     };
-    create_user_api_v1_users_post: {
+    createUser: {
         parameters: {
             query?: never;
             header?: never;
@@ -3372,7 +3751,7 @@ export interface operations {
             };
         };
     };
-    me_api_v1_users_me_get: {
+    getCurrentUser: {
         parameters: {
             query?: never;
             header?: never;
@@ -3410,7 +3789,78 @@ export interface operations {
             };
         };
     };
-    heartbeat_api_v1_worker_heartbeat_post: {
+    acceptAttempt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                fence: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptAttempt"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptAccepted"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    sendWorkerHeartbeat: {
         parameters: {
             query?: never;
             header?: never;
@@ -3461,7 +3911,7 @@ export interface operations {
             };
         };
     };
-    download_bundle_api_v1_worker_runs__run_id__bundle_get: {
+    downloadRunBundle: {
         parameters: {
             query?: never;
             header?: never;
@@ -3519,7 +3969,7 @@ export interface operations {
             };
         };
     };
-    upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post: {
+    uploadCheckpoint: {
         parameters: {
             query?: never;
             header?: {
@@ -3533,7 +3983,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_upload_checkpoint_api_v1_worker_runs__run_id__checkpoints_post"];
+                "multipart/form-data": components["schemas"]["Body_uploadCheckpoint"];
             };
         };
         responses: {
@@ -3593,7 +4043,7 @@ export interface operations {
             };
         };
     };
-    upload_export_api_v1_worker_runs__run_id__exports_post: {
+    uploadExport: {
         parameters: {
             query?: never;
             header?: {
@@ -3607,7 +4057,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_upload_export_api_v1_worker_runs__run_id__exports_post"];
+                "multipart/form-data": components["schemas"]["Body_uploadExport"];
             };
         };
         responses: {
@@ -3667,7 +4117,81 @@ export interface operations {
             };
         };
     };
-    list_workers_api_v1_workers_get: {
+    uploadTensorboard: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description sha256, hex */
+                "X-Content-SHA256"?: string | null;
+            };
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_uploadTensorboard"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TensorBoardPublic"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description the request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listWorkers: {
         parameters: {
             query?: never;
             header?: never;
@@ -3705,7 +4229,7 @@ export interface operations {
             };
         };
     };
-    healthz_healthz_get: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -3734,7 +4258,7 @@ export interface operations {
             };
         };
     };
-    prometheus_metrics_metrics_get: {
+    getPrometheusMetrics: {
         parameters: {
             query?: never;
             header?: never;

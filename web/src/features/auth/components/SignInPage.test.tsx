@@ -16,4 +16,11 @@ describe("SignInPage", () => {
     await userEvent.click(screen.getByRole("button", { name: "Sign in" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("invalid token");
   });
+
+  it("names the command that creates a token, with a label", () => {
+    render(<SignInPage onSignIn={async () => null} />);
+    expect(screen.getByText(/kept for this tab only/)).toHaveTextContent(
+      "Create one with runyard token create LABEL (add --expires 30d for one that lapses)",
+    );
+  });
 });

@@ -46,8 +46,9 @@ export function SignInPage({ onSignIn }: SignInPageProps) {
           </p>
         )}
         <p className="hint">
-          The token is kept for this tab only. Create one with <code>runyard token create</code> or
-          use the admin token printed when the server first started.
+          The token is kept for this tab only. Create one with <code>runyard token create LABEL</code>{" "}
+          (add <code>--expires 30d</code> for one that lapses), or use the admin token{" "}
+          <code>runyard up</code> printed.
         </p>
       </form>
     </main>

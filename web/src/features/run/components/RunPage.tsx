@@ -11,6 +11,7 @@ import { useLogTail } from "../hooks/useLogTail";
 import { useMetricSeries } from "../hooks/useMetricSeries";
 import { useRunEvents } from "../hooks/useRunEvents";
 import { Artifacts } from "./Artifacts";
+import { IsolationWarning } from "./IsolationWarning";
 import { LogTail } from "./LogTail";
 import { MetricCharts } from "./MetricCharts";
 import { ParamsAndSpec, StateHistory } from "./RunDetails";
@@ -97,6 +98,7 @@ export function RunPage({ pollMs = 2000 }: { pollMs?: number }) {
         )}
         <Link to={`/compare?runs=${detail.id}`}>compare…</Link>
       </header>
+      <IsolationWarning isolation={detail.isolation} />
       {cancelError && <ErrorBox error={cancelError} />}
       <MetricCharts
         keys={metrics.keys}

@@ -37,4 +37,64 @@ describe("SubmitPage", () => {
     expect(server.calls[0].headers.get("Content-Type")).toBe("application/json");
     expect(await server.calls[0].text()).toBe('{"name": "x", "project": "p"}');
   });
+
+  it("validates without submitting and shows the trials and notes", async () => {
+    const server = fakeServer({
+      "POST /api/v1/experiments/validate": () =>
+        json({
+          project: "vision",
+          project_id: "p1",
+          trials: [
+            { index: 0, params: { "model.init_args.lr": 0.1 } },
+            { index: 1, params: { "model.init_args.lr": 0.01 } },
+          ],
+          resources_summary: "1 node x 1 GPU (1 slot)",
+          notes: ["no worker has registered yet: the runs wait until one does"],
+        }),
+    });
+    vi.stubGlobal("fetch", server.fetchImpl);
+    renderPage(<SubmitPage />);
+    await userEvent.type(screen.getByRole("textbox", { name: "Spec" }), "name: x\nproject: vision\n");
+    await userEvent.click(screen.getByRole("button", { name: "Validate" }));
+    const result = await screen.findByRole("status", { name: "Validation result" });
+    expect(result).toHaveTextContent("Valid: 2 runs in project vision, 1 node x 1 GPU (1 slot) each");
+    expect(result).toHaveTextContent("trial 1: model.init_args.lr=0.01");
+    expect(result).toHaveTextContent("no worker has registered yet");
+    expect(server.calls.map((c) => new URL(c.url).pathname)).toEqual(["/api/v1/experiments/validate"]);
+    expect(screen.queryByTestId("elsewhere")).not.toBeInTheDocument();
+  });
+
+  it("shows a validation 422 next to its field like a submit", async () => {
+    const server = fakeServer({
+      "POST /api/v1/experiments/validate": () =>
+        json(
+          {
+            detail: [
+              {
+                loc: ["body", "resources", "gpus_per_node"],
+                msg: "asks for 8 GPUs per node, but no registered worker has more than 1 slot",
+                type: "value_error",
+              },
+            ],
+          },
+          422,
+        ),
+    });
+    vi.stubGlobal("fetch", server.fetchImpl);
+    renderPage(<SubmitPage />);
+    await userEvent.type(screen.getByRole("textbox", { name: "Spec" }), "name: x\nresources:\n  gpus_per_node: 8\n");
+    await userEvent.click(screen.getByRole("button", { name: "Validate" }));
+    const error = await screen.findByText(/no registered worker has more than 1 slot/);
+    expect(error.closest(".bad-line")?.textContent).toContain("gpus_per_node: 8");
+  });
+
+  it("inserts an example in the user's own project", async () => {
+    const server = fakeServer({
+      "GET /api/v1/projects": () => json([{ id: "p1", name: "vision", description: "", created_at: "", role: "admin" }]),
+    });
+    vi.stubGlobal("fetch", server.fetchImpl);
+    renderPage(<SubmitPage />);
+    await userEvent.click(screen.getByRole("button", { name: "Insert an example" }));
+    expect(await screen.findByDisplayValue(/project: vision/)).toBeInTheDocument();
+  });
 });

@@ -3,16 +3,8 @@ import { useNavigate } from "react-router-dom";
 import { ErrorBox } from "@/components/StatusViews";
 import { useApi } from "@/lib/api";
 import { ApiError, type FieldError } from "@/lib/errors";
-import { submitSpec } from "../api/submit";
+import { exampleSpec, submitSpec, validateSpec, type Plan } from "../api/submit";
 import { locateField } from "../hooks/locateField";
-
-const EXAMPLE = `name: digits-mlp
-project: default
-model:
-  entrypoint: examples.digits:DigitsClassifier
-trainer:
-  max_epochs: 3
-`;
 
 export function SubmitPage() {
   const api = useApi();
@@ -21,6 +13,7 @@ export function SubmitPage() {
   const [fieldErrors, setFieldErrors] = useState<FieldError[]>([]);
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
+  const [plan, setPlan] = useState<Plan | null>(null);
 
   const located = useMemo(
     () => fieldErrors.map((e) => ({ ...e, line: e.path ? locateField(text, e.path) : null })),
@@ -37,14 +30,13 @@ export function SubmitPage() {
     if (file) setText(await file.text());
   };
 
-  const submit = async () => {
+  const attempt = async (action: () => Promise<void>) => {
     setBusy(true);
     setError(null);
     setFieldErrors([]);
+    setPlan(null);
     try {
-      const experiment = await submitSpec(api, text);
-      const runs = experiment.run_ids;
-      navigate(runs.length === 1 ? `/runs/${runs[0]}` : `/runs?q=${encodeURIComponent(experiment.name)}`);
+      await action();
     } catch (err) {
       if (err instanceof ApiError && err.fieldErrors.length) setFieldErrors(err.fieldErrors);
       else setError(err as Error);
@@ -52,6 +44,15 @@ export function SubmitPage() {
       setBusy(false);
     }
   };
+
+  const submit = () =>
+    attempt(async () => {
+      const experiment = await submitSpec(api, text);
+      const runs = experiment.run_ids;
+      navigate(runs.length === 1 ? `/runs/${runs[0]}` : `/runs?q=${encodeURIComponent(experiment.name)}`);
+    });
+
+  const validate = () => attempt(async () => setPlan(await validateSpec(api, text)));
 
   return (
     <section>
@@ -67,7 +68,7 @@ export function SubmitPage() {
           Upload spec
           <input type="file" accept=".yaml,.yml,.json" onChange={upload} hidden aria-label="Upload spec" />
         </label>
-        <button type="button" onClick={() => setText(EXAMPLE)}>
+        <button type="button" onClick={async () => setText(await exampleSpec(api))}>
           Insert an example
         </button>
       </div>
@@ -79,11 +80,40 @@ export function SubmitPage() {
         value={text}
         onChange={(e) => setText(e.target.value)}
       />
-      <div>
+      <div className="submit-actions">
+        <button type="button" onClick={validate} disabled={busy || !text.trim()}>
+          Validate
+        </button>
         <button type="button" className="primary" onClick={submit} disabled={busy || !text.trim()}>
-          {busy ? "Submitting…" : "Validate and submit"}
+          {busy ? "Working…" : "Validate and submit"}
         </button>
       </div>
+      {plan && (
+        <div className="plan" role="status" aria-label="Validation result">
+          <h2>
+            Valid: {plan.trials.length === 1 ? "1 run" : `${plan.trials.length} runs`} in project {plan.project},{" "}
+            {plan.resources_summary} each
+          </h2>
+          {plan.trials.some((t) => Object.keys(t.params).length) && (
+            <ul>
+              {plan.trials.map((t) => (
+                <li key={t.index}>
+                  trial {t.index}:{" "}
+                  {Object.entries(t.params)
+                    .map(([k, v]) => `${k}=${String(v)}`)
+                    .join(", ")}
+                </li>
+              ))}
+            </ul>
+          )}
+          {plan.notes.map((note, i) => (
+            <p key={i} className="hint">
+              {note}
+            </p>
+          ))}
+          <p className="hint">Nothing was created.</p>
+        </div>
+      )}
       {error && <ErrorBox error={error} />}
       {located.length > 0 && (
         <div className="problems" role="alert" aria-label="Spec problems">

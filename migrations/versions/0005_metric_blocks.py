@@ -8,8 +8,8 @@ Existing points are converted series by series, a page of points at a time (memo
 flat whatever the series' length). The downgrade converts back, writing NULL for every
 non-finite value and recomputing the rollups of series that had any, as the old model had them.
 
-Revision ID: 0004_metric_blocks
-Revises: 0003_coarse_rollups
+Revision ID: 0005_metric_blocks
+Revises: 0004_attempts
 Create Date: 2026-12-01
 """
 
@@ -20,8 +20,8 @@ import numpy as np
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_metric_blocks"
-down_revision: str | None = "0003_coarse_rollups"
+revision: str = "0005_metric_blocks"
+down_revision: str | None = "0004_attempts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,7 @@
+"""`python -m runyard.cli`."""
+
+import sys
+
+from runyard.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,77 @@
+"""Trainer flags on the command line: Lightning 1.0's `Trainer.add_argparse_args(parser)`,
+`Trainer.from_argparse_args(args, **overrides)`, `Trainer.parse_argparser(parser_or_args)`
+and `Trainer.get_init_arguments_and_types()`, read from the Trainer's own signature.
+
+A flag's type comes from its annotation: bool flags take `--flag`, `--flag true|false`;
+ints, floats and strings parse as such; flags that accept several kinds (`gpus` as an int, a
+string or a list) keep the string unless it reads as an int or float.
+"""
+
+from __future__ import annotations
+
+import inspect
+from argparse import ArgumentParser, Namespace
+from typing import Any
+
+
+def _to_bool(text: str) -> bool:
+    lowered = str(text).lower()
+    if lowered in ("1", "true", "t", "yes", "y"):
+        return True
+    if lowered in ("0", "false", "f", "no", "n"):
+        return False
+    raise ValueError(f"expected a boolean, got {text!r}")
+
+
+def _number_or_text(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    if text.lower() in ("none",):
+        return None
+    if text.lower() in ("true", "false"):
+        return _to_bool(text)
+    return text
+
+
+def init_arguments(trainer_cls: type) -> list[tuple[str, str, Any]]:
+    """(name, annotation text, default) of every constructor flag."""
+    out = []
+    for name, param in inspect.signature(trainer_cls).parameters.items():
+        if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+            continue
+        out.append((name, str(param.annotation), param.default))
+    return out
+
+
+def add_argparse_args(trainer_cls: type, parent_parser: ArgumentParser) -> ArgumentParser:
+    parser = ArgumentParser(parents=[parent_parser], add_help=False)
+    for name, annotation, default in init_arguments(trainer_cls):
+        kinds = {part.strip() for part in annotation.replace("'", "").split("|")}
+        if kinds <= {"bool", "None"} and isinstance(default, bool):
+            parser.add_argument(f"--{name}", type=_to_bool, nargs="?", const=True, default=default)
+        elif kinds <= {"int", "None"}:
+            parser.add_argument(f"--{name}", type=int, default=default)
+        elif kinds <= {"float", "None"}:
+            parser.add_argument(f"--{name}", type=float, default=default)
+        elif kinds <= {"str", "None"}:
+            parser.add_argument(f"--{name}", type=str, default=default)
+        else:
+            parser.add_argument(f"--{name}", type=_number_or_text, default=default)
+    return parser
+
+
+def from_argparse_args(trainer_cls: type, args: Namespace | ArgumentParser, **kwargs: Any) -> Any:
+    if isinstance(args, ArgumentParser):
+        args = parse_argparser(trainer_cls, args)
+    names = {name for name, _, _ in init_arguments(trainer_cls)}
+    flags = {k: v for k, v in vars(args).items() if k in names}
+    flags.update(kwargs)
+    return trainer_cls(**flags)
+
+
+def parse_argparser(trainer_cls: type, arg_parser: ArgumentParser | Namespace) -> Namespace:
+    args = arg_parser.parse_args() if isinstance(arg_parser, ArgumentParser) else arg_parser
+    return args
