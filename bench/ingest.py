@@ -1,11 +1,19 @@
-"""Ingest throughput and downsampled-query latency, printed as JSON lines (never asserted).
+"""Metric ingest and storage, printed as JSON lines (never asserted).
 
-    python bench/ingest.py                      # 1,000,000 points, 1,000 points per event
-    python bench/ingest.py --events 200         # a quicker run
+    python bench/ingest.py                         # 1,000,000 points, 1,000 points per event
+    python bench/ingest.py --events 200            # a quicker run
+    python bench/ingest.py --mlflow-python /path/to/venv/bin/python   # MLflow side by side
 
-Publishes metric events to a Redis stream, runs the real ingester against a fresh PostgreSQL
-database, and reports points/s stored end to end; then times the downsampled query of the
-resulting series to 2,000 points. Creates and drops its own database and Redis prefix.
+For 1 and then 2 ingester processes at once (each against a fresh PostgreSQL database):
+publishes metric events to a Redis stream from another process, as workers would, then lets
+the real ingesters drain the backlog and reports points/s end to end, the CPU each side spent
+per point (ingester processes vs PostgreSQL backends, read from /proc: where the time goes),
+and bytes per point on disk (blocks + rollups + summaries, with their indexes and TOAST). Then
+the downsampled query of the series, and the full-resolution export rate (CSV and JSON). With
+an MLflow install (its Python given, or `mlflow` importable), the same points go through an
+MLflow tracking server on the same PostgreSQL with `log_batch`, and the same figures are
+printed for it. Creates and drops its own databases and Redis prefixes. The machine is shared:
+the load average is printed next to every figure.
 """
 
 import argparse
@@ -13,10 +21,17 @@ import json
 import multiprocessing
 import os
 import secrets
+import shutil
+import signal
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,27 +39,47 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redis import Redis
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, select, text
 
 import server.models
-from runyard.schemas.events import MetricPoint, MetricsEvent
+from runyard.schemas.events import EventAdapter, MetricPoint, MetricsEvent
 from runyard.schemas.streams import EVENT_FIELD, events_stream
 from server.db import make_engine, make_session_factory
 from server.experiments.models import Experiment
 from server.ingest.consumer import Ingester, IngestOptions
-from server.metrics.models import MetricPointRow
-from server.metrics.service import get_series
+from server.ingest.metric_rows import metric_rows
+from server.metrics.models import MetricSeries
+from server.metrics.service import export_series, get_series
 from server.projects.models import Project
 from server.runs.models import Run
 from server.users.models import User
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/{}"
+PG_ADMIN = PG.format("test")
 REDIS_URL = "redis://127.0.0.1:6379/0"
+METRIC_TABLES = ("metric_blocks", "metric_rollups", "metric_coarse_rollups", "metric_series")
 
 
 def _emit(bench: str, value: float, unit: str, target: str, **extra: object) -> None:
     record = {"bench": bench, "value": round(value, 3), "unit": unit, "target": target}
-    print(json.dumps(record | extra), flush=True)
+    record |= extra | {"load_average_1m": round(os.getloadavg()[0], 2)}
+    print(json.dumps(record), flush=True)
+
+
+@contextmanager
+def _database() -> Iterator[tuple[str, Engine]]:
+    name = f"runyard_bench_{secrets.token_hex(4)}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(PG.format(name))
+    try:
+        yield name, engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _make_run(session_factory) -> str:  # type: ignore[no-untyped-def]
@@ -74,43 +109,35 @@ def _make_run(session_factory) -> str:  # type: ignore[no-untyped-def]
         return run.id
 
 
-def _backend_cpu(engine: Engine, database: str) -> dict[int, float]:
-    """CPU seconds used so far by each PostgreSQL backend serving `database` (same host)."""
-    with engine.connect() as conn:
-        pids = conn.scalars(
-            text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": database}
-        ).all()
-    ticks = os.sysconf("SC_CLK_TCK")
-    used: dict[int, float] = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # not on this host, or gone
-        used[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    return used
+def _value(step: int) -> float:
+    """A noisy, slowly falling loss: incompressible low bits, like a real one."""
+    return 2.0 / (1.0 + step * 1e-5) + ((step * 2654435761) % 1000003) / 1000003.0 * 0.1
+
+
+def _points(base: int, n: int) -> list[MetricPoint]:
+    return [
+        MetricPoint(
+            key="loss",
+            step=base + i,
+            epoch=(base + i) // 10_000,
+            value=_value(base + i),
+            wall_time=1.7e9 + (base + i) * 0.0123,
+        )
+        for i in range(n)
+    ]
 
 
 def _publish(prefix: str, run_id: str, events: int, per_event: int) -> None:
-    """Runs in its own process, as a worker would (and so off the ingester's GIL)."""
+    """Runs in its own process, as a worker would (and so off the ingesters' CPU account)."""
     redis = Redis.from_url(REDIS_URL)
     pipe = redis.pipeline(transaction=False)
     for seq in range(events):
-        base = seq * per_event
         event = MetricsEvent(
             run_id=run_id,
             attempt=1,
             seq=seq,
             ts=datetime.now(UTC),
-            points=[
-                MetricPoint(
-                    key="loss",
-                    step=base + i,
-                    value=((base + i) % 977) / 977.0,
-                    wall_time=1e9 + base + i,
-                )
-                for i in range(per_event)
-            ],
+            points=_points(seq * per_event, per_event),
         )
         pipe.xadd(events_stream(prefix), {EVENT_FIELD: event.model_dump_json()})
         if seq % 50 == 49:
@@ -119,118 +146,392 @@ def _publish(prefix: str, run_id: str, events: int, per_event: int) -> None:
     redis.close()
 
 
+def _ingest(url: str, prefix: str, consumer: str, batch_size: int) -> None:
+    """One ingester process, until SIGTERM."""
+    engine = make_engine(url)
+    redis = Redis.from_url(REDIS_URL)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    Ingester(
+        make_session_factory(engine),
+        redis,
+        prefix,
+        consumer=consumer,
+        options=IngestOptions(batch_size=batch_size, block_ms=50),
+    ).run(stop)
+    engine.dispose()
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # not on this host, or gone
+        used += (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+def _backends(engine: Engine, database: str) -> list[int]:
+    with engine.connect() as conn:
+        return list(
+            conn.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": database}
+            )
+        )
+
+
+def _bytes(engine: Engine, tables: tuple[str, ...]) -> int:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+        return int(
+            sum(
+                conn.scalar(text("SELECT pg_total_relation_size(CAST(:t AS regclass))"), {"t": t})
+                or 0
+                for t in tables
+            )
+        )
+
+
+def _bench_runyard(args: argparse.Namespace, ingesters: int, final: bool) -> None:
+    with _database() as (name, engine):
+        server.models.metadata.create_all(engine)
+        session_factory = make_session_factory(engine)
+        run_id = _make_run(session_factory)
+        total = args.events * args.points_per_event
+        prefix = f"runyard_bench_{secrets.token_hex(4)}"
+        redis = Redis.from_url(REDIS_URL)
+        try:
+            redis.xgroup_create(events_stream(prefix), "ingest", id="0", mkstream=True)
+            spawn = multiprocessing.get_context("spawn")
+            started = time.perf_counter()
+            publisher = spawn.Process(
+                target=_publish, args=(prefix, run_id, args.events, args.points_per_event)
+            )
+            publisher.start()
+            publisher.join()
+            if final:
+                seconds = time.perf_counter() - started
+                _emit(
+                    "publish_points_per_s",
+                    total / seconds,
+                    "points/s",
+                    "",
+                    seconds=round(seconds, 2),
+                )
+
+            procs = [
+                spawn.Process(
+                    target=_ingest,
+                    args=(PG.format(name), prefix, f"bench-{i}", args.batch_size),
+                )
+                for i in range(ingesters)
+            ]
+            for proc in procs:
+                proc.start()
+            # Count from when the ingesters' connections exist, so PostgreSQL's CPU is theirs.
+            deadline = time.monotonic() + 60
+            while len(_backends(engine, name)) < ingesters + 1 and time.monotonic() < deadline:
+                time.sleep(0.01)  # polling interval while the ingesters connect
+            pids = [p.pid for p in procs if p.pid is not None]
+            backends = [b for b in _backends(engine, name)]
+            ingest_before, pg_before = _cpu_seconds(pids), _cpu_seconds(backends)
+            started = time.perf_counter()
+            while True:
+                group = redis.xinfo_groups(events_stream(prefix))[0]
+                if group["lag"] == 0 and group["pending"] == 0:
+                    break
+                time.sleep(0.02)  # polling interval while the ingesters drain the stream
+            elapsed = time.perf_counter() - started
+            ingest_cpu = _cpu_seconds(pids) - ingest_before
+            pg_cpu = _cpu_seconds(_backends(engine, name)) - pg_before
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.join(30)
+        finally:
+            keys = list(redis.scan_iter(match=f"{prefix}:*"))
+            if keys:
+                redis.delete(*keys)
+            redis.close()
+        with session_factory() as session:
+            stored = session.scalar(
+                select(MetricSeries.points).where(MetricSeries.run_id == run_id)
+            )
+        label = f"{ingesters}_ingester{'s' if ingesters > 1 else ''}"
+        _emit(
+            f"ingest_points_per_s_runyard_{label}",
+            total / elapsed,
+            "points/s",
+            ">= 300000",
+            points=stored,
+            events=args.events,
+            points_per_event=args.points_per_event,
+            seconds=round(elapsed, 2),
+        )
+        _emit(
+            f"ingest_points_per_cpu_second_runyard_{label}",
+            total / (ingest_cpu + pg_cpu),
+            "points/cpu-s",
+            "",
+            ingester_us_per_point=round(ingest_cpu / total * 1e6, 3),
+            postgres_us_per_point=round(pg_cpu / total * 1e6, 3),
+        )
+        if not final:
+            return
+        size = _bytes(engine, METRIC_TABLES)
+        _emit(
+            "bytes_per_point_runyard",
+            size / total,
+            "bytes/point",
+            "<= 24",
+            tables=list(METRIC_TABLES),
+            total_bytes=size,
+        )
+        _read_figures(args, session_factory, run_id, total)
+
+
+def _cpu_plan(args: argparse.Namespace) -> None:
+    """Where the ingester's own time goes, per point, on one batch in this process: reading
+    JSON into events (pydantic), and turning them into per-series columns."""
+    events = [
+        MetricsEvent(
+            run_id="r", attempt=1, seq=s, ts=datetime.now(UTC), points=_points(s * 1000, 1000)
+        )
+        for s in range(args.batch_size)
+    ]
+    payloads = [EventAdapter.dump_json(e) for e in events]
+    n = len(events) * 1000
+    t0 = time.process_time()
+    parsed = [EventAdapter.validate_json(p) for p in payloads]
+    t1 = time.process_time()
+    metric_rows(parsed)
+    t2 = time.process_time()
+    _emit(
+        "ingester_cpu_plan",
+        (t2 - t0) / n * 1e6,
+        "us/point",
+        "",
+        validate_json_us_per_point=round((t1 - t0) / n * 1e6, 3),
+        columns_us_per_point=round((t2 - t1) / n * 1e6, 3),
+        note="the rest of the ingester's CPU per point (above) is Redis reads and the block "
+        "writer; PostgreSQL's is postgres_us_per_point",
+    )
+
+
+def _read_figures(args: argparse.Namespace, session_factory, run_id: str, total: int) -> None:  # type: ignore[no-untyped-def]
+    timings = []
+    with session_factory() as session:
+        for _ in range(args.queries):
+            t0 = time.perf_counter()
+            series = get_series(session, run_id, "loss", 2000, None, None)
+            timings.append((time.perf_counter() - t0) * 1000)
+    timings.sort()
+    _emit(
+        "downsampled_query_ms_runyard",
+        statistics.median(timings),
+        "ms (p50)",
+        "< 200",
+        p95=round(timings[int(0.95 * (len(timings) - 1))], 2),
+        series_points=total,
+        returned_points=len(series.points),
+        queries=args.queries,
+    )
+    for fmt in ("csv", "json"):
+        with session_factory() as session:
+            t0 = time.perf_counter()
+            _, body = export_series(session, session_factory, run_id, "loss", fmt)
+            size = sum(len(chunk) for chunk in body)
+            seconds = time.perf_counter() - t0
+        _emit(
+            f"full_export_points_per_s_runyard_{fmt}",
+            total / seconds,
+            "points/s",
+            "",
+            megabytes_per_s=round(size / seconds / 1e6, 1),
+            seconds=round(seconds, 2),
+        )
+
+
+# --- MLflow, side by side ----------------------------------------------------------------
+
+_MLFLOW_CLIENT = r"""
+import sys, time, json
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
+url, events, per_event, clients, index = sys.argv[1], *map(int, sys.argv[2:6])
+client = MlflowClient(url)
+run_id = sys.argv[6]
+def value(step):
+    return 2.0 / (1.0 + step * 1e-5) + ((step * 2654435761) % 1000003) / 1000003.0 * 0.1
+for seq in range(index, events, clients):
+    base = seq * per_event
+    batch = [Metric("loss", value(base + i), int((1.7e9 + (base + i) * 0.0123) * 1000), base + i)
+             for i in range(per_event)]
+    for start in range(0, len(batch), 1000):  # MLflow's limit per log_batch call
+        client.log_batch(run_id, metrics=batch[start:start + 1000])
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _bench_mlflow(args: argparse.Namespace, python: str, workers: int) -> None:
+    with _database() as (name, engine):
+        port = _free_port()
+        home = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [
+                python,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}",
+                "--default-artifact-root",
+                str(home / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=home,
+            stdout=subprocess.DEVNULL,
+            stderr=(home / "server.log").open("wb"),
+            start_new_session=True,
+        )
+        try:
+            _wait_for_http(url, server)
+            run_id = subprocess.check_output(
+                [
+                    python,
+                    "-c",
+                    "import sys; from mlflow.tracking import MlflowClient as C; c = C(sys.argv[1]);"
+                    "print(c.create_run(c.create_experiment('bench')).info.run_id)",
+                    url,
+                ],
+                text=True,
+            ).strip()
+            total = args.mlflow_events * args.points_per_event
+            server_pids = _process_tree(server.pid)
+            backends = _backends(engine, name)
+            before = _cpu_seconds(server_pids), _cpu_seconds(backends)
+            clients = max(2, workers)
+            started = time.perf_counter()
+            procs = [
+                subprocess.Popen(
+                    [
+                        python,
+                        "-c",
+                        _MLFLOW_CLIENT,
+                        url,
+                        str(args.mlflow_events),
+                        str(args.points_per_event),
+                        str(clients),
+                        str(i),
+                        run_id,
+                    ]
+                )
+                for i in range(clients)
+            ]
+            for proc in procs:
+                proc.wait()
+            elapsed = time.perf_counter() - started
+            server_cpu = _cpu_seconds(server_pids) - before[0]
+            pg_cpu = _cpu_seconds(_backends(engine, name)) - before[1]
+            _emit(
+                f"ingest_points_per_s_mlflow_{workers}_workers",
+                total / elapsed,
+                "points/s",
+                "",
+                points=total,
+                log_batch_clients=clients,
+                seconds=round(elapsed, 2),
+            )
+            _emit(
+                f"ingest_points_per_cpu_second_mlflow_{workers}_workers",
+                total / (server_cpu + pg_cpu),
+                "points/cpu-s",
+                "",
+                server_us_per_point=round(server_cpu / total * 1e6, 3),
+                postgres_us_per_point=round(pg_cpu / total * 1e6, 3),
+            )
+            size = _bytes(engine, ("metrics", "latest_metrics"))
+            _emit("bytes_per_point_mlflow", size / total, "bytes/point", "", total_bytes=size)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _process_tree(pid: int) -> list[int]:
+    found, frontier = [pid], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        found += [int(c) for c in children]
+        frontier += [int(c) for c in children]
+    return found
+
+
+def _wait_for_http(url: str, process: subprocess.Popen[bytes]) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the MLflow server exited; see its server.log")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)  # polling interval while the server starts
+    raise RuntimeError("the MLflow server did not answer in 120 s")
+
+
+def _mlflow_python(given: str | None) -> str | None:
+    if given:
+        return given
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        return None
+    return sys.executable
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--points-per-event", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=IngestOptions.batch_size)
     parser.add_argument("--queries", type=int, default=20)
+    parser.add_argument("--mlflow-python", help="a Python with mlflow installed")
+    parser.add_argument(
+        "--mlflow-events", type=int, default=100, help="events sent to MLflow (it is slower)"
+    )
     args = parser.parse_args()
-
-    name = f"runyard_bench_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    prefix = f"runyard_bench_{secrets.token_hex(4)}"
-    redis = Redis.from_url(REDIS_URL)
-    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-    try:
-        server.models.metadata.create_all(engine)
-        session_factory = make_session_factory(engine)
-        run_id = _make_run(session_factory)
-        total = args.events * args.points_per_event
-        ingester = Ingester(
-            session_factory,
-            redis,
-            prefix,
-            consumer="bench",
-            options=IngestOptions(batch_size=args.batch_size),
-        )
-        ingester.ensure_group()
-
-        # The publisher runs in its own process, as a worker would. The ingester then drains
-        # the backlog: that is the ingest rate (a catch-up after a restart looks the same).
-        started = time.perf_counter()
-        publisher = multiprocessing.get_context("spawn").Process(
-            target=_publish, args=(prefix, run_id, args.events, args.points_per_event)
-        )
-        publisher.start()
-        publisher.join()
-        publish_s = time.perf_counter() - started
-        _emit(
-            "publish_points_per_s", total / publish_s, "points/s", "", seconds=round(publish_s, 2)
-        )
-
-        stop = threading.Event()
-        thread = threading.Thread(target=ingester.run, args=(stop,))
-        pg_before = _backend_cpu(engine, name)
-        cpu_before = time.process_time()
-        started = time.perf_counter()
-        thread.start()
-        while True:
-            group = redis.xinfo_groups(events_stream(prefix))[0]
-            if group["lag"] == 0 and group["pending"] == 0:
-                break
-            time.sleep(0.05)  # polling interval while waiting for the ingester to drain
-        elapsed = time.perf_counter() - started
-        ingester_cpu = time.process_time() - cpu_before
-        pg_after = _backend_cpu(engine, name)
-        pg_cpu = sum(t - pg_before.get(pid, 0.0) for pid, t in pg_after.items())
-        stop.set()
-        thread.join()
-        with session_factory() as session:
-            stored = session.scalar(select(func.count()).select_from(MetricPointRow))
-        _emit(
-            "ingest_points_per_s_postgresql",
-            total / elapsed,
-            "points/s",
-            ">= 50000",
-            points=stored,
-            events=args.events,
-            points_per_event=args.points_per_event,
-            seconds=round(elapsed, 2),
-            load_average_1m=os.getloadavg()[0],
-        )
-        # On a shared machine wall time depends on the neighbours; CPU time does not.
-        _emit(
-            "ingest_points_per_cpu_second_postgresql",
-            total / (ingester_cpu + pg_cpu),
-            "points/cpu-s",
-            "",
-            ingester_cpu_s=round(ingester_cpu, 2),
-            postgres_cpu_s=round(pg_cpu, 2),
-        )
-        # Steady state: autovacuum would have analysed the table by the time anyone charts it.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE metric_points"))
-            conn.execute(text("VACUUM ANALYZE metric_rollups"))
-
-        timings = []
-        with session_factory() as session:
-            for _ in range(args.queries):
-                t0 = time.perf_counter()
-                series = get_series(session, run_id, "loss", 2000, None, None)
-                timings.append((time.perf_counter() - t0) * 1000)
-        timings.sort()
-        _emit(
-            "downsampled_query_ms_postgresql",
-            statistics.median(timings),
-            "ms (p50)",
-            "< 200",
-            p95=round(timings[int(0.95 * (len(timings) - 1))], 2),
-            series_points=stored,
-            returned_points=len(series.points),
-            queries=args.queries,
-        )
-    finally:
-        engine.dispose()
-        keys = list(redis.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            redis.delete(*keys)
-        redis.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    _cpu_plan(args)
+    _bench_runyard(args, ingesters=2, final=False)
+    _bench_runyard(args, ingesters=1, final=True)
+    python = _mlflow_python(args.mlflow_python)
+    if python is None:
+        _emit("mlflow", 0, "", "", skipped="mlflow is not installed; pass --mlflow-python")
+        return
+    for workers in (1, 4):
+        _bench_mlflow(args, python, workers)
 
 
 if __name__ == "__main__":

@@ -315,9 +315,20 @@ class Client:
         return self._call("GET", f"/api/v1/runs/{run_id}/metrics")["keys"]
 
     def metric(self, run_id: str, key: str, max_points: int = 2000) -> list[dict[str, Any]]:
-        return self._call(
+        """The series downsampled to at most `max_points`, each value a float (the API's
+        "NaN", "Infinity" and "-Infinity" become float NaN and infinities)."""
+        points = self._call(
             "GET", f"/api/v1/runs/{run_id}/metrics/{key}", params={"max_points": max_points}
         )["points"]
+        for point in points:
+            if isinstance(point["value"], str):
+                point["value"] = float(point["value"])
+        return points
+
+    def metric_summary(self, run_id: str) -> dict[str, Any]:
+        """Each metric's last, min and max with their steps, and what the run's limits kept
+        out (values as the API gives them: numbers, or "NaN", "Infinity", "-Infinity")."""
+        return self._call("GET", f"/api/v1/runs/{run_id}/summary")
 
     def checkpoints(self, run_id: str) -> list[dict[str, Any]]:
         return _items(self._call("GET", f"/api/v1/runs/{run_id}/checkpoints"))

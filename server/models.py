@@ -7,8 +7,9 @@ from server.artifacts.models import Checkpoint, ExportedModel
 from server.attempts.models import AttemptNode, RunAttempt, SchedulerLease, ServicePresence
 from server.db import Base
 from server.experiments.models import Experiment, ExperimentTag
+from server.ingest.models import RunIngestUsage
 from server.logs.models import LogLine
-from server.metrics.models import MetricPointRow, MetricRollup, MetricSeries
+from server.metrics.models import MetricBlock, MetricCoarseRollup, MetricRollup, MetricSeries
 from server.projects.models import Project, ProjectMember
 from server.runs.models import Run, RunTransition
 from server.users.models import ApiToken, User
@@ -25,13 +26,15 @@ __all__ = [
     "ExperimentTag",
     "ExportedModel",
     "LogLine",
-    "MetricPointRow",
+    "MetricBlock",
+    "MetricCoarseRollup",
     "MetricRollup",
     "MetricSeries",
     "Project",
     "ProjectMember",
     "Run",
     "RunAttempt",
+    "RunIngestUsage",
     "RunTransition",
     "SchedulerLease",
     "ServicePresence",

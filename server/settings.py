@@ -52,6 +52,15 @@ class Settings(BaseSettings):
         description="the dashboard build (default: the installed package's, else web/dist)",
     )
     ingest_in_process: bool = Field(default=True, description="run the ingester in the app")
+    max_metric_keys_per_run: int = Field(
+        default=10_000, ge=1, description="points of further keys are not stored"
+    )
+    max_log_bytes_per_run: int = Field(
+        default=256 * 1024**2, ge=1024, description="past it the oldest lines are dropped"
+    )
+    max_event_bytes: int = Field(
+        default=16 * 1024**2, ge=1024, description="a larger event is dead-lettered unread"
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         min_length=24,

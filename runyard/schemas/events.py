@@ -7,10 +7,11 @@ run resumed from a checkpoint re-emits the steps after that checkpoint, and the 
 value replaces the older one, so a series has each step exactly once.
 """
 
+import math
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
 
 from runyard.schemas.states import RunState
 
@@ -34,17 +35,31 @@ class LogEvent(_EventBase):
     lines: list[str] = Field(max_length=10_000)
 
 
+def _json_float(value: float | None) -> float | str | None:
+    if value is None or math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+MetricValue = Annotated[float | None, PlainSerializer(_json_float, when_used="json")]
+"""JSON has no spelling for NaN and the infinities, so they travel as the strings "NaN",
+"Infinity" and "-Infinity", which pydantic reads back as the same floats. (A field serializer
+rather than the model's `ser_json_inf_nan`, which only the outermost model's config decides.)"""
+
+
 class MetricPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: str = Field(min_length=1, max_length=200)
-    step: int = Field(ge=0)
-    epoch: int | None = Field(default=None, ge=0)
-    value: float | None = Field(
-        description="None stands for a non-finite value (NaN or ±inf): JSON has no spelling "
-        "for them, so pydantic writes them as null, and a chart draws them as a gap"
+    step: int = Field(ge=0, le=2**62)
+    epoch: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    value: MetricValue = Field(
+        description='NaN, +inf and -inf are kept (on the wire "NaN", "Infinity", "-Infinity"); '
+        "null, which older workers sent for every non-finite value, is stored as NaN"
     )
-    wall_time: float = Field(description="seconds since the epoch")
+    wall_time: float = Field(allow_inf_nan=False, description="seconds since the epoch")
 
 
 class MetricsEvent(_EventBase):

@@ -9,6 +9,7 @@ from redis import Redis
 
 from server.db import make_engine, make_session_factory
 from server.ingest.consumer import Ingester, IngestOptions
+from server.ingest.run_limits import RunLimits
 from server.settings import settings_or_exit
 
 
@@ -36,7 +37,11 @@ def main(argv: list[str] | None = None) -> None:
         redis,
         settings.redis_prefix,
         consumer=args.consumer,
-        options=IngestOptions(batch_size=args.batch_size, claim_idle_ms=args.claim_idle_ms),
+        options=IngestOptions(
+            batch_size=args.batch_size,
+            claim_idle_ms=args.claim_idle_ms,
+            limits=RunLimits.from_settings(settings),
+        ),
     )
     try:
         ingester.run(stop)

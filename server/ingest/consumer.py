@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import queue
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -25,7 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from runyard.schemas.events import Event, EventAdapter
 from runyard.schemas.streams import EVENT_FIELD, INGEST_GROUP, events_stream, run_channel
 from server.ingest.metric_rows import MetricRows, metric_rows
-from server.ingest.writer import BatchResult, write_batch
+from server.ingest.run_limits import RunLimits
+from server.ingest.writer import BatchResult, Oversized, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ class Prepared:
     dead: list[tuple[bytes, dict[bytes, bytes], str]] = field(default_factory=list)
     metrics: MetricRows | None = None
     """The events' metric points as columns, built off the writer thread."""
+    oversized: list[Oversized] = field(default_factory=list)
+    """Entries refused for their size (also in `dead`), for their runs' logs."""
 
 
 class IngestError(Exception):
@@ -82,6 +86,7 @@ class IngestOptions:
     """Look for dead consumers' entries every this many reads (and once at start)."""
     trim_every: int = 20
     """Drop acknowledged entries from the stream every this many batches."""
+    limits: RunLimits = field(default_factory=RunLimits)
 
 
 class Ingester:
@@ -103,8 +108,6 @@ class Ingester:
         self.on_batch = on_batch
         self._reads = 0
         self._commits = 0
-        bind = session_factory.kw.get("bind")
-        self._postgresql = getattr(getattr(bind, "dialect", None), "name", "") == "postgresql"
 
     def ensure_group(self) -> None:
         try:
@@ -229,23 +232,30 @@ class Ingester:
     def prepare(self, entries: list[Entry]) -> "Prepared":
         """Validates entries; the invalid ones become dead letters."""
         batch = Prepared(entries=entries)
+        limit = self.options.limits.max_event_bytes
         for entry_id, fields in entries:
+            payload = fields.get(EVENT_FIELD.encode(), b"")
+            if len(payload) > limit:
+                batch.oversized.append(Oversized(_run_id_of(payload), len(payload)))
+                reason = f"event of {len(payload)} bytes exceeds RUNYARD_MAX_EVENT_BYTES ({limit})"
+                batch.dead.append((entry_id, fields, reason))
+                continue
             try:
                 batch.events.append(EventAdapter.validate_json(fields[EVENT_FIELD.encode()]))
                 batch.ids.append(entry_id)
             except (KeyError, ValidationError) as exc:
                 batch.dead.append((entry_id, fields, _short(exc)))
         batch.metrics = metric_rows(batch.events)
-        if self._postgresql:
-            batch.metrics.pg_arrays  # noqa: B018 (built here, in the reader thread)
         return batch
 
     def commit(self, batch: "Prepared") -> None:
         """Stores, then acknowledges (never the other way round), then tells live views."""
         dead = list(batch.dead)
         result = BatchResult()
-        if batch.events:
-            result = self._write(batch.events, batch.ids, batch.entries, dead, batch.metrics)
+        if batch.events or batch.oversized:
+            result = self._write(
+                batch.events, batch.ids, batch.entries, dead, batch.metrics, batch.oversized
+            )
         self._acknowledge(batch.ids, dead)
         self._commits += 1
         if self._commits % self.options.trim_every == 0:
@@ -264,6 +274,7 @@ class Ingester:
         entries: list[Entry],
         dead: list[tuple[bytes, dict[bytes, bytes], str]],
         metrics: MetricRows | None = None,
+        oversized: list[Oversized] | None = None,
     ) -> BatchResult:
         """Writes the batch; if the database rejects its data (not a lost connection, which
         propagates and is retried), writes event by event and dead-letters the ones it refuses,
@@ -271,14 +282,14 @@ class Ingester:
         fields_of = dict(entries)
         try:
             with self.session_factory() as session:
-                result = write_batch(session, events, metrics)
+                result = write_batch(session, events, metrics, self.options.limits, oversized)
         except (DataError, IntegrityError) as exc:
             log.warning("batch rejected (%s); writing its events one by one", _short(exc))
             result = BatchResult()
             for entry_id, event in zip(ids, events, strict=True):
                 try:
                     with self.session_factory() as session:
-                        single = write_batch(session, [event])
+                        single = write_batch(session, [event], limits=self.options.limits)
                 except (DataError, IntegrityError) as single_exc:
                     dead.append((entry_id, fields_of[entry_id], _short(single_exc)))
                     continue
@@ -353,6 +364,15 @@ class Ingester:
         notice = json.dumps({"points": result.points, "lines": result.lines})
         for run_id in result.runs:
             self.redis.publish(run_channel(run_id, self.prefix), notice)
+
+
+_RUN_ID = re.compile(rb'"run_id"\s*:\s*"([^"\\]{1,64})"')
+
+
+def _run_id_of(payload: bytes) -> str | None:
+    """The run an unread (too large) event names, from its first bytes, if it says."""
+    found = _RUN_ID.search(payload[:4096])
+    return found.group(1).decode("utf-8", "replace") if found else None
 
 
 def _lost_group(exc: Exception) -> bool:

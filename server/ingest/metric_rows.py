@@ -1,53 +1,57 @@
-"""A batch's metric points as database-ready columns, built without touching the database.
+"""A batch's metric points as one set of numpy columns per series, built without touching the
+database.
 
-The ingester's reader thread builds these (and, for PostgreSQL, their array literals) while
-the writer thread waits on the previous batch's transaction, so the per-point Python work
-overlaps the database's instead of following it. Series are referred to by their index in
-`series` until the writer knows their ids.
+The ingester's reader thread builds these while the writer thread waits on the previous
+batch's transaction, so the per-point Python work overlaps the database's. Each series'
+columns are sorted by step with each step once: of several points of one step in the batch,
+the one of the greatest (attempt, seq) wins, and within one event the later one.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+
+import numpy as np
 
 from runyard.schemas.events import Event, MetricsEvent
+from server.metrics.columns import NO_EPOCH, PointColumns, newest_per_step
 
-PG_POINT_TYPES = ("integer", "bigint", "integer", "float8", "float8", "integer", "bigint")
-"""Array types of the columns; the first holds series indexes, mapped to ids in SQL."""
+
+@dataclass
+class SeriesPoints:
+    run_id: str
+    key: str
+    points: PointColumns
 
 
 @dataclass
 class MetricRows:
-    series: list[tuple[str, str]]
-    """(run_id, key) of each series index."""
-    columns: tuple[list[Any], ...]
-    """series index, step, epoch, value, wall_time, attempt, seq; one row per (series, step)."""
-    run_ids: frozenset[str] = field(default_factory=frozenset)
+    series: list[SeriesPoints] = field(default_factory=list)
+    """In order of first appearance in the batch (oldest event first)."""
 
     def __len__(self) -> int:
-        return len(self.columns[0])
+        return sum(len(s.points) for s in self.series)
 
-    @cached_property
-    def pg_arrays(self) -> dict[str, str]:
-        """The columns as PostgreSQL array literals, by parameter name (c0..c6)."""
-        return {
-            f"c{i}": array_literal(column, PG_POINT_TYPES[i])
-            for i, column in enumerate(self.columns)
-        }
+    @property
+    def run_ids(self) -> set[str]:
+        return {s.run_id for s in self.series}
+
+    def without_runs(self, run_ids: set[str]) -> "MetricRows":
+        return MetricRows([s for s in self.series if s.run_id not in run_ids])
 
 
 def metric_rows(events: Sequence[Event]) -> MetricRows:
-    """The metric points of `events` as columns. Column lists rather than an object per point:
-    a batch holds ~100k points. Events go oldest (attempt, seq) first, and of several rows of
-    one (series, step) only the last position (the newest event's) is kept: PostgreSQL refuses
-    to update a row twice in one statement."""
+    """The metric points of `events`, one set of columns per (run, key)."""
     metrics = sorted(
         (e for e in events if isinstance(e, MetricsEvent)), key=lambda e: (e.attempt, e.seq)
     )
     index: dict[tuple[str, str], int] = {}
-    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
-    series, steps, epochs, values, walls, attempts, seqs = columns
+    series: list[int] = []
+    steps: list[int] = []
+    values: list[float | None] = []
+    epochs: list[int | None] = []
+    walls: list[float] = []
+    attempts: list[int] = []
+    seqs: list[int] = []
     for event in metrics:
         points, n = event.points, len(event.points)
         keys = {p.key for p in points}
@@ -58,33 +62,36 @@ def metric_rows(events: Sequence[Event]) -> MetricRows:
         else:
             series.extend([index[(event.run_id, p.key)] for p in points])
         steps.extend([p.step for p in points])
-        epochs.extend([p.epoch for p in points])
-        # The event schema already turned NaN and infinities into None (stored as NULL).
         values.extend([p.value for p in points])
+        epochs.extend([p.epoch for p in points])
         walls.extend([p.wall_time for p in points])
         attempts.extend([event.attempt] * n)
         seqs.extend([event.seq] * n)
-    last_of = {pair: i for i, pair in enumerate(zip(series, steps, strict=True))}
-    if len(last_of) < len(steps):
-        kept = sorted(last_of.values())
-        columns = tuple([column[i] for i in kept] for column in columns)
-    return MetricRows(list(index), columns, frozenset(e.run_id for e in metrics))
-
-
-def array_literal(values: Sequence[Any], pg_type: str) -> str:
-    """A PostgreSQL array literal ('{1,2,NULL}') of one column's values."""
-    if pg_type in ("varchar", "text"):
-        items = (
-            "NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            for v in values
-        )
-    elif pg_type == "timestamptz":
-        items = ("NULL" if v is None else f'"{v.isoformat()}"' for v in values)
-    elif None not in values:
-        # One %-format over the whole column: the fastest exact float text in pure Python.
-        return "{" + ("%r," * len(values) % tuple(values))[:-1] + "}"
-    elif values.count(None) == len(values):
-        return "{" + ",".join(["NULL"] * len(values)) + "}"
+    if not steps:
+        return MetricRows()
+    sid = np.array(series, dtype=np.int64)
+    # None becomes NaN: a null value comes from an older worker, which wrote every non-finite
+    # value as null, and NaN is the honest reading of "not a number we know".
+    value = np.array(values, dtype=np.float64)
+    epoch = np.array(epochs, dtype=np.float64)
+    columns = PointColumns(
+        step=np.array(steps, dtype=np.int64),
+        value=value,
+        epoch=np.where(np.isnan(epoch), NO_EPOCH, epoch).astype(np.int64),
+        wall_time=np.array(walls, dtype=np.float64),
+        attempt=np.array(attempts, dtype=np.int64),
+        seq=np.array(seqs, dtype=np.int64),
+    )
+    pairs = list(index)
+    if len(pairs) == 1:
+        per_series = [columns]
     else:
-        items = ("NULL" if v is None else repr(v) for v in values)
-    return "{" + ",".join(items) + "}"
+        order = np.argsort(sid, kind="stable")  # keeps each series' points in batch order
+        bounds = np.searchsorted(sid[order], np.arange(len(pairs) + 1))
+        per_series = [columns.take(order[bounds[i] : bounds[i + 1]]) for i in range(len(pairs))]
+    return MetricRows(
+        [
+            SeriesPoints(run_id, key, newest_per_step(points))
+            for (run_id, key), points in zip(pairs, per_series, strict=True)
+        ]
+    )

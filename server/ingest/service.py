@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from fastapi import FastAPI
 from redis import Redis
 
-from server.ingest.consumer import Ingester
+from server.ingest.consumer import Ingester, IngestOptions
+from server.ingest.run_limits import RunLimits
 from server.settings import Settings
 
 
@@ -25,6 +26,7 @@ def ingester_in_process(app: FastAPI) -> Iterator[Ingester | None]:
         app.state.session_factory,
         redis,
         settings.redis_prefix,
+        options=IngestOptions(limits=RunLimits.from_settings(settings)),
         on_batch=instruments.record_batch if instruments is not None else None,
     )
     stop = threading.Event()

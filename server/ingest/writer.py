@@ -1,8 +1,10 @@
 """Writes one batch of validated events to SQL in a single transaction, idempotently.
 
-Redelivered events change nothing: metric points are upserted on (series, step) with the newer
-attempt winning, log lines are skipped when (run, attempt, seq, line_no) is already stored, and
-state events go through `apply_state_event`, which ignores repeats and stale attempts.
+Redelivered events change nothing: a metric step keeps the point of the greatest (attempt,
+seq) that wrote it (metric_store.py), log lines are skipped when their event is already stored,
+and state events go through `apply_state_event`, which ignores repeats and stale attempts.
+The batch first locks the usage rows of its runs (run_limits.py), so several ingesters can run
+at once: they take turns per run, and every run's rollups and summaries stay exact.
 
 Events are attributed, not trusted: one is stored only if its fence names that run's attempt
 and its worker holds a node of that attempt (the scheduler recorded both in SQL). A superseded
@@ -10,10 +12,9 @@ attempt's logs and metrics still count (they were written while it ran, and the 
 points win), but only the current attempt changes the run's state.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from runyard.schemas.events import (
@@ -23,11 +24,17 @@ from runyard.schemas.events import (
     StateEvent,
 )
 from server.attempts.models import AttemptNode, RunAttempt
+from server.ingest.log_store import (
+    EVENT_SIZE_SEQ,
+    KEY_LIMIT_SEQ,
+    Line,
+    lines_of,
+    system_line,
+    write_lines,
+)
 from server.ingest.metric_rows import MetricRows, metric_rows
-from server.ingest.points import insert_log_lines, upsert_points
-from server.metrics.downsample import Point
-from server.metrics.models import MetricSeries
-from server.metrics.rollups import refresh_rollups
+from server.ingest.metric_store import MetricsWritten, write_metrics
+from server.ingest.run_limits import RunLimits, Usage, lock_usage, save_usage
 from server.runs.models import Run
 from server.runs.service import apply_state_event
 
@@ -46,13 +53,29 @@ class BatchResult:
     """(index, reason) of events not from the worker holding their attempt: dead letters."""
 
 
+@dataclass(frozen=True)
+class Oversized:
+    """An event refused for its size before it was read: its run (when it could be told) and
+    its size, so the run's log can say why something is missing."""
+
+    run_id: str | None
+    size: int
+
+
 def write_batch(
-    session: Session, events: list[Event], prepared: MetricRows | None = None
+    session: Session,
+    events: list[Event],
+    prepared: MetricRows | None = None,
+    limits: RunLimits | None = None,
+    oversized: list[Oversized] | None = None,
 ) -> BatchResult:
     """Stores `events` and commits. Raises (and stores nothing) if the database fails.
     `prepared` is `metric_rows(events)` when the caller built it already."""
+    limits = limits or RunLimits()
+    oversized = oversized or []
     result = BatchResult()
-    known = _existing_runs(session, {e.run_id for e in events})
+    named = {e.run_id for e in events} | {o.run_id for o in oversized if o.run_id}
+    known = _existing_runs(session, named)
     holders = _attempt_holders(session, {e.fence for e in events})
     kept: list[Event] = []
     for index, event in enumerate(events):
@@ -63,10 +86,17 @@ def write_batch(
         else:
             kept.append(event)
     conn = session.connection()
-    if prepared is None or result.unknown_run or result.refused:
-        prepared = metric_rows(kept)  # without the points of runs that do not exist
-    result.points = _write_metrics(conn, prepared)
-    result.lines = _write_logs(conn, [e for e in kept if isinstance(e, LogEvent)])
+    usage = lock_usage(conn, known)
+    if prepared is None:
+        prepared = metric_rows(kept)
+    elif result.unknown_run or result.refused:
+        prepared = metric_rows(kept)  # without the points of events not stored
+    metrics = write_metrics(conn, prepared, limits.max_metric_keys)
+    result.points = metrics.points
+    lines = lines_of([e for e in kept if isinstance(e, LogEvent)])
+    lines += _limit_notices(metrics, oversized, usage, limits)
+    result.lines = write_lines(conn, lines, usage, limits.max_log_bytes)
+    save_usage(conn, usage.values())
     for event in kept:
         if isinstance(event, StateEvent) and apply_state_event(
             session,
@@ -81,14 +111,55 @@ def write_batch(
             result.states += 1
     # CheckpointEvent is a notice: the checkpoint row was written by its upload.
     result.runs = {e.run_id for e in kept if not isinstance(e, CheckpointEvent)}
+    result.runs |= {o.run_id for o in oversized if o.run_id in known}
     session.commit()
     return result
 
 
-def _existing_runs(session: Session, run_ids: set[str]) -> set[str]:
-    if not run_ids:
+def _existing_runs(session: Session, run_ids: set[str] | set[str | None]) -> set[str]:
+    wanted = {r for r in run_ids if r}
+    if not wanted:
         return set()
-    return set(session.scalars(select(Run.id).where(Run.id.in_(run_ids))))
+    return set(session.scalars(select(Run.id).where(Run.id.in_(wanted))))
+
+
+def _limit_notices(
+    metrics: MetricsWritten,
+    oversized: list[Oversized],
+    usage: dict[str, Usage],
+    limits: RunLimits,
+) -> list[Line]:
+    """System lines for the run logs about what a limit kept out, and the usage counts."""
+    notices = []
+    for run_id, (points, keys) in metrics.refused.items():
+        if usage[run_id].metric_points_refused == 0:  # said once; the count goes on below
+            shown = ", ".join(repr(k) for k in keys[:5]) + (", ..." if len(keys) > 5 else "")
+            notices.append(
+                system_line(
+                    run_id,
+                    KEY_LIMIT_SEQ,
+                    0,
+                    f"[runyard] this run has reached its limit of {limits.max_metric_keys:,}"
+                    f" metric keys (RUNYARD_MAX_METRIC_KEYS_PER_RUN): points of further keys"
+                    f" are not stored ({shown}); GET /api/v1/runs/{run_id}/summary counts them",
+                )
+            )
+        usage[run_id].metric_points_refused += points
+    for event in oversized:
+        if event.run_id is None or event.run_id not in usage:
+            continue
+        run_usage = usage[event.run_id]
+        run_usage.events_refused += 1
+        notices.append(
+            system_line(
+                event.run_id,
+                EVENT_SIZE_SEQ,
+                run_usage.events_refused,
+                f"[runyard] an event of {event.size:,} bytes was refused: events are limited to"
+                f" {limits.max_event_bytes:,} bytes (RUNYARD_MAX_EVENT_BYTES)",
+            )
+        )
+    return notices
 
 
 def _attempt_holders(
@@ -121,48 +192,3 @@ def _refusal(event: Event, holders: dict[int, tuple[str, int, frozenset[str]]]) 
             f"{event.attempt} of run {event.run_id} (fence {event.fence})"
         )
     return None
-
-
-def _series_ids(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    table = MetricSeries.__table__
-    conn.execute(
-        text(
-            "INSERT INTO metric_series (run_id, key) VALUES (:run_id, :key) "
-            "ON CONFLICT (run_id, key) DO NOTHING"
-        ),
-        [{"run_id": run_id, "key": key} for run_id, key in sorted(keys)],
-    )
-    run_ids = {run_id for run_id, _ in keys}
-    rows = conn.execute(
-        select(table.c.id, table.c.run_id, table.c.key).where(table.c.run_id.in_(run_ids))
-    )
-    return {(r.run_id, r.key): r.id for r in rows}
-
-
-def _write_metrics(conn: Connection, rows: MetricRows) -> int:
-    if not len(rows):
-        return 0
-    ids = _series_ids(conn, set(rows.series))
-    series_ids = [ids[pair] for pair in rows.series]
-    upsert_points(conn, rows, series_ids)
-    if conn.dialect.name != "postgresql":  # PostgreSQL refreshed them in upsert_points
-        written: dict[int, list[Point]] = defaultdict(list)
-        for i, step, epoch, value, wall in zip(*rows.columns[:5], strict=True):
-            written[series_ids[i]].append(Point(step, value, epoch, wall))
-        refresh_rollups(conn, written)
-    return len(rows)
-
-
-def _write_logs(conn: Connection, events: list[LogEvent]) -> int:
-    rows = [
-        (e.run_id, e.attempt, e.seq, line_no, e.stream, _printable(line), e.ts)
-        for e in events
-        for line_no, line in enumerate(e.lines)
-    ]
-    insert_log_lines(conn, rows)
-    return len(rows)
-
-
-def _printable(line: str) -> str:
-    # PostgreSQL text cannot hold NUL; a stray one from user output must not block the stream.
-    return line.replace("\x00", "\ufffd")

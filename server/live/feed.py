@@ -3,13 +3,16 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from runyard.schemas.states import TERMINAL_STATES, RunState
 from server.live.cursor import Cursor
 from server.logs.models import LogLine
-from server.metrics.models import MetricPointRow, MetricSeries
+from server.metrics.blocks import decode_block
+from server.metrics.columns import PointColumns
+from server.metrics.models import MetricBlock, MetricSeries
+from server.metrics.schemas import public_value
 from server.runs.models import Run, RunTransition
 
 MAX_LINES = 1000
@@ -71,49 +74,64 @@ def _logs(session: Session, run_id: str, cursor: Cursor, update: Update) -> Curs
 
 
 def _metrics(session: Session, run_id: str, cursor: Cursor, update: Update) -> Cursor:
-    p, s = MetricPointRow, MetricSeries
+    """Points written by events after the cursor's (attempt, seq), whole events at a time (at
+    most MAX_METRIC_EVENTS): the cursor is an (attempt, seq), so a message must never end half
+    way through one event's points. A block's (last_attempt, last_seq) is the newest event
+    among its points, so only blocks past the cursor are read."""
+    b, s = MetricBlock, MetricSeries
     newer = or_(
-        p.attempt > cursor.metric_attempt,
-        and_(p.attempt == cursor.metric_attempt, p.seq > cursor.metric_seq),
+        b.last_attempt > cursor.metric_attempt,
+        and_(b.last_attempt == cursor.metric_attempt, b.last_seq > cursor.metric_seq),
     )
-    of_run = select(s.id).where(s.run_id == run_id).scalar_subquery()
-    # Whole events only: the cursor is an (attempt, seq), so a message must never end half way
-    # through one event's points.
-    groups = session.execute(
-        select(p.attempt, p.seq)
-        .where(p.series_id.in_(of_run), newer)
-        .group_by(p.attempt, p.seq)
-        .order_by(p.attempt, p.seq)
-        .limit(MAX_METRIC_EVENTS)
-    ).all()
-    if not groups:
-        return cursor
-    upto = groups[-1]
     rows = session.execute(
-        select(s.key, p.step, p.epoch, p.value, p.wall_time, p.attempt, p.seq)
-        .join(s, s.id == p.series_id)
-        .where(
-            s.run_id == run_id,
-            newer,
-            tuple_(p.attempt, p.seq) <= tuple_(upto.attempt, upto.seq),
-        )
-        .order_by(p.attempt, p.seq, s.key, p.step)
+        select(s.key, b.first_step, b.data)
+        .join(s, s.id == b.series_id)
+        .where(s.run_id == run_id, newer)
     ).all()
-    cursor = Cursor(cursor.log_id, upto.attempt, upto.seq, cursor.transitions)
-    data = {
-        "points": [
-            {
-                "key": r.key,
-                "step": r.step,
-                "epoch": r.epoch,
-                "value": r.value if r.value is None or abs(r.value) != float("inf") else None,
-                "wall_time": r.wall_time,
-                "attempt": r.attempt,
-            }
-            for r in rows
-        ]
-    }
-    update.messages.append(Message("metrics", data, cursor))
+    if not rows:
+        return cursor
+    found: list[tuple[str, PointColumns]] = []
+    for key, first_step, data in rows:
+        points = decode_block(data, first_step)
+        mask = (points.attempt > cursor.metric_attempt) | (
+            (points.attempt == cursor.metric_attempt) & (points.seq > cursor.metric_seq)
+        )
+        if mask.any():
+            found.append((key, points.take(mask)))
+    if not found:
+        return cursor
+    events = sorted(
+        {
+            (a, q)
+            for _, points in found
+            for a, q in zip(points.attempt.tolist(), points.seq.tolist(), strict=True)
+        }
+    )
+    upto = events[:MAX_METRIC_EVENTS][-1]
+    sent: list[tuple[int, int, str, int, dict[str, Any]]] = []
+    for key, points in found:
+        for step, value, epoch, wall, attempt, seq in zip(
+            points.step.tolist(),
+            points.value.tolist(),
+            points.epoch.tolist(),
+            points.wall_time.tolist(),
+            points.attempt.tolist(),
+            points.seq.tolist(),
+            strict=True,
+        ):
+            if (attempt, seq) <= upto:
+                point = {
+                    "key": key,
+                    "step": step,
+                    "epoch": None if epoch < 0 else epoch,
+                    "value": public_value(value),
+                    "wall_time": wall,
+                    "attempt": attempt,
+                }
+                sent.append((attempt, seq, key, step, point))
+    sent.sort(key=lambda row: row[:4])
+    cursor = Cursor(cursor.log_id, upto[0], upto[1], cursor.transitions)
+    update.messages.append(Message("metrics", {"points": [row[4] for row in sent]}, cursor))
     return cursor
 
 
@@ -144,13 +162,13 @@ def _transitions(session: Session, run_id: str, cursor: Cursor, update: Update) 
 def current(session: Session, run_id: str) -> Cursor:
     """The cursor of everything stored so far: following from here sends only what is new
     (a dashboard that has just loaded the downsampled series starts here)."""
-    p, s = MetricPointRow, MetricSeries
+    b, s = MetricBlock, MetricSeries
     log_id = session.scalar(select(func.max(LogLine.id)).where(LogLine.run_id == run_id)) or 0
     of_run = select(s.id).where(s.run_id == run_id).scalar_subquery()
     last_metric = session.execute(
-        select(p.attempt, p.seq)
-        .where(p.series_id.in_(of_run))
-        .order_by(p.attempt.desc(), p.seq.desc())
+        select(b.last_attempt.label("attempt"), b.last_seq.label("seq"))
+        .where(b.series_id.in_(of_run))
+        .order_by(b.last_attempt.desc(), b.last_seq.desc())
         .limit(1)
     ).first()
     transitions = session.scalar(

@@ -7,6 +7,7 @@ maximum point, and the very last point is always kept (it is the value people lo
 The SQL fast path in `repository.py` computes the same buckets, so both paths agree.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +18,8 @@ MIN_POINTS = 3
 @dataclass(frozen=True, slots=True)
 class Point:
     step: int
-    value: float | None
+    value: float
+    """NaN, +inf and -inf as they were logged."""
     epoch: int | None = None
     wall_time: float | None = None
 
@@ -36,7 +38,7 @@ def downsample(points: Sequence[Point], max_points: int) -> list[Point]:
     """At most `max_points` of `points` (sorted by step, one point per step), sorted by step.
 
     Keeps every point when there are few enough; otherwise each bucket's min and max (by
-    value; `None` values only stand in for a bucket that has nothing else) and the last point.
+    value; NaN only stands in for a bucket that has nothing else) and the last point.
     The global min, the global max and the last point are therefore always present.
     """
     if max_points < MIN_POINTS:
@@ -62,10 +64,10 @@ def downsample(points: Sequence[Point], max_points: int) -> list[Point]:
 
 
 def replaces(candidate: Point, current: Point, *, lower: bool) -> bool:
-    """Whether `candidate` is a strictly better extreme than `current`. A real value always
-    beats a missing one; a missing value never beats anything; ties keep the earlier step."""
-    if candidate.value is None:
+    """Whether `candidate` is a strictly better extreme than `current`. Any value beats NaN
+    (infinities are ordinary extremes); NaN never beats anything; ties keep the earlier step."""
+    if math.isnan(candidate.value):
         return False
-    if current.value is None:
+    if math.isnan(current.value):
         return True
     return candidate.value < current.value if lower else candidate.value > current.value

@@ -1,13 +1,17 @@
-"""Metric series and points. Points are high-volume rows, so they have integer keys."""
+"""Metric series, their points in blocks, and the rollup tiers. Series have integer keys:
+every block and rollup row carries one."""
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,32 +31,60 @@ each coarse bucket is kept from the fine rollups under it. A full 1,000,000-step
 
 
 class MetricSeries(Base):
+    """One metric key of a run, with its summary kept by the ingester in the same transaction
+    as the points: how many points, the first and last step, the last value and the min and
+    max point (ties to the earlier step, NaN never an extreme unless there is nothing else).
+    The summary columns are NULL until the first point; NULL values read as NaN (SQLite has
+    no NaN)."""
+
     __tablename__ = "metric_series"
     __table_args__ = (UniqueConstraint("run_id", "key"),)
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(200))
+    points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    first_step: Mapped[int | None] = mapped_column(BigInteger)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    last_value: Mapped[float | None] = mapped_column(Float)
+    min_step: Mapped[int | None] = mapped_column(BigInteger)
+    min_value: Mapped[float | None] = mapped_column(Float)
+    max_step: Mapped[int | None] = mapped_column(BigInteger)
+    max_value: Mapped[float | None] = mapped_column(Float)
 
 
-class MetricPointRow(Base):
-    """One step of a series. (attempt, seq) is the event that last wrote it: the newer attempt
-    wins on a conflict, and live views follow new points by that pair."""
+class MetricBlock(Base):
+    """Up to BLOCK_POINTS consecutive points of one series (server/metrics/blocks.py has the
+    format), covering first_step..last_step. A series' blocks never overlap. (last_attempt,
+    last_seq) is the greatest (attempt, seq) of the events that wrote its points: live views
+    find what is new since their cursor through it."""
 
-    __tablename__ = "metric_points"
-    __table_args__ = (Index("ix_metric_points_series_attempt_seq", "series_id", "attempt", "seq"),)
+    __tablename__ = "metric_blocks"
+    __table_args__ = (
+        Index("ix_metric_blocks_series_attempt_seq", "series_id", "last_attempt", "last_seq"),
+    )
 
-    # No foreign key on purpose: checking one per inserted point halves PostgreSQL's insert
-    # rate, and only the ingester writes here, always with an id it just read from
-    # metric_series. Deleting a run must call `repository.delete_run_metrics` first.
+    # No foreign key, like the rollups: only the ingester writes here, with ids it has just
+    # read from metric_series; deleting a run calls `repository.delete_run_metrics` first.
     series_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    step: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    epoch: Mapped[int | None] = mapped_column(Integer)
-    # NULL stands for NaN: SQLite cannot store NaN, so both backends store it the same way.
-    value: Mapped[float | None] = mapped_column(Float)
-    wall_time: Mapped[float] = mapped_column(Float)
-    attempt: Mapped[int] = mapped_column(Integer)
-    seq: Mapped[int] = mapped_column(BigInteger)
+    first_step: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_step: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(Integer)
+    last_attempt: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# The ingester compresses blocks itself, so PostgreSQL should neither try again nor move them
+# out of the row: a block (2-4 KB) stays inline, and one heap fetch reads it.
+BLOCK_STORAGE_DDL = (
+    "ALTER TABLE metric_blocks SET (toast_tuple_target = 8160)",
+    "ALTER TABLE metric_blocks ALTER COLUMN data SET STORAGE EXTERNAL",
+)
+for _statement in BLOCK_STORAGE_DDL:
+    event.listen(
+        MetricBlock.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
+    )
 
 
 class _RollupColumns:
@@ -70,6 +102,7 @@ class _RollupColumns:
     max_value: Mapped[float | None] = mapped_column(Float)
     max_epoch: Mapped[int | None] = mapped_column(Integer)
     max_wall_time: Mapped[float] = mapped_column(Float)
+    # NULL values are NaN (see MetricSeries).
 
 
 class MetricRollup(_RollupColumns, Base):

@@ -1,9 +1,25 @@
+import math
+from typing import Literal
+
 from pydantic import BaseModel, Field
+
+NonFinite = Literal["NaN", "Infinity", "-Infinity"]
+MetricValue = float | NonFinite
+"""A metric value on the wire: a JSON number, or one of three strings for what JSON cannot
+spell (the spelling pydantic and JavaScript's `Number()` both read back)."""
+
+
+def public_value(value: float) -> MetricValue:
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
 
 
 class MetricPointPublic(BaseModel):
     step: int
-    value: float | None = Field(description="null for NaN or an infinite value")
+    value: MetricValue = Field(description='a number, or "NaN", "Infinity", "-Infinity"')
     epoch: int | None
     wall_time: float | None = Field(description="seconds since the epoch")
 
@@ -28,3 +44,35 @@ class MetricSeriesBatchPublic(BaseModel):
         description="one entry per requested key, in the order asked (every key of the run, "
         "sorted, when none was named)"
     )
+
+
+class StepValue(BaseModel):
+    step: int
+    value: MetricValue
+
+
+class MetricSummaryPublic(BaseModel):
+    key: str
+    points: int = Field(description="steps stored")
+    first_step: int
+    last: StepValue
+    min: StepValue = Field(
+        description="the smallest value (the earliest on ties); NaN only when every value is"
+    )
+    max: StepValue
+
+
+class IngestUsagePublic(BaseModel):
+    """What the run's limits have kept out so far (see RUNYARD_MAX_* settings)."""
+
+    log_bytes: int = Field(description="bytes of log stored")
+    log_lines_dropped: int = Field(description="oldest lines dropped to stay under the limit")
+    metric_keys: int
+    metric_points_refused: int = Field(description="points of keys past the key limit")
+    events_refused: int = Field(description="events larger than the event size limit")
+
+
+class RunSummaryPublic(BaseModel):
+    run_id: str
+    metrics: list[MetricSummaryPublic] = Field(description="every metric key, sorted")
+    usage: IngestUsagePublic

@@ -11,7 +11,8 @@ from runyard.schemas.events import Event, LogEvent, MetricPoint, MetricsEvent
 from runyard.schemas.streams import EVENT_FIELD, INGEST_GROUP, events_stream
 from server.attempts.models import AttemptNode, RunAttempt
 from server.ingest.consumer import Ingester
-from server.metrics.models import MetricPointRow, MetricSeries
+from server.metrics.models import MetricSeries
+from server.metrics.repository import whole_series_points
 from server.runs.models import Run
 
 
@@ -70,14 +71,15 @@ def drain(ingester: Ingester) -> None:
 
 
 def stored_points(session: Session, run_id: str, key: str = "loss") -> list[tuple[int, float]]:
+    """(step, value) of every stored point of the series, in step order, read from its blocks."""
     session.expire_all()
-    rows = session.execute(
-        select(MetricPointRow.step, MetricPointRow.value)
-        .join(MetricSeries, MetricSeries.id == MetricPointRow.series_id)
-        .where(MetricSeries.run_id == run_id, MetricSeries.key == key)
-        .order_by(MetricPointRow.step)
+    sid = session.scalar(
+        select(MetricSeries.id).where(MetricSeries.run_id == run_id, MetricSeries.key == key)
     )
-    return [(r.step, r.value) for r in rows]
+    if sid is None:
+        return []
+    points = whole_series_points(session, [sid])[sid]
+    return list(zip(points.step.tolist(), points.value.tolist(), strict=True))
 
 
 def store(session: Session, *events: Event) -> None:

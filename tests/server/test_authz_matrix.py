@@ -226,6 +226,7 @@ EXPECTED: dict[tuple[str, str], Row] = {
         PROJECT_READ, _no_body(_run, lambda w: "loss"), may_404=True
     ),
     ("GET", "/api/v1/runs/{}/metric-series"): Row(PROJECT_READ, _no_body(_run)),
+    ("GET", "/api/v1/runs/{}/summary"): Row(PROJECT_READ, _no_body(_run)),
     ("GET", "/api/v1/runs/{}/logs"): Row(PROJECT_READ, _no_body(_run)),
     ("GET", "/api/v1/runs/{}/events"): Row(PROJECT_READ, _no_body(_run), streams=True),
     ("GET", "/api/v1/runs/{}/checkpoints"): Row(PROJECT_READ, _no_body(_run)),

@@ -1,6 +1,7 @@
 """The coarse rollup tier: kept at ingest from the fine rollups, equal to a brute-force
 computation over the stored points, and what a whole-run query of a long series reads."""
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -23,12 +24,13 @@ from server.metrics.rollups import extremes
 from server.runs.models import Run
 from tests.server.ingest_helpers import attributed, store
 
-values = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=32))
+NAN = float("nan")
+values = st.one_of(st.just(NAN), st.floats(allow_nan=False, allow_infinity=True, width=32))
 steps = st.integers(0, 5 * COARSE_ROLLUP_WIDTH)
 
 
 @st.composite
-def writes(draw: st.DrawFn) -> list[dict[int, float | None]]:
+def writes(draw: st.DrawFn) -> list[dict[int, float]]:
     """One to four events of (step -> value): later events append to buckets (mostly) and
     rewrite some earlier steps (sometimes)."""
     return [
@@ -38,11 +40,11 @@ def writes(draw: st.DrawFn) -> list[dict[int, float | None]]:
 
 
 @st.composite
-def appends(draw: st.DrawFn) -> list[dict[int, float | None]]:
+def appends(draw: st.DrawFn) -> list[dict[int, float]]:
     """Events each strictly after the previous one, so they append to the bucket the last one
     ended in; few distinct values, so ties with the old extremes and all-missing buckets
     happen."""
-    few = st.sampled_from([None, -1.0, 0.0, 1.0])
+    few = st.sampled_from([NAN, -1.0, 0.0, 1.0, float("inf")])
     ordered = sorted(draw(st.sets(st.integers(0, 3 * ROLLUP_WIDTH), min_size=1, max_size=150)))
     cuts = sorted(draw(st.sets(st.integers(1, len(ordered)), max_size=3)) | {len(ordered)})
     events, begin = [], 0
@@ -52,7 +54,7 @@ def appends(draw: st.DrawFn) -> list[dict[int, float | None]]:
     return [e for e in events if e]
 
 
-def _event(run: Run, seq: int, points: dict[int, float | None]) -> MetricsEvent:
+def _event(run: Run, seq: int, points: dict[int, float]) -> MetricsEvent:
     return MetricsEvent(
         **attributed(run, 1 + seq),  # each later event is a newer attempt, so its values win
         seq=seq,
@@ -64,11 +66,17 @@ def _event(run: Run, seq: int, points: dict[int, float | None]) -> MetricsEvent:
     )
 
 
-def _expected(
-    events: list[dict[int, float | None]], width: int
-) -> dict[int, tuple[tuple[int, float | None], tuple[int, float | None], int]]:
+Extremes = dict[int, tuple[tuple[int, object], tuple[int, object], int]]
+
+
+def _same(value: float | None) -> object:
+    """A value that compares equal to itself when it is NaN (NULL is NaN on SQLite)."""
+    return "NaN" if value is None or math.isnan(value) else value
+
+
+def _expected(events: list[dict[int, float]], width: int) -> Extremes:
     """Brute force: the final value of every step, grouped by `width`-step bucket."""
-    final: dict[int, float | None] = {}
+    final: dict[int, float] = {}
     for points in events:
         final.update(points)
     buckets: dict[int, list[Point]] = {}
@@ -77,19 +85,24 @@ def _expected(
     expected = {}
     for bucket, members in buckets.items():
         low, high = extremes(members)
-        expected[bucket] = ((low.step, low.value), (high.step, high.value), members[-1].step)
+        expected[bucket] = (
+            (low.step, _same(low.value)),
+            (high.step, _same(high.value)),
+            members[-1].step,
+        )
     return expected
 
 
 def _stored(
     session: Session, model: type[MetricRollup] | type[MetricCoarseRollup], sid: int
-) -> dict[int, tuple[tuple[int, float | None], tuple[int, float | None], int]]:
+) -> Extremes:
     rows = session.scalars(select(model).where(model.series_id == sid)).all()
     for r in rows:  # each extreme carries its own point's epoch and wall time
         assert (r.min_epoch, r.min_wall_time) == (r.min_step // 1000, float(r.min_step))
         assert (r.max_epoch, r.max_wall_time) == (r.max_step // 1000, float(r.max_step))
     return {
-        r.bucket: ((r.min_step, r.min_value), (r.max_step, r.max_value), r.last_step) for r in rows
+        r.bucket: ((r.min_step, _same(r.min_value)), (r.max_step, _same(r.max_value)), r.last_step)
+        for r in rows
     }
 
 
@@ -104,7 +117,7 @@ def test_both_rollup_tiers_equal_brute_force_min_max_and_last(
     make_user: Callable,
     make_project: Callable,
     make_run: Callable,
-    events: list[dict[int, float | None]],
+    events: list[dict[int, float]],
 ) -> None:
     user, _ = make_user()
     run = make_run(make_project(user), user)
@@ -136,6 +149,6 @@ def test_whole_run_query_of_a_long_series_reads_the_coarse_tier(
     # coarse bucket (63), the points of the partial last fine bucket (8) and the last point:
     # a few hundred, where the fine tier alone would give two per fine bucket (12,800).
     assert len(candidates) <= 2 * 99 + 2 * 63 + 8 + 1
-    assert min(p.value for p in candidates if p.value is not None) == -1.0
-    assert max(p.value for p in candidates if p.value is not None) == 1012.0
+    assert min(p.value for p in candidates) == -1.0
+    assert max(p.value for p in candidates) == 1012.0
     assert candidates[-1].step == n - 8

@@ -115,18 +115,18 @@ def test_metrics_need_a_token(client: TestClient, run: Run) -> None:
     assert client.get(f"/api/v1/runs/{run.id}/metrics").status_code == 401
 
 
-def test_deleting_a_runs_metrics_removes_points_rollups_and_series(
+def test_deleting_a_runs_metrics_removes_blocks_rollups_and_series(
     session: Session, run: Run
 ) -> None:
     from sqlalchemy import func, select
 
-    from server.metrics.models import MetricPointRow, MetricRollup, MetricSeries
+    from server.metrics.models import MetricBlock, MetricRollup, MetricSeries
     from server.metrics.repository import delete_run_metrics
 
     store(session, metrics_event(run, 0, range(200)))
     delete_run_metrics(session, run.id)
     session.commit()
-    for table in (MetricPointRow, MetricRollup, MetricSeries):
+    for table in (MetricBlock, MetricRollup, MetricSeries):
         assert session.scalar(select(func.count()).select_from(table)) == 0
 
 

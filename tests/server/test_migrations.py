@@ -81,3 +81,117 @@ def test_all_models_match_the_migrations_after_upgrade(migrated_url: str) -> Non
     assert diffs == [], "models and migrations disagree; write a migration for:\n" + "\n".join(
         map(str, diffs)
     )
+
+
+def _run_at_0003(url: str) -> str:
+    """A run with a series of points in the pre-block layout (NULL for a non-finite value)."""
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from server.experiments.models import Experiment
+    from server.projects.models import Project
+    from server.runs.models import Run
+    from server.users.models import User
+
+    command.upgrade(alembic_config(url), "0003_coarse_rollups")
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            user = User(email="m@example.test", name="m", is_admin=True)
+            session.add(user)
+            session.flush()
+            project = Project(name="m", created_by=user.id)
+            session.add(project)
+            session.flush()
+            spec = {"name": "m", "project": "m", "model": {"entrypoint": "a.b:C"}}
+            experiment = Experiment(
+                project_id=project.id, owner_id=user.id, name="m", spec=spec, tags=[]
+            )
+            session.add(experiment)
+            session.flush()
+            run = Run(
+                experiment_id=experiment.id,
+                project_id=project.id,
+                owner_id=user.id,
+                spec=spec,
+                params={},
+            )
+            session.add(run)
+            session.commit()
+            run_id = run.id
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO metric_series (id, run_id, key) VALUES (7, :r, 'loss')"),
+                {"r": run_id},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO metric_points (series_id, step, epoch, value, wall_time,"
+                    " attempt, seq) VALUES (7, :step, :epoch, :value, :wall, :attempt, :seq)"
+                ),
+                [
+                    {
+                        "step": step,
+                        "epoch": step // 100 if step % 7 else None,
+                        "value": None if step == 450 else float(step % 97),
+                        "wall": 1e9 + step,
+                        "attempt": 1 + step // 400,
+                        "seq": step // 10,
+                    }
+                    for step in range(0, 700)
+                ],
+            )
+        return run_id
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'converted.db'}"
+    else:
+        url = create_postgres_database()
+        try:
+            yield url
+        finally:
+            drop_postgres_database(url)
+
+
+@pytest.mark.slow
+def test_points_become_blocks_and_back_without_a_change(empty_url: str) -> None:
+    import math
+
+    from alembic import command
+    from sqlalchemy import select, text
+    from sqlalchemy.orm import Session
+
+    from server.metrics.models import MetricSeries
+    from server.metrics.repository import whole_series_points
+
+    run_id = _run_at_0003(empty_url)
+    engine = make_engine(empty_url)
+    columns = "step, epoch, value, wall_time, attempt, seq"
+    try:
+        with engine.connect() as conn:
+            before = conn.execute(text(f"SELECT {columns} FROM metric_points ORDER BY step")).all()
+        upgrade_to_head(empty_url)
+        with Session(engine) as session:
+            points = whole_series_points(session, [7])[7]
+            assert points.step.tolist() == [r.step for r in before]
+            assert points.attempt.tolist() == [r.attempt for r in before]
+            assert math.isnan(points.value[450])  # the old model's NULL is NaN now
+            series = session.scalar(select(MetricSeries).where(MetricSeries.run_id == run_id))
+            assert series is not None
+            assert (series.points, series.first_step, series.last_step) == (700, 0, 699)
+            assert (series.min_step, series.min_value) == (0, 0.0)
+            assert (series.max_step, series.max_value) == (96, 96.0)
+        command.downgrade(alembic_config(empty_url), "0003_coarse_rollups")
+        with engine.connect() as conn:
+            after = conn.execute(text(f"SELECT {columns} FROM metric_points ORDER BY step")).all()
+        assert after == before
+    finally:
+        engine.dispose()

@@ -120,7 +120,14 @@ def test_used_and_free_slots_per_worker_are_gauges(
     gone = Worker(name="gone", queue="worker.gone", slots_total=2, state="dead")
     session.add_all([busy, gone])
     session.commit()
-    make_run(make_project(user), user, state=RunState.running, worker_id=busy.id, devices=[0, 1, 2])
+    make_run(
+        make_project(user),
+        user,
+        state=RunState.running,
+        worker_id=busy.id,
+        devices=[0, 1, 2],
+        placed_on="busy",
+    )
     text = client.get("/metrics", headers=auth(token)).text
     assert _samples(text, "runyard_worker_slots_used") == {'worker="busy"': 3, 'worker="gone"': 0}
     assert _samples(text, "runyard_worker_slots_free") == {'worker="busy"': 1, 'worker="gone"': 0}

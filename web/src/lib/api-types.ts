@@ -388,9 +388,31 @@ export interface paths {
         /**
          * Get Metric Series
          * @description One series, x = step, downsampled to at most `max_points`: each bucket's min and max and
-         *     the last point are kept, so spikes stay visible. Zoom with `start`/`end`.
+         *     the last point are kept, so spikes stay visible. Zoom with `start`/`end`. With
+         *     `resolution=full`, every stored point instead, streamed as JSON or CSV.
          */
         get: operations["getMetricSeries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run_id}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Run Summary
+         * @description Each metric's last, min and max value with their steps (kept at ingest, so this reads
+         *     one row per metric however long the run), and what the run's limits kept out.
+         */
+        get: operations["getRunSummary"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1101,6 +1123,34 @@ export interface components {
             /** Run Id */
             run_id: string;
         };
+        /**
+         * IngestUsagePublic
+         * @description What the run's limits have kept out so far (see RUNYARD_MAX_* settings).
+         */
+        IngestUsagePublic: {
+            /**
+             * Events Refused
+             * @description events larger than the event size limit
+             */
+            events_refused: number;
+            /**
+             * Log Bytes
+             * @description bytes of log stored
+             */
+            log_bytes: number;
+            /**
+             * Log Lines Dropped
+             * @description oldest lines dropped to stay under the limit
+             */
+            log_lines_dropped: number;
+            /** Metric Keys */
+            metric_keys: number;
+            /**
+             * Metric Points Refused
+             * @description points of keys past the key limit
+             */
+            metric_points_refused: number;
+        };
         /** LogLinePublic */
         LogLinePublic: {
             /** Attempt */
@@ -1169,9 +1219,9 @@ export interface components {
             step: number;
             /**
              * Value
-             * @description null for NaN or an infinite value
+             * @description a number, or "NaN", "Infinity", "-Infinity"
              */
-            value: number | null;
+            value: number | ("NaN" | "Infinity" | "-Infinity");
             /**
              * Wall Time
              * @description seconds since the epoch
@@ -1205,6 +1255,22 @@ export interface components {
             points: components["schemas"]["MetricPointPublic"][];
             /** Run Id */
             run_id: string;
+        };
+        /** MetricSummaryPublic */
+        MetricSummaryPublic: {
+            /** First Step */
+            first_step: number;
+            /** Key */
+            key: string;
+            last: components["schemas"]["StepValue"];
+            max: components["schemas"]["StepValue"];
+            /** @description the smallest value (the earliest on ties); NaN only when every value is */
+            min: components["schemas"]["StepValue"];
+            /**
+             * Points
+             * @description steps stored
+             */
+            points: number;
         };
         /**
          * ParamSpace
@@ -1455,6 +1521,17 @@ export interface components {
          * @enum {string}
          */
         RunState: "queued" | "scheduled" | "running" | "completed" | "failed" | "canceled";
+        /** RunSummaryPublic */
+        RunSummaryPublic: {
+            /**
+             * Metrics
+             * @description every metric key, sorted
+             */
+            metrics: components["schemas"]["MetricSummaryPublic"][];
+            /** Run Id */
+            run_id: string;
+            usage: components["schemas"]["IngestUsagePublic"];
+        };
         /**
          * SearchSpec
          * @description A hyperparameter search that expands into several runs.
@@ -1519,6 +1596,13 @@ export interface components {
             holder: components["schemas"]["SlotHolder"] | null;
             /** Slot */
             slot: string;
+        };
+        /** StepValue */
+        StepValue: {
+            /** Step */
+            step: number;
+            /** Value */
+            value: number | ("NaN" | "Infinity" | "-Infinity");
         };
         /** TensorBoardPublic */
         TensorBoardPublic: {
@@ -3246,11 +3330,74 @@ export interface operations {
                 start?: number | null;
                 /** @description last step */
                 end?: number | null;
+                /** @description `full`: every point, streamed (max_points, start, end unused) */
+                resolution?: "downsampled" | "full";
+                /** @description of a `full` export */
+                format?: "json" | "csv";
             };
             header?: never;
             path: {
                 run_id: string;
                 key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description with `resolution=full`: every point, streamed, as JSON (`{"run_id", "key", "points": [...]}`) or CSV (`step,value,epoch,wall_time`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricSeriesPublic"];
+                    "text/csv": string;
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getRunSummary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
             };
             cookie?: never;
         };
@@ -3262,7 +3409,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MetricSeriesPublic"];
+                    "application/json": components["schemas"]["RunSummaryPublic"];
                 };
             };
             /** @description missing, malformed, revoked or expired token */

@@ -2,9 +2,43 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import type { XAxis } from "./shape";
+import { MARK_STYLE, type Mark, type NonFinite, type XAxis } from "./shape";
 
 const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"];
+
+
+function drawMarks(u: uPlot, marks: Mark[]): void {
+  if (!marks.length) return;
+  const { ctx } = u;
+  const size = 5 * devicePixelRatio;
+  const top = u.bbox.top + size;
+  const bottom = u.bbox.top + u.bbox.height - size;
+  ctx.save();
+  ctx.lineWidth = 1.5 * devicePixelRatio;
+  for (const mark of marks) {
+    const x = u.valToPos(mark.x, "x", true);
+    if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+    const style = MARK_STYLE[mark.kind];
+    ctx.fillStyle = style.color;
+    ctx.strokeStyle = style.color;
+    ctx.beginPath();
+    if (mark.kind === "NaN") {
+      ctx.moveTo(x - size, bottom - size);
+      ctx.lineTo(x + size, bottom + size);
+      ctx.moveTo(x + size, bottom - size);
+      ctx.lineTo(x - size, bottom + size);
+      ctx.stroke();
+      continue;
+    }
+    const [tip, base] = mark.kind === "+inf" ? [top - size, top + size] : [bottom + size, bottom - size];
+    ctx.moveTo(x, tip);
+    ctx.lineTo(x - size, base);
+    ctx.lineTo(x + size, base);
+    ctx.closePath();
+    ctx.fill();
+  }
+  ctx.restore();
+}
 
 export interface UPlotChartProps {
   title: string;
@@ -17,6 +51,10 @@ export interface UPlotChartProps {
   onZoom?: (range: [number, number] | null) => void;
   /** Called after each draw: the page counts drawn charts for the benchmark and tests. */
   onDraw?: () => void;
+  /** Non-finite points to mark (see MARK_STYLE). */
+  marks?: Mark[];
+  /** The cursor legend's text for a value the line cannot draw, by data index. */
+  nonFiniteAt?: (series: number, index: number) => NonFinite | null;
 }
 
 export function UPlotChart(props: UPlotChartProps) {
@@ -43,6 +81,12 @@ export function UPlotChart(props: UPlotChartProps) {
           spanGaps: true,
           // Dots only while a series is sparse (a lone validation point would be invisible).
           points: { show: (u: uPlot) => u.data[0].length < 40 },
+          value: (_u: uPlot, v: number | null, _s: number, index: number | null) =>
+            v === null && index !== null
+              ? (callbacks.current.nonFiniteAt?.(i, index) ?? "--")
+              : v === null
+                ? "--"
+                : String(Number(v.toPrecision(6))),
         })),
       ],
       cursor: { drag: { x: true, y: false } },
@@ -55,7 +99,12 @@ export function UPlotChart(props: UPlotChartProps) {
             callbacks.current.onZoom?.([min, max]);
           },
         ],
-        draw: [() => callbacks.current.onDraw?.()],
+        draw: [
+          (u) => {
+            drawMarks(u, callbacks.current.marks ?? []);
+            callbacks.current.onDraw?.();
+          },
+        ],
       },
     };
     const created = new uPlot(opts, data, host.current);

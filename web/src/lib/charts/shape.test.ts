@@ -1,6 +1,16 @@
-import { alignSeries, finalValue, groupKeys, stepRange, type Point } from "./shape";
+import {
+  alignSeries,
+  countNonFinite,
+  finalValue,
+  groupKeys,
+  nonFiniteMarks,
+  numeric,
+  stepRange,
+  type Point,
+  type WireValue,
+} from "./shape";
 
-const p = (step: number, value: number | null, epoch: number | null = null, wall = 1000 + step): Point => ({
+const p = (step: number, value: WireValue, epoch: number | null = null, wall = 1000 + step): Point => ({
   step,
   value,
   epoch,
@@ -55,5 +65,29 @@ describe("finalValue", () => {
   it("is the last finite value", () => {
     expect(finalValue([p(0, 1), p(1, 2), p(2, null)])).toBe(2);
     expect(finalValue([])).toBeNull();
+  });
+});
+
+describe("non-finite values", () => {
+  const series = [p(0, 1), p(1, "NaN"), p(2, "Infinity"), p(3, "-Infinity"), p(4, 2), p(5, "NaN")];
+
+  it("are gaps in the line, never zero or a number", () => {
+    expect(alignSeries([series], "step")).toEqual([[0, 1, 2, 3, 4, 5], [1, null, null, null, 2, null]]);
+    expect(numeric("Infinity")).toBeNull();
+    expect(numeric(-0)).toBe(-0);
+  });
+
+  it("are marked each as what it is, at its x", () => {
+    expect(nonFiniteMarks(series, "step")).toEqual([
+      { x: 1, kind: "NaN" },
+      { x: 2, kind: "+inf" },
+      { x: 3, kind: "-inf" },
+      { x: 5, kind: "NaN" },
+    ]);
+    expect(countNonFinite(series)).toEqual({ NaN: 2, "+inf": 1, "-inf": 1 });
+  });
+
+  it("are skipped by the final value", () => {
+    expect(finalValue(series)).toBe(2);
   });
 });

@@ -1,11 +1,65 @@
 /** Turning metric series into uPlot's column data. Pure, so it is unit-tested on its own. */
 import type uPlot from "uplot";
 
+/** A value as the API sends it: JSON has no NaN or infinity, so those come as strings (the
+ * spelling `Number()` reads back). null is what servers before non-finite values sent. */
+export type WireValue = number | "NaN" | "Infinity" | "-Infinity" | null;
+
 export interface Point {
   step: number;
-  value: number | null;
+  value: WireValue;
   epoch: number | null;
   wall_time: number | null;
+}
+
+export type NonFinite = "NaN" | "+inf" | "-inf";
+
+/** The value a line can draw: finite numbers only (anything else is a gap in the line). */
+export function numeric(value: WireValue): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/** Which non-finite value a point holds, or null for a finite one. */
+export function nonFiniteOf(value: WireValue): NonFinite | null {
+  if (value === "NaN" || (typeof value === "number" && Number.isNaN(value))) return "NaN";
+  if (value === "Infinity" || value === Number.POSITIVE_INFINITY) return "+inf";
+  if (value === "-Infinity" || value === Number.NEGATIVE_INFINITY) return "-inf";
+  return null;
+}
+
+/** Glyphs for values a line cannot draw: +inf a red triangle pointing up at the top edge,
+ * -inf one pointing down at the bottom edge, NaN a grey cross at the bottom edge. */
+export const MARK_STYLE: Record<NonFinite, { color: string; label: string }> = {
+  "+inf": { color: "#b91c1c", label: "+inf" },
+  "-inf": { color: "#b91c1c", label: "-inf" },
+  NaN: { color: "#6b7280", label: "NaN" },
+};
+
+export interface Mark {
+  x: number;
+  kind: NonFinite;
+}
+
+/** Where a chart marks its non-finite points (drawn at the plot's edges: +inf at the top,
+ * -inf and NaN at the bottom, each its own glyph), so they are seen, not just gaps. */
+export function nonFiniteMarks(points: Point[], axis: XAxis): Mark[] {
+  const marks: Mark[] = [];
+  for (const p of points) {
+    const kind = nonFiniteOf(p.value);
+    const x = xOf(p, axis);
+    if (kind && x !== null) marks.push({ x, kind });
+  }
+  return marks;
+}
+
+/** How many of each non-finite value a series holds (for the caption under its chart). */
+export function countNonFinite(points: Point[]): Record<NonFinite, number> {
+  const counts: Record<NonFinite, number> = { NaN: 0, "+inf": 0, "-inf": 0 };
+  for (const p of points) {
+    const kind = nonFiniteOf(p.value);
+    if (kind) counts[kind] += 1;
+  }
+  return counts;
 }
 
 export type XAxis = "step" | "epoch" | "wall_time";
@@ -27,7 +81,7 @@ export function alignSeries(series: Point[][], axis: XAxis): uPlot.AlignedData {
       const x = xOf(p, axis);
       if (x === null) continue;
       xs.push(x);
-      ys.push(p.value);
+      ys.push(numeric(p.value));
     }
     return sortColumns([xs, ys]);
   }
@@ -43,7 +97,7 @@ export function alignSeries(series: Point[][], axis: XAxis): uPlot.AlignedData {
     const ys: (number | null)[] = new Array(xs.length).fill(null);
     for (const p of points) {
       const x = xOf(p, axis);
-      if (x !== null) ys[index.get(x)!] = p.value;
+      if (x !== null) ys[index.get(x)!] = numeric(p.value);
     }
     return ys;
   });
@@ -90,6 +144,9 @@ export function stepRange(points: Point[], axis: XAxis, min: number, max: number
 
 /** The last finite value of a series: what a table shows as "final". */
 export function finalValue(points: Point[]): number | null {
-  for (let i = points.length - 1; i >= 0; i--) if (points[i].value !== null) return points[i].value;
+  for (let i = points.length - 1; i >= 0; i--) {
+    const value = numeric(points[i].value);
+    if (value !== null) return value;
+  }
   return null;
 }

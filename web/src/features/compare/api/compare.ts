@@ -30,10 +30,13 @@ export async function fetchCompared(api: Api, ids: string[], signal?: AbortSigna
 }
 
 export async function fetchSeries(api: Api, runId: string, key: string, maxPoints: number, signal?: AbortSignal): Promise<Point[]> {
-  return unwrap(
+  const result = unwrap(
     await api.client.GET("/api/v1/runs/{run_id}/metrics/{key}", {
       params: { path: { run_id: runId, key }, query: { max_points: maxPoints } },
       signal,
     }),
-  ).points;
+  );
+  // The route also streams full CSV exports (resolution=full); this call asks for JSON.
+  if (typeof result === "string") throw new Error("expected a JSON metric series");
+  return result.points;
 }

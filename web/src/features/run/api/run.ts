@@ -30,6 +30,8 @@ export async function fetchSeries(
       signal: options.signal,
     }),
   );
+  // The route also streams full CSV exports (resolution=full); this call asks for JSON.
+  if (typeof result === "string") throw new Error("expected a JSON metric series");
   return result.points;
 }
 

@@ -1,6 +1,16 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Empty, ErrorBox, Loading } from "@/components/StatusViews";
-import { alignSeries, groupKeys, stepRange, type Point, type XAxis } from "@/lib/charts/shape";
+import {
+  MARK_STYLE,
+  alignSeries,
+  countNonFinite,
+  groupKeys,
+  nonFiniteMarks,
+  nonFiniteOf,
+  stepRange,
+  type Point,
+  type XAxis,
+} from "@/lib/charts/shape";
 import { UPlotChart } from "@/lib/charts/UPlotChart";
 
 export interface MetricChartsProps {
@@ -21,6 +31,18 @@ function KeyChart({ metricKey, points, axis, onZoom, onDrawn }: {
 }) {
   const data = useMemo(() => alignSeries([points], axis), [points, axis]);
   const labels = useMemo(() => [metricKey], [metricKey]);
+  const marks = useMemo(() => nonFiniteMarks(points, axis), [points, axis]);
+  const counts = useMemo(() => countNonFinite(points), [points]);
+  // The legend names a non-finite value under the cursor; data columns follow x order, which
+  // is the points' order on the step axis (the others sort, so look the x up).
+  const nonFiniteAt = useCallback(
+    (_series: number, index: number) => {
+      const x = data[0][index];
+      const point = points.find((p) => (axis === "step" ? p.step : axis === "epoch" ? p.epoch : p.wall_time) === x);
+      return point ? nonFiniteOf(point.value) : null;
+    },
+    [axis, data, points],
+  );
   const zoom = useCallback(
     (range: [number, number] | null) => {
       if (!range) return onZoom(metricKey, null);
@@ -30,15 +52,30 @@ function KeyChart({ metricKey, points, axis, onZoom, onDrawn }: {
     },
     [axis, metricKey, onZoom, points],
   );
+  const shown = (Object.keys(counts) as (keyof typeof counts)[]).filter((kind) => counts[kind] > 0);
   return (
-    <UPlotChart
-      title={metricKey}
-      data={data}
-      seriesLabels={labels}
-      axis={axis}
-      onZoom={zoom}
-      onDraw={() => onDrawn(metricKey)}
-    />
+    <>
+      <UPlotChart
+        title={metricKey}
+        data={data}
+        seriesLabels={labels}
+        axis={axis}
+        onZoom={zoom}
+        onDraw={() => onDrawn(metricKey)}
+        marks={marks}
+        nonFiniteAt={nonFiniteAt}
+      />
+      {shown.length > 0 && (
+        <small className="nonfinite" data-testid={`nonfinite-${metricKey}`}>
+          {shown.map((kind) => (
+            <span key={kind} style={{ color: MARK_STYLE[kind].color }} data-kind={kind}>
+              {MARK_STYLE[kind].label} ×{counts[kind]}{" "}
+            </span>
+          ))}
+          (marked on the chart: +inf at the top, -inf and NaN at the bottom)
+        </small>
+      )}
+    </>
   );
 }
 
