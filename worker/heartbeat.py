@@ -97,6 +97,8 @@ class Heart:
             self.since = datetime.fromisoformat(ack["server_time"])
         for fence in ack.get("ended", []):
             self.running.stop_fence(int(fence), "its attempt has ended at the server")
+        for fence, reason in (ack.get("preempt") or {}).items():
+            self.running.preempt_fence(int(fence), str(reason))
         for execution in self.running.executions():
             if execution.assignment.fence in ack.get("cancel", []):
                 self.running.cancel(
@@ -129,6 +131,8 @@ class Heart:
                 self.running.stop_fence(a.fence, "its attempt has ended (superseded or finished)")
             elif record.cancel:
                 self.running.cancel(a.run_id, "canceled by its owner", a.attempt)
+            elif record.preempt:
+                self.running.preempt_fence(a.fence, record.preempt)
 
     def round(self) -> bool:
         """One heartbeat round; True when either channel was reached."""

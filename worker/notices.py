@@ -42,7 +42,15 @@ class FailureNotice(BaseModel):
     traceback: str
 
 
+class PreemptedNotice(BaseModel):
+    """The run stopped at a requested preemption, its checkpoint already handed over."""
+
+    kind: Literal["preempted"] = "preempted"
+    step: int = Field(ge=0)
+
+
 Notice = Annotated[
-    MetricsNotice | CheckpointNotice | ExportNotice | FailureNotice, Field(discriminator="kind")
+    MetricsNotice | CheckpointNotice | ExportNotice | FailureNotice | PreemptedNotice,
+    Field(discriminator="kind"),
 ]
 NoticeAdapter: TypeAdapter[Notice] = TypeAdapter(Notice)

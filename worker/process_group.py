@@ -294,6 +294,12 @@ class RunProcess:
     def _read_notices(self, pipe: IO[bytes], _name: str) -> None:
         pump_notices(pipe, self._on_notice)
 
+    def signal_main(self, number: int) -> None:
+        """Send a signal to the run's main process only (not the rest of its group)."""
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self._proc.pid, number)
+
     def cancel(self, grace_seconds: float, reason: str = "canceled") -> None:
         """SIGTERM to the whole group, SIGKILL to what is left after `grace_seconds`."""
         self._cancel_reason = reason

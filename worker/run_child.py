@@ -8,6 +8,7 @@ and reports everything to the parent through notices. Never sees Redis or worker
 
 import importlib
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -17,11 +18,11 @@ import torch
 
 import trainer_core
 from runyard.schemas import EntrypointSpec, ExperimentSpec
-from trainer_core.callbacks import ModelCheckpoint
+from trainer_core.callbacks import ModelCheckpoint, PreemptionHandler
 from trainer_core.loggers import TensorBoardLogger
 from worker.child_plan import ChildPlan
 from worker.errors import EntrypointError, ExportMismatch
-from worker.notices import ExportNotice, FailureNotice
+from worker.notices import ExportNotice, FailureNotice, PreemptedNotice
 from worker.trainer_hooks import NoticeWriter, RunyardCallback, RunyardLogger
 
 EXPORT_ATOL = 1e-4
@@ -85,7 +86,11 @@ def build_trainer(plan: ChildPlan, workdir: Path, notices: NoticeWriter) -> trai
             ),
         ],
         checkpoint_callback=checkpoint,
-        callbacks=[RunyardCallback(notices, workdir, workdir / plan.outbox_dir)],
+        callbacks=[
+            RunyardCallback(notices, workdir, workdir / plan.outbox_dir),
+            # The worker asks for a checkpoint and a stop with SIGUSR1 (preemption).
+            PreemptionHandler(signals=(signal.SIGUSR1,)),
+        ],
         default_root_dir=str(workdir),
         resume_from_checkpoint=plan.resume_checkpoint,
         gpus=gpus or None,
@@ -225,6 +230,11 @@ def train(plan: ChildPlan, workdir: Path, notices: NoticeWriter) -> None:
         trainer.fit(model, datamodule=datamodule)
     else:
         trainer.fit(model)
+    if trainer.stop_reason == "preemption":
+        # Stopped at the worker's request; the run resumes from this checkpoint elsewhere.
+        notices.write(PreemptedNotice(step=trainer.global_step))
+        print(f"[runyard] preempted at step {trainer.global_step}", flush=True)
+        return
     if not trainer.is_global_zero or plan.node_rank != 0 or not spec.export.formats:
         return
     checkpoint = trainer.checkpoint_callback

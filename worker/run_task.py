@@ -9,6 +9,7 @@ its processes are gone and its uploads are done, which is what lets the server f
 
 import logging
 import os
+import signal
 import sys
 import tarfile
 import threading
@@ -31,6 +32,7 @@ from worker.notices import (
     FailureNotice,
     MetricsNotice,
     NoticeAdapter,
+    PreemptedNotice,
 )
 from worker.process_group import ChildExit, RunProcess, child_environment
 from worker.sandbox.errors import SandboxError
@@ -110,6 +112,12 @@ class RunningRuns:
                 threading.Thread(target=execution.cancel, args=(reason,), daemon=True).start()
         return True
 
+    def preempt_fence(self, fence: int, reason: str) -> None:
+        with self._lock:
+            execution = self._runs.get(fence)
+        if execution is not None:
+            execution.preempt(reason)
+
     def stop_fence(self, fence: int, reason: str) -> None:
         """The attempt has ended (superseded or canceled): stop its node here at once."""
         with self._lock:
@@ -162,6 +170,10 @@ class RunExecution:
     _failure: FailureNotice | None = None
     _cancel_reason: str | None = None
     _lost: bool = False
+    _preempt_reason: str | None = None
+    _preempted: bool = False
+    """It stopped for the preemption (checkpointed at a step, or killed after the grace)."""
+    _exited: threading.Event = field(default_factory=threading.Event)
     _lease_until: float = field(default_factory=lambda: float("inf"))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -174,6 +186,10 @@ class RunExecution:
     def lost(self) -> bool:
         return self._lost
 
+    @property
+    def preempted(self) -> bool:
+        return self._preempted and self._preempt_reason is not None
+
     def cancel(self, reason: str) -> None:
         with self._lock:
             if self._cancel_reason is not None:
@@ -182,6 +198,36 @@ class RunExecution:
             process = self._process
         if process is not None:
             process.cancel(self.settings.cancel_grace_seconds, reason)
+
+    def preempt(self, reason: str) -> None:
+        """The scheduler wants the slots: checkpoint at the next step boundary and stop (the
+        trainer's preemption signal), or be stopped after the grace period; either way the
+        attempt goes back to the queue and resumes from its last checkpoint."""
+        with self._lock:
+            if self._preempt_reason is not None or self._cancel_reason is not None:
+                return
+            self._preempt_reason = reason
+            process = self._process
+        self.publisher.log("system", [f"[runyard] {reason}: checkpointing at the next step"])
+        if process is None:
+            self._preempted = True
+            self.cancel(reason)  # not started yet: it will not start
+            return
+        process.signal_main(signal.SIGUSR1)
+        threading.Thread(target=self._stop_after_grace, args=(process, reason), daemon=True).start()
+
+    def _stop_after_grace(self, process: "RunProcess | SandboxProcess", reason: str) -> None:
+        if self._exited.wait(self.settings.preempt_grace_seconds):
+            return  # it stopped by itself (at its checkpoint, or it had finished anyway)
+        self.publisher.log(
+            "system",
+            [
+                f"[runyard] did not stop within {self.settings.preempt_grace_seconds:.0f}s of "
+                "the preemption request; stopping it (it resumes from its last checkpoint)"
+            ],
+        )
+        self._preempted = True
+        process.cancel(self.settings.cancel_grace_seconds, reason)
 
     def renew_lease(self, now: float) -> None:
         """The worker reached the server or Redis: the run may go on for another lease (the
@@ -250,6 +296,7 @@ class RunExecution:
         try:
             result = process.wait()
         finally:
+            self._exited.set()
             stop_flusher.set()
             flusher.join()
         if self._sandbox is not None and self._sandbox.lease_expired:
@@ -358,6 +405,8 @@ class RunExecution:
             self._upload_checkpoint(notice)
         elif isinstance(notice, ExportNotice):
             self._upload_export(notice)
+        elif isinstance(notice, PreemptedNotice):
+            self._preempted = True
 
     def _open(self, named: str) -> BinaryIO | None:
         """A file the child named in a notice, opened only if it is a regular file inside the
@@ -456,6 +505,12 @@ class RunExecution:
         if self._lost:
             self.publisher.close()
             return  # no terminal state: the scheduler requeues the attempt
+        if self._preempted and self._preempt_reason is not None:
+            # Back to the queue (its checkpoint is uploaded), not a failure or a restart.
+            if self.assignment.node_rank == 0:
+                self.publisher.state(RunState.queued, reason=self._preempt_reason)
+            self.publisher.close()
+            return
         state = _OUTCOME_STATE[result.outcome]
         reason = result.reason
         if state == RunState.completed and not uploaded:
@@ -547,6 +602,8 @@ def execute(payload: dict[str, Any], ctx: TaskContext) -> str:
         if early is not None:
             execution.cancel(early)
         outcome = execution.run().outcome
-        return "lost" if execution.lost else outcome
+        if execution.lost:
+            return "lost"
+        return "preempted" if execution.preempted else outcome
     finally:
         ctx.running.remove(assignment.fence, lost=execution.lost)

@@ -40,6 +40,12 @@ class WorkerSettings(BaseSettings):
     work_dir: Path = Path(".runyard/worker/work")
     spool_dir: Path = Path(".runyard/worker/spool")
     cancel_grace_seconds: float = Field(default=5.0, ge=0)
+    preempt_grace_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="a preempted run that has not checkpointed and stopped by then is stopped "
+        "(it resumes from its last checkpoint)",
+    )
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     metric_batch_size: int = Field(default=500, ge=1)
     python: str = Field(default="", description="interpreter for run children; default: this one")

@@ -198,7 +198,13 @@ class ExperimentSpec(_Strict):
     trainer: TrainerArgs = Field(default_factory=TrainerArgs)
     resources: Resources = Field(default_factory=Resources)
     priority: int = Field(default=0, ge=-100, le=100, description="higher runs first")
-    max_restarts: int = Field(default=2, ge=0, le=20)
+    max_restarts: int = Field(
+        default=2, ge=0, le=20, description="requeues after losing a worker (preemption is free)"
+    )
+    preemptible: bool = Field(
+        default=True,
+        description="false: the scheduler never preempts it for another run (admins only)",
+    )
     checkpoint: CheckpointPolicy = Field(default_factory=CheckpointPolicy)
     export: ExportPolicy = Field(default_factory=ExportPolicy)
     search: SearchSpec | None = None

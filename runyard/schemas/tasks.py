@@ -53,6 +53,10 @@ class AssignmentRecord(BaseModel):
     workers: list[str]
     ended: bool = False
     cancel: bool = Field(default=False, description="the run's owner asked to cancel it")
+    preempt: str | None = Field(
+        default=None,
+        description="the scheduler asks the attempt to checkpoint and stop, for this reason",
+    )
 
 
 class HeldAttempt(BaseModel):

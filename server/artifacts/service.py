@@ -164,6 +164,16 @@ def list_exports(session: Session, run_id: str) -> list[ExportPublic]:
     return [ExportPublic.model_validate(e) for e in rows]
 
 
+def latest_checkpoint(session: Session, run_id: str) -> Checkpoint | None:
+    """The run's furthest checkpoint, which a requeued attempt resumes from."""
+    return session.scalar(
+        select(Checkpoint)
+        .where(Checkpoint.run_id == run_id)
+        .order_by(Checkpoint.step.desc(), Checkpoint.created_at.desc())
+        .limit(1)
+    )
+
+
 def get_checkpoint(session: Session, checkpoint_id: str) -> Checkpoint:
     checkpoint = session.get(Checkpoint, checkpoint_id)
     if checkpoint is None:

@@ -136,6 +136,8 @@ class ReportOutcome:
     """Fences the worker mentioned whose attempt has ended: stop them, stop reporting them."""
     cancel: list[int] = field(default_factory=list)
     """Fences it holds whose run's owner asked to cancel."""
+    preempt: dict[int, str] = field(default_factory=dict)
+    """Fences it holds that the scheduler asks to checkpoint and stop, with the reason."""
 
 
 def record_report(
@@ -189,13 +191,19 @@ def record_report(
                 node.lost_at = node.lost_at or now
     open_held = [attempts[f] for f in held if f in attempts and attempts[f].ended_at is None]
     if open_held:
-        canceling = set(
-            session.scalars(
-                select(Run.id).where(
-                    Run.id.in_([a.run_id for a in open_held]),
-                    Run.cancel_requested_at.is_not(None),
-                )
+        runs = {
+            run.id: run
+            for run in session.scalars(
+                select(Run).where(Run.id.in_([a.run_id for a in open_held]))
             )
-        )
-        outcome.cancel = sorted(a.fence for a in open_held if a.run_id in canceling)
+        }
+        for attempt in open_held:
+            run = runs.get(attempt.run_id)
+            if run is None:
+                continue
+            if run.cancel_requested_at is not None:
+                outcome.cancel.append(attempt.fence)
+            elif run.preempt_requested_at is not None:
+                outcome.preempt[attempt.fence] = run.preempt_reason or "preempted"
+        outcome.cancel.sort()
     return outcome

@@ -27,27 +27,13 @@ from server.experiments.models import Experiment
 from server.projects.models import Project, ProjectMember
 from server.projects.service import readable_project_ids
 from server.runs.models import Run
-from server.scheduler.placement import Decision, QueuedRun, WorkerState, decide
+from server.scheduler.placement import Decision, QueuedRun, decide, scheduling_order
 from server.scheduler.settings import SchedulerSettings
 from server.scheduler.snapshot import Snapshot, is_alive, take_snapshot
 from server.users.models import User
 from server.workers.models import Worker
 
 OTHER_TEAMS = "other teams"
-
-
-def scheduling_order(snapshot: Snapshot) -> list[str]:
-    """Queued run ids in the order the scheduler considers them: `decide` over a cluster big
-    enough for every run and without quotas places each run in its turn (priority, then fair
-    share), so the order of its assignments is the queue's order."""
-    queued = snapshot.queued
-    if not queued:
-        return []
-    nodes = max(r.nodes for r in queued)
-    capacity = tuple(str(i) for i in range(sum(max(r.slots_per_node, 1) for r in queued)))
-    roomy = [WorkerState(f"order-{i}", capacity, capacity) for i in range(nodes)]
-    decision = decide(queued, roomy, recent_gpu_seconds=snapshot.recent_gpu_seconds)
-    return [a.run_id for a in decision.assignments]
 
 
 def _status(run: QueuedRun, decision: Decision, snapshot: Snapshot) -> tuple[QueueStatus, str]:
@@ -130,7 +116,7 @@ def cluster_view(session: Session, user: User, queue_limit: int) -> ClusterPubli
     now = utcnow()
     snapshot = take_snapshot(session, settings, now)
     holders = _holders(session)
-    order = scheduling_order(snapshot)
+    order = scheduling_order(snapshot.queued, snapshot.recent_gpu_seconds)
     shown = order[:queue_limit]
     names = _Names(session, user, set(shown) | {r.id for r in holders.values()})
 

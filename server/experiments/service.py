@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from server.bundles.inspection import BundleLimits, inspect_bundle
 from server.bundles.storage import discard, keep
 from server.db import utcnow
-from server.errors import InvalidInput
+from server.errors import Forbidden, InvalidInput
 from server.experiments.admission import admission_problem, registered_workers
 from server.experiments.entrypoints import check_entrypoints
 from server.experiments.intake import Submission
@@ -39,6 +39,11 @@ def plan_experiment(
     spec = submission.spec
     project = project_by_name(session, user, spec.project)
     require_role(session, user, project.id, Role.member)
+    if not spec.preemptible and not user.is_admin:
+        raise Forbidden(
+            "only an administrator may submit a run with preemptible: false (it can hold its "
+            "slots against any priority); remove the field or ask an admin"
+        )
     bundle = submission.bundle
     if bundle is not None:
         inspect_bundle(bundle.path, limits)

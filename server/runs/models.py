@@ -36,6 +36,11 @@ class Run(Base):
     exit_reason: Mapped[str | None] = mapped_column(String(2000))
     traceback: Mapped[str | None] = mapped_column(Text)
     resume_checkpoint_id: Mapped[str | None] = mapped_column(String(36))
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    """Requeues after losing its worker (counted against max_restarts; preemptions are not)."""
+    preempt_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    preempt_reason: Mapped[str | None] = mapped_column(String(500))
+    """Why the scheduler asked its current attempt to checkpoint and stop."""
 
 
 class RunTransition(Base):

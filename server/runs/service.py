@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from runyard.schemas.states import TERMINAL_STATES, RunState, can_transition
 from runyard.schemas.tasks import CancelNotice, cancel_channel
+from server.artifacts.service import latest_checkpoint
 from server.attempts.service import ACTIVE_STATES, end_attempt, release_confirmed_by_worker
 from server.db import utcnow
 from server.errors import Conflict, Forbidden
@@ -80,7 +81,7 @@ def apply_state_event(
     least once and possibly late. A terminal state from the worker of attempt `fence` also
     confirms that the attempt's processes there are gone, even for a superseded attempt, so
     its slots are released. The caller commits (the ingester batches many events)."""
-    if state in TERMINAL_STATES and fence is not None and worker is not None:
+    if (state in TERMINAL_STATES or state == RunState.queued) and fence is not None and worker:
         release_confirmed_by_worker(session, fence, worker, f"{worker} reported {state}", utcnow())
     # populate_existing: re-read the locked row even if this session has the run loaded already.
     run = session.get(Run, run_id, with_for_update=True, populate_existing=True)
@@ -89,6 +90,12 @@ def apply_state_event(
     current = RunState(run.state)
     if current == state or not can_transition(current, state):
         return False
+    if state == RunState.queued:
+        # The worker stopped the attempt at the scheduler's request, after uploading the
+        # checkpoint it resumes from; only a requested preemption may send a run back.
+        if run.preempt_requested_at is None:
+            return False
+        return requeue(session, run, reason or run.preempt_reason or "preempted")
     transition(session, run, state, reason)
     if traceback is not None:
         run.traceback = traceback
@@ -97,7 +104,8 @@ def apply_state_event(
 
 def requeue(session: Session, run: Run, reason: str) -> bool:
     """Puts a scheduled or running run back in the queue as its next attempt (worker lost or
-    preempted); the caller checks the restart limit and commits."""
+    preempted), to resume from its furthest checkpoint; the caller checks the restart limit
+    and commits."""
     current = RunState(run.state)
     if not can_transition(current, RunState.queued):
         return False
@@ -106,6 +114,11 @@ def requeue(session: Session, run: Run, reason: str) -> bool:
     run.worker_id = None
     run.devices = []
     run.cancel_requested_at = None
+    run.preempt_requested_at = None
+    run.preempt_reason = None
+    latest = latest_checkpoint(session, run.id)
+    if latest is not None:
+        run.resume_checkpoint_id = latest.id
     return True
 
 

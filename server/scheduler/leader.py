@@ -33,7 +33,6 @@ from runyard.schemas import (
     WorkerBeat,
     worker_beat_key,
 )
-from server.artifacts.models import Checkpoint
 from server.attempts.models import AttemptNode, RunAttempt, ServicePresence
 from server.attempts.presence import SERVER
 from server.attempts.service import holding_nodes, open_attempt, record_report, release
@@ -45,6 +44,7 @@ from server.scheduler import dispatch
 from server.scheduler.leadership import Leadership, leader_key
 from server.scheduler.liveness import Liveness
 from server.scheduler.placement import Assignment, NodePlacement, decide
+from server.scheduler.preempt import request_preemptions
 from server.scheduler.settings import SchedulerSettings
 from server.scheduler.snapshot import take_snapshot
 from server.users.tokens import issue_run_token
@@ -63,6 +63,8 @@ class TickReport:
     redispatched: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    preempted: list[str] = field(default_factory=list)
+    """Runs asked to checkpoint and stop to make room this tick."""
     decision_ms: float = 0.0
 
 
@@ -142,6 +144,8 @@ class Scheduler:
                 if send is not None:
                     sends.append(send)
                     report.dispatched.append(send.run_id)
+            preemptions = request_preemptions(session, snapshot, decision, self.settings, now)
+            report.preempted = [p.victim for p in preemptions]
             records = self._records(session, now)
             session.commit()
         self._tell_redis(records, sends, snapshot.addresses)
@@ -303,6 +307,9 @@ class Scheduler:
                 workers=workers,
                 ended=attempt.ended_at is not None,
                 cancel=run is not None and run.cancel_requested_at is not None,
+                preempt=run.preempt_reason
+                if run is not None and run.preempt_requested_at
+                else None,
             )
         return records
 
@@ -338,7 +345,7 @@ class Scheduler:
 
     def _requeue_or_fail(self, session: Session, run: Run, reason: str, report: TickReport) -> None:
         max_restarts = ExperimentSpec.model_validate(run.spec).max_restarts
-        if run.attempt - 1 >= max_restarts:
+        if run.restarts >= max_restarts:
             runs_service.transition(
                 session,
                 run,
@@ -347,15 +354,8 @@ class Scheduler:
             )
             report.failed.append(run.id)
             return
-        latest = session.scalar(
-            select(Checkpoint)
-            .where(Checkpoint.run_id == run.id)
-            .order_by(Checkpoint.step.desc(), Checkpoint.created_at.desc())
-            .limit(1)
-        )
         runs_service.requeue(session, run, f"{reason}; requeued as attempt {run.attempt + 1}")
-        if latest is not None:
-            run.resume_checkpoint_id = latest.id
+        run.restarts += 1
         report.requeued.append(run.id)
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -363,13 +363,15 @@ class Scheduler:
             while not stop.is_set():
                 try:
                     report = self.tick()
-                    if report.dispatched or report.requeued or report.failed:
+                    if report.dispatched or report.requeued or report.failed or report.preempted:
                         log.info(
-                            "dispatched %s redispatched %s requeued %s failed %s (%.1f ms)",
+                            "dispatched %s redispatched %s requeued %s failed %s preempting %s "
+                            "(%.1f ms)",
                             report.dispatched,
                             report.redispatched,
                             report.requeued,
                             report.failed,
+                            report.preempted,
                             report.decision_ms,
                         )
                 except Exception:

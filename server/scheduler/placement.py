@@ -177,6 +177,21 @@ def decide(
     )
 
 
+def scheduling_order(
+    queued: list[QueuedRun], recent_gpu_seconds: Mapping[str, float] | None = None
+) -> list[str]:
+    """Queued run ids in the order `decide` considers them: `decide` over a cluster big
+    enough for every run and without quotas places each run in its turn (priority, then fair
+    share), so the order of its assignments is the queue's order."""
+    if not queued:
+        return []
+    nodes = max(r.nodes for r in queued)
+    capacity = tuple(str(i) for i in range(sum(max(r.slots_per_node, 1) for r in queued)))
+    roomy = [WorkerState(f"order-{i}", capacity, capacity) for i in range(nodes)]
+    decision = decide(queued, roomy, recent_gpu_seconds=recent_gpu_seconds)
+    return [a.run_id for a in decision.assignments]
+
+
 @dataclass
 class _Pass:
     """The running state of one decision."""

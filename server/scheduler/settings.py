@@ -32,11 +32,6 @@ class SchedulerSettings(BaseSettings):
     )
     fair_share_window_seconds: float = Field(default=7 * 24 * 3600, gt=0)
 
-    @property
-    def lease_seconds(self) -> float:
-        """How long a run goes on after its worker last reached the server or Redis."""
-        return self.worker_timeout_seconds * 0.75
-
     public_url: str = Field(
         default="http://127.0.0.1:8000", description="the server URL workers are given"
     )
@@ -47,3 +42,22 @@ class SchedulerSettings(BaseSettings):
     project_quotas: dict[str, int] = Field(
         default_factory=dict, description='per project name, JSON: {"vision": 16}'
     )
+    preemption: bool = Field(
+        default=True,
+        description="preempt running runs to place a higher-priority run, or one of a user "
+        "below their fair share",
+    )
+    preemption_fair_share: bool = Field(
+        default=True, description="also reclaim slots for users below their fair share"
+    )
+    preemption_min_runtime_seconds: float = Field(
+        default=300.0, ge=0, description="a run is never preempted before it ran this long"
+    )
+    preemption_max_per_hour: int = Field(
+        default=30, ge=0, description="preemptions in any hour, across the cluster"
+    )
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a run goes on after its worker last reached the server or Redis."""
+        return self.worker_timeout_seconds * 0.75

@@ -54,3 +54,7 @@ class HeartbeatAck(BaseModel):
     cancel: list[int] = Field(
         default_factory=list, description="fences it holds whose run's owner asked to cancel"
     )
+    preempt: dict[int, str] = Field(
+        default_factory=dict,
+        description="fences it holds that the scheduler asks to checkpoint and stop, with why",
+    )

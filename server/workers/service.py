@@ -40,6 +40,7 @@ def record_heartbeat(session: Session, principal: Principal, beat: WorkerHeartbe
         server_time=now,
         ended=outcome.ended,
         cancel=outcome.cancel,
+        preempt=outcome.preempt,
     )
 
 

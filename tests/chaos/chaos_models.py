@@ -12,3 +12,12 @@ class ChaosClassifier(TinyClassifier):
         print(f"[chaos] epoch {self.current_epoch} batch {batch_idx}", flush=True)
         time.sleep(0.1)
         return super().training_step(batch, batch_idx)
+
+
+class StubbornClassifier(ChaosClassifier):
+    """Ignores the preemption signal (the trainer would checkpoint and stop at it)."""
+
+    def on_train_start(self):
+        import signal
+
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)

@@ -24,13 +24,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_stack(data_dir: Path, *, gpus: int = 1, **scheduler: str) -> Iterator[LocalStack]:
+def running_stack(
+    data_dir: Path, *, gpus: int = 1, extra_env: dict[str, str] | None = None, **scheduler: str
+) -> Iterator[LocalStack]:
+    """`scheduler`: RUNYARD_SCHEDULER_* knobs by their lower-case names; `extra_env`: more
+    variables for every process."""
     database_url = create_postgres_database()
     knobs = {
         "RUNYARD_SCHEDULER_TICK_SECONDS": "0.2",
         "RUNYARD_WORKER_HEARTBEAT_SECONDS": "1",
     }
     knobs |= {f"RUNYARD_SCHEDULER_{k.upper()}": v for k, v in scheduler.items()}
+    knobs |= extra_env or {}
     stack = LocalStack(
         StackOptions(
             data_dir=data_dir,

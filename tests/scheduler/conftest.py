@@ -136,6 +136,7 @@ class Factory:
         priority: int = 0,
         max_restarts: int = 2,
         state: RunState = RunState.queued,
+        preemptible: bool = True,
         **fields: Any,
     ) -> str:
         spec = ExperimentSpec.model_validate(
@@ -146,6 +147,7 @@ class Factory:
                 "resources": {"gpus_per_node": gpus, "nodes": nodes},
                 "priority": priority,
                 "max_restarts": max_restarts,
+                "preemptible": preemptible,
             }
         ).model_dump(mode="json")
         with self.sessions() as s:

@@ -23,7 +23,7 @@ from runyard.schemas import (
 from server.artifacts.models import Checkpoint
 from server.attempts.models import AttemptNode
 from server.runs.models import Run, RunTransition
-from server.runs.service import transition
+from server.runs.service import apply_state_event, transition
 
 
 def queued_tasks(redis, prefix: str, worker: str) -> list[dict]:
@@ -356,3 +356,111 @@ def test_sender_uses_the_task_name_not_the_worker_code():
 
     sender = make_sender("redis://127.0.0.1:6379/0", "x")
     assert isinstance(sender, Celery) and RUN_TASK not in sender.tasks
+
+
+def _running_for(factory, clock, scheduler, run_id, seconds=400):
+    scheduler.tick()
+    factory.accept(run_id)
+    clock.advance(seconds)
+    factory.heartbeat(factory.node(run_id).worker_name)
+
+
+def test_a_higher_priority_run_that_cannot_fit_has_a_lower_priority_run_make_room(
+    make_scheduler, factory, clock, redis, prefix
+):
+    factory.worker("w1", slots=1)
+    low = factory.run(priority=0)
+    scheduler = make_scheduler()
+    _running_for(factory, clock, scheduler, low)
+    high = factory.run(priority=10)
+    report = scheduler.tick()
+    assert report.preempted == [low] and report.dispatched == []
+    victim = factory.get(low)
+    assert victim.preempt_reason == f"preempted for run {high} (priority 10)"
+    record = AssignmentRecord.model_validate_json(redis.get(assignment_key(prefix, low)))
+    assert record.preempt == victim.preempt_reason
+    assert scheduler.tick().preempted == []  # asked once; the slot is still held
+
+    # The worker checkpointed, stopped, and sent the attempt back to the queue.
+    fence = factory.node(low).fence
+    with factory.sessions() as s:
+        assert apply_state_event(
+            s, low, 1, RunState.queued, victim.preempt_reason, fence=fence, worker="w1"
+        )
+        s.commit()
+    back = factory.get(low)
+    assert (back.state, back.attempt, back.restarts) == ("queued", 2, 0)
+    assert scheduler.tick().dispatched == [high]  # the freed slot goes to the urgent run
+    with factory.sessions() as s:
+        reasons = s.scalars(
+            select(RunTransition.reason).where(
+                RunTransition.run_id == low, RunTransition.to_state == "queued"
+            )
+        ).all()
+    assert f"preempted for run {high} (priority 10)" in reasons
+
+
+def test_a_run_is_not_sent_back_to_the_queue_unless_its_preemption_was_asked_for(
+    make_scheduler, factory, clock
+):
+    factory.worker("w1", slots=1)
+    run_id = factory.run()
+    _running_for(factory, clock, make_scheduler(), run_id)
+    fence = factory.node(run_id).fence
+    with factory.sessions() as s:
+        assert not apply_state_event(s, run_id, 1, RunState.queued, "x", fence=fence, worker="w1")
+        s.commit()
+    assert factory.get(run_id).state == "running"
+
+
+def test_non_preemptible_young_or_rate_limited_runs_are_never_chosen(
+    make_scheduler, factory, clock
+):
+    factory.worker("w1", slots=1)
+    factory.worker("w2", slots=1)
+    guarded = factory.run(priority=0, preemptible=False)
+    young = factory.run(priority=0)
+    scheduler = make_scheduler(preemption_min_runtime_seconds=300)
+    scheduler.tick()
+    factory.accept(guarded)
+    factory.accept(young)
+    clock.advance(100)  # `young` has run 100 s only
+    factory.heartbeat("w1")
+    factory.heartbeat("w2")
+    factory.run(priority=10)
+    assert scheduler.tick().preempted == []
+    clock.advance(300)
+    factory.heartbeat("w1")
+    factory.heartbeat("w2")
+    assert scheduler.tick().preempted == [young]  # old enough now; never the guarded one
+
+
+def test_no_preemption_past_the_hourly_rate(make_scheduler, factory, clock):
+    factory.worker("w1", slots=1)
+    low = factory.run(priority=0)
+    scheduler = make_scheduler(preemption_max_per_hour=0)
+    _running_for(factory, clock, scheduler, low)
+    factory.run(priority=10)
+    assert scheduler.tick().preempted == []
+
+
+def test_a_user_below_their_fair_share_reclaims_a_slot_from_one_above_it(
+    make_scheduler, factory, clock
+):
+    bob = factory.user("bob")
+    ann = factory.user("ann")
+    for name in ("w1", "w2"):
+        factory.worker(name, slots=1)
+    bobs = [factory.run(owner=bob), factory.run(owner=bob)]
+    scheduler = make_scheduler()
+    scheduler.tick()
+    for run_id in bobs:
+        factory.accept(run_id)
+    clock.advance(400)
+    factory.heartbeat("w1")
+    factory.heartbeat("w2")
+    waiting = factory.run(owner=ann)  # same priority: only fair share can make room
+    report = scheduler.tick()
+    assert len(report.preempted) == 1 and report.preempted[0] in bobs
+    reason = factory.get(report.preempted[0]).preempt_reason
+    assert reason.startswith(f"preempted for run {waiting} (fair share")

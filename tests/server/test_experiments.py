@@ -252,3 +252,15 @@ def test_a_memory_limit_too_small_to_run_is_422_naming_the_field(
     )
     assert accepted.status_code == 201, accepted.text
     assert accepted.json()["spec"]["resources"]["memory"] == 4 << 30
+
+
+def test_only_an_admin_may_submit_a_run_that_cannot_be_preempted(
+    client: TestClient, member, make_user: Callable, auth: Callable, add_member: Callable
+) -> None:  # type: ignore[no-untyped-def]
+    project, headers = member
+    refused = client.post(URL, json=spec_for(project, preemptible=False), headers=headers)
+    assert refused.status_code == 403 and "preemptible: false" in refused.json()["detail"]
+    admin, token = make_user(is_admin=True)
+    add_member(project, admin, "member")
+    granted = client.post(URL, json=spec_for(project, preemptible=False), headers=auth(token))
+    assert granted.status_code == 201, granted.text

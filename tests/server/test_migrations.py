@@ -87,39 +87,46 @@ def _run_at_0003(url: str) -> str:
     """A run with a series of points in the pre-block layout (NULL for a non-finite value)."""
     from alembic import command
     from sqlalchemy import text
-    from sqlalchemy.orm import Session
-
-    from server.experiments.models import Experiment
-    from server.projects.models import Project
-    from server.runs.models import Run
-    from server.users.models import User
 
     command.upgrade(alembic_config(url), "0003_coarse_rollups")
     engine = make_engine(url)
     try:
-        with Session(engine) as session:
-            user = User(email="m@example.test", name="m", is_admin=True)
-            session.add(user)
-            session.flush()
-            project = Project(name="m", created_by=user.id)
-            session.add(project)
-            session.flush()
-            spec = {"name": "m", "project": "m", "model": {"entrypoint": "a.b:C"}}
-            experiment = Experiment(
-                project_id=project.id, owner_id=user.id, name="m", spec=spec, tags=[]
+        # Raw rows, not the models: the models describe the newest schema, this is 0003's.
+        run_id = "run-m"
+        with engine.begin() as conn:
+            now = "2026-01-01 00:00:00"
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, name, is_admin, is_active, created_at) "
+                    "VALUES ('user-m', 'm@example.test', 'm', true, true, :now)"
+                ),
+                {"now": now},
             )
-            session.add(experiment)
-            session.flush()
-            run = Run(
-                experiment_id=experiment.id,
-                project_id=project.id,
-                owner_id=user.id,
-                spec=spec,
-                params={},
+            conn.execute(
+                text(
+                    "INSERT INTO projects (id, name, description, created_by, created_at) "
+                    "VALUES ('project-m', 'm', '', 'user-m', :now)"
+                ),
+                {"now": now},
             )
-            session.add(run)
-            session.commit()
-            run_id = run.id
+            spec = '{"name": "m", "project": "m", "model": {"entrypoint": "a.b:C"}}'
+            conn.execute(
+                text(
+                    "INSERT INTO experiments (id, project_id, owner_id, name, description, "
+                    "spec, tags, created_at) VALUES ('exp-m', 'project-m', 'user-m', 'm', '', "
+                    ":spec, '[]', :now)"
+                ),
+                {"spec": spec, "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO runs (id, experiment_id, project_id, owner_id, trial_index, "
+                    "state, attempt, spec, params, priority, devices, created_at) VALUES "
+                    "(:r, 'exp-m', 'project-m', 'user-m', 0, 'queued', 1, :spec, '{}', 0, "
+                    "'[]', :now)"
+                ),
+                {"r": run_id, "spec": spec, "now": now},
+            )
         with engine.begin() as conn:
             conn.execute(
                 text("INSERT INTO metric_series (id, run_id, key) VALUES (7, :r, 'loss')"),

@@ -244,6 +244,11 @@ class SandboxProcess:
         if self._started and not self._finished.is_set():
             self._send(Lease(seconds=seconds))
 
+    def signal_main(self, number: int) -> None:
+        """Send a signal to the run's main process only (not its helpers)."""
+        if self._started:
+            self._send(Signal(number=number, main_only=True))
+
     def cancel(self, grace_seconds: float, reason: str = "canceled") -> None:
         """SIGTERM to every process of the run; after `grace_seconds`, SIGKILL to all."""
         with self._lock:

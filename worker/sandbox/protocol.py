@@ -33,10 +33,13 @@ class Lease(_Message):
 
 
 class Signal(_Message):
-    """Send `number` to every process of the run (not to the supervisor)."""
+    """Send `number` to every process of the run (not to the supervisor), or to the run's
+    main process only (a request it handles itself, such as the preemption signal, must not
+    reach helper processes that would die of it)."""
 
     kind: Literal["signal"] = "signal"
     number: int = Field(ge=1, le=64)
+    main_only: bool = False
 
 
 class Ready(_Message):

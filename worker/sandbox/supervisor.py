@@ -168,7 +168,8 @@ def serve(fds: argparse.Namespace, modules: tuple[str, ...]) -> NoReturn:
             lease.extend(message.seconds)
         elif isinstance(message, Signal) and child is not None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(-1, message.number)  # every process of the run, not ourselves
+                # -1: every process of the run, not ourselves.
+                os.kill(child if message.main_only else -1, message.number)
     _end()  # EOF: the worker is gone, and the run goes with it
 
 
