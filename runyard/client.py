@@ -290,6 +290,16 @@ class Client:
     def run(self, run_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/v1/runs/{run_id}")
 
+    def queue(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The queued runs in the scheduler's order, each with what holds it and an estimate
+        of its wait (GET /api/v1/cluster)."""
+        body = self._call("GET", "/api/v1/cluster", params={"queue_limit": limit})
+        return list(body["queue"])
+
+    def queue_position(self, run_id: str) -> dict[str, Any]:
+        """Where one queued run stands (409 when it is not queued)."""
+        return self._call("GET", f"/api/v1/runs/{run_id}/queue")
+
     def cancel(self, run_id: str) -> dict[str, Any]:
         return self._call("POST", f"/api/v1/runs/{run_id}/cancel")
 

@@ -2,7 +2,7 @@
 
     runyard up                                      # the whole service on this machine
     runyard submit examples/digits.yaml --follow    # submit and watch
-    runyard runs | show RUN | logs RUN -f | cancel RUN | download RUN | tensorboard RUN...
+    runyard runs | show RUN | logs RUN -f | cancel RUN | queue [RUN] | download RUN | tensorboard RUN...
     runyard token create|list|revoke | login | down
 
 RUN is a run id or its first characters, as `runyard runs` shows them. The server and token
@@ -53,6 +53,7 @@ app.command()(runs.runs)
 app.command()(runs.show)
 app.command()(runs.logs)
 app.command()(runs.cancel)
+app.command()(runs.queue)
 app.command()(artifacts.download)
 app.command()(tensorboard.tensorboard)
 app.command()(runs.projects)

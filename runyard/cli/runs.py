@@ -187,3 +187,52 @@ def projects(ctx: typer.Context) -> None:
     for p in listed:
         table.add_row(p["name"], short(p["id"]), str(p["role"]), age(p["created_at"]))
     out().print(table if listed else "you belong to no project yet; submit with --create-project")
+
+
+def _wait(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    if seconds < 1:
+        return "now"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"~{hours}h{minutes:02d}m" if hours else f"~{minutes}m{secs:02d}s"
+
+
+def queue(
+    ctx: typer.Context,
+    run: Annotated[
+        str | None, typer.Argument(metavar="[RUN]", help="one queued run (id or prefix)")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=5000, help="queued runs shown")] = 50,
+) -> None:
+    """The queue in the scheduler's order: each run's place (in the cluster and among its
+    owner's runs), what holds it, and an estimate of its wait."""
+    session: Session = ctx.obj
+    with session.client() as client:
+        if run is not None:
+            entry = client.queue_position(lookup.run_id(client, run))
+            out().print(
+                f"run {short(entry['run_id'])}: #{entry['position']} in the cluster's queue, "
+                f"#{entry['user_position']} of its owner's; {entry['reason'].replace('_', ' ')}:"
+                f" {entry['note']}; expected wait {_wait(entry['wait_seconds'])}",
+                markup=False,
+            )
+            return
+        entries = client.queue(limit)
+    if not entries:
+        out().print("the queue is empty")
+        return
+    table = _table("#", "OWNER #", "RUN", "EXPERIMENT", "PRIORITY", "SLOTS", "WAITS FOR", "WAIT")
+    for entry in entries:
+        table.add_row(
+            str(entry["position"]),
+            str(entry["user_position"]),
+            short(entry["run_id"]) if entry["run_id"] else "(other team)",
+            entry["experiment_name"] or "",
+            str(entry["priority"]),
+            str(entry["slots"]),
+            entry["reason"].replace("_", " "),
+            _wait(entry["wait_seconds"]),
+        )
+    out().print(table)

@@ -193,9 +193,7 @@ def record_report(
     if open_held:
         runs = {
             run.id: run
-            for run in session.scalars(
-                select(Run).where(Run.id.in_([a.run_id for a in open_held]))
-            )
+            for run in session.scalars(select(Run).where(Run.id.in_([a.run_id for a in open_held])))
         }
         for attempt in open_held:
             run = runs.get(attempt.run_id)

@@ -30,11 +30,22 @@ class ClusterWorker(BaseModel):
     slots: list[SlotPublic]
 
 
-QueueStatus = Literal["starting", "reserved", "over_quota", "unplaceable", "waiting"]
+QueueReason = Literal[
+    "starting",
+    "unplaceable",
+    "over_quota",
+    "no_node_with_free_slots",
+    "gang_waiting",
+    "held_for_larger_run",
+    "reserved",
+    "preempting",
+    "fair_share",
+]
 
 
 class QueueEntry(BaseModel):
     position: int = Field(description="1 = considered first by the scheduler")
+    user_position: int = Field(description="its place among its owner's own queued runs")
     run_id: str | None = Field(description="null when the run is in a project you are not in")
     experiment_name: str | None
     owner: str | None
@@ -43,8 +54,12 @@ class QueueEntry(BaseModel):
     slots: int = Field(description="slots the run needs in all (per node x nodes)")
     nodes: int
     queued_at: datetime
-    status: QueueStatus
+    reason: QueueReason = Field(description="what holds it (starting: nothing)")
     note: str = Field(description="why the run waits, in words")
+    wait_seconds: float | None = Field(
+        description="estimated wait until it starts, from the running runs' progress and the "
+        "typical length of finished runs; null where nothing tells"
+    )
 
 
 class UserShare(BaseModel):

@@ -5,53 +5,132 @@ functions (`server.scheduler.placement.decide`) over the same snapshot the leade
 the page shows the order the scheduler really uses rather than a second guess at it.
 """
 
+import re
+import statistics
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.attempts.models import RunAttempt
+from runyard.schemas import ExperimentSpec
+from server.artifacts.models import Checkpoint
+from server.attempts.models import AttemptNode, RunAttempt
 from server.attempts.service import holding_nodes
 from server.cluster.schemas import (
     ClusterPublic,
     ClusterWorker,
     QueueEntry,
-    QueueStatus,
     SlotHolder,
     SlotPublic,
     UserShare,
 )
 from server.db import utcnow
+from server.errors import Conflict
 from server.experiments.models import Experiment
 from server.projects.models import Project, ProjectMember
 from server.projects.service import readable_project_ids
 from server.runs.models import Run
-from server.scheduler.placement import Decision, QueuedRun, decide, scheduling_order
+from server.runs.repository import get_readable_run
+from server.scheduler.placement import QueuedRun, decide, scheduling_order
+from server.scheduler.queue_explain import Holding, Waiting, explain, remaining_seconds
 from server.scheduler.settings import SchedulerSettings
 from server.scheduler.snapshot import Snapshot, is_alive, take_snapshot
 from server.users.models import User
 from server.workers.models import Worker
 
 OTHER_TEAMS = "other teams"
+_FOR_RUN = re.compile(r"for run (\S+)")
 
 
-def _status(run: QueuedRun, decision: Decision, snapshot: Snapshot) -> tuple[QueueStatus, str]:
-    if run.id in decision.unplaceable:
-        return "unplaceable", decision.unplaceable[run.id]
-    if any(a.run_id == run.id for a in decision.assignments):
-        return "starting", "slots are free: the scheduler starts it on its next tick"
-    if run.id in decision.reserved:
-        held = ", ".join(decision.reserved[run.id])
-        return "reserved", f"holding {held} until enough slots drain"
-    need = run.total_slots
-    user_cap = snapshot.quotas.per_user.get(run.user)
-    if user_cap is not None and snapshot.user_usage.get(run.user, 0) + need > user_cap:
-        return "over_quota", f"its owner's quota is {user_cap} slot(s)"
-    project_cap = snapshot.quotas.per_project.get(run.project)
-    if project_cap is not None and snapshot.project_usage.get(run.project, 0) + need > project_cap:
-        return "over_quota", f"its project's quota is {project_cap} slot(s)"
-    return "waiting", "waiting for free slots"
+def _holdings(session: Session, now: datetime) -> list[Holding]:
+    """The running attempts, with their expected time to finish from their progress."""
+    rows = session.execute(
+        select(RunAttempt, Run)
+        .join(Run, Run.id == RunAttempt.run_id)
+        .where(RunAttempt.ended_at.is_(None))
+    ).all()
+    epochs_done = dict(
+        session.execute(
+            select(Checkpoint.run_id, func.max(Checkpoint.epoch)).group_by(Checkpoint.run_id)
+        ).all()
+    )
+    holdings = []
+    for attempt, run in rows:
+        slots: dict[str, int] = defaultdict(int)
+        for node in session.scalars(select(AttemptNode).where(AttemptNode.fence == attempt.fence)):
+            if node.released_at is None:
+                slots[node.worker_name] += len(node.slots)
+        planned = ExperimentSpec.model_validate(run.spec).trainer.max_epochs
+        resumed_from = (
+            session.get(Checkpoint, run.resume_checkpoint_id) if run.resume_checkpoint_id else None
+        )
+        start_epochs = (resumed_from.epoch + 1) if resumed_from is not None else 0
+        done = (epochs_done[run.id] + 1) if run.id in epochs_done else 0
+        remaining = None
+        if run.state == "running" and run.started_at is not None and planned:
+            remaining = remaining_seconds(
+                (now - run.started_at).total_seconds(), done - start_epochs, planned - start_epochs
+            )
+        holdings.append(
+            Holding(
+                slots_by_worker=dict(slots),
+                remaining_seconds=remaining,
+                preempting=run.preempt_requested_at is not None,
+            )
+        )
+    return holdings
+
+
+def _typical_seconds(session: Session, now: datetime) -> float | None:
+    """The median length of the runs that finished in the last week."""
+    rows = session.execute(
+        select(Run.started_at, Run.finished_at)
+        .where(
+            Run.state == "completed",
+            Run.finished_at >= now - timedelta(days=7),
+            Run.started_at.is_not(None),
+        )
+        .order_by(Run.finished_at.desc())
+        .limit(500)
+    ).all()
+    lengths = [(end - start).total_seconds() for start, end in rows if start and end]
+    return statistics.median(lengths) if lengths else None
+
+
+def _preempting_for(session: Session) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for reason in session.scalars(
+        select(Run.preempt_reason).where(Run.preempt_requested_at.is_not(None))
+    ):
+        if reason and (found := _FOR_RUN.search(reason)):
+            counts[found.group(1)] += 1
+    return dict(counts)
+
+
+def explain_queue(session: Session, snapshot: Snapshot, now: datetime) -> list[Waiting]:
+    """Every queued run's place, reason and wait estimate, as the scheduler sees them."""
+    order = scheduling_order(snapshot.queued, snapshot.recent_gpu_seconds)
+    decision = decide(
+        snapshot.queued,
+        snapshot.workers,
+        quotas=snapshot.quotas,
+        user_usage=snapshot.user_usage,
+        project_usage=snapshot.project_usage,
+        recent_gpu_seconds=snapshot.recent_gpu_seconds,
+    )
+    return explain(
+        order,
+        snapshot.queued,
+        snapshot.workers,
+        decision,
+        quotas=snapshot.quotas,
+        user_usage=snapshot.user_usage,
+        project_usage=snapshot.project_usage,
+        running=_holdings(session, now),
+        typical_seconds=_typical_seconds(session, now),
+        preempting_for=_preempting_for(session),
+    )
 
 
 def _holders(session: Session) -> dict[tuple[str, str], Run]:
@@ -143,35 +222,11 @@ def cluster_view(session: Session, user: User, queue_limit: int) -> ClusterPubli
             )
         )
 
-    decision = decide(
-        snapshot.queued,
-        snapshot.workers,
-        quotas=snapshot.quotas,
-        user_usage=snapshot.user_usage,
-        project_usage=snapshot.project_usage,
-        recent_gpu_seconds=snapshot.recent_gpu_seconds,
-    )
     by_id = {r.id: r for r in snapshot.queued}
     queue = []
-    for position, run_id in enumerate(shown, start=1):
-        run = by_id[run_id]
-        status, note = _status(run, decision, snapshot)
-        visible = run.project in names.readable
-        queue.append(
-            QueueEntry(
-                position=position,
-                run_id=run.id if visible else None,
-                experiment_name=names.experiments.get(run.id) if visible else None,
-                owner=names.emails.get(run.user) if visible else None,
-                project=names.projects.get(run.project) if visible else None,
-                priority=run.priority,
-                slots=run.total_slots,
-                nodes=run.nodes,
-                queued_at=run.queued_at,
-                status=status,
-                note=note,
-            )
-        )
+    for waiting in explain_queue(session, snapshot, now)[:queue_limit]:
+        run = by_id[waiting.run_id]
+        queue.append(_entry(run, waiting, names))
 
     return ClusterPublic(
         workers=workers,
@@ -180,6 +235,40 @@ def cluster_view(session: Session, user: User, queue_limit: int) -> ClusterPubli
         users=_shares(snapshot, names),
         fair_share_window_seconds=settings.fair_share_window_seconds,
     )
+
+
+def _entry(run: QueuedRun, waiting: Waiting, names: _Names) -> QueueEntry:
+    visible = run.project in names.readable
+    return QueueEntry(
+        position=waiting.position,
+        user_position=waiting.user_position,
+        run_id=run.id if visible else None,
+        experiment_name=names.experiments.get(run.id) if visible else None,
+        owner=names.emails.get(run.user) if visible else None,
+        project=names.projects.get(run.project) if visible else None,
+        priority=run.priority,
+        slots=run.total_slots,
+        nodes=run.nodes,
+        queued_at=run.queued_at,
+        reason=waiting.reason,
+        note=waiting.note,
+        wait_seconds=waiting.wait_seconds,
+    )
+
+
+def queue_entry(session: Session, user: User, run_id: str) -> QueueEntry:
+    """Where one queued run stands (404 for a run you cannot see; 409 when not queued)."""
+    run = get_readable_run(session, user, run_id)
+    if run.state != "queued":
+        raise Conflict(f"run {run.id} is {run.state}, not queued")
+    now = utcnow()
+    snapshot = take_snapshot(session, SchedulerSettings(), now)
+    waiting = {w.run_id: w for w in explain_queue(session, snapshot, now)}
+    queued = {r.id: r for r in snapshot.queued}
+    if run.id not in waiting:
+        raise Conflict(f"run {run.id} is held back from the queue")
+    names = _Names(session, user, {run.id})
+    return _entry(queued[run.id], waiting[run.id], names)
 
 
 def _shares(snapshot: Snapshot, names: _Names) -> list[UserShare]:

@@ -24,7 +24,19 @@ trainer: {max_epochs: 1}
 checkpoint: {monitor: val_loss}
 """
 
-COMMANDS = ("up", "down", "submit", "runs", "show", "logs", "cancel", "download", "token", "login")
+COMMANDS = (
+    "up",
+    "down",
+    "submit",
+    "runs",
+    "show",
+    "logs",
+    "cancel",
+    "queue",
+    "download",
+    "token",
+    "login",
+)
 
 
 @pytest.fixture(scope="module")
@@ -312,3 +324,13 @@ def test_an_expired_token_is_listed_as_expired_and_refused(server, env, capsys):
     assert "expired" in row and "2000-01-01" in row
     assert main(["--token", secret, "runs"]) == 1
     assert "this token has expired" in capsys.readouterr().err
+
+
+def test_queue_shows_each_runs_place_what_holds_it_and_its_wait(env, capsys):
+    run = submitted(capsys, env)
+    assert main(["queue"]) == 0
+    listing = capsys.readouterr().out
+    assert "WAITS FOR" in listing and run in listing
+    assert main(["queue", run]) == 0
+    said = capsys.readouterr().out
+    assert f"run {run}: #" in said and "of its owner's" in said and "expected wait" in said

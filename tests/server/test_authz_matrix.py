@@ -239,6 +239,7 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("GET", "/metrics"): Row(ANY_TOKEN, _no_body()),
     # scheduler slice
     ("GET", "/api/v1/cluster"): Row(ANY_USER, _no_body()),
+    ("GET", "/api/v1/runs/{}/queue"): Row(PROJECT_READ, _no_body(_run)),
     # worker-facing; valid bodies, so that a refusal cannot hide behind a 422
     ("GET", "/api/v1/worker/runs/{}/bundle"): Row(WORKER, _no_body(_running_run), may_404=True),
     ("POST", "/api/v1/worker/attempts/{}/accept"): Row(

@@ -6,14 +6,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from server.cluster.service import OTHER_TEAMS, scheduling_order
+from server.cluster.service import OTHER_TEAMS
 from server.db import utcnow
-from server.scheduler.placement import QueuedRun, Quotas
-from server.scheduler.snapshot import Snapshot
 from server.workers.models import Worker
 
 Auth = Callable[[str], dict[str, str]]
@@ -158,8 +154,8 @@ def test_queue_marks_a_run_that_can_start_now_and_one_over_its_quota(
 
     [entry] = _cluster(client, token, auth)["queue"]
 
-    assert entry["status"] == "over_quota"
-    assert "quota is 1" in entry["note"]
+    assert entry["reason"] == "over_quota"
+    assert "1-slot quota" in entry["note"] and entry["wait_seconds"] is None
 
 
 def test_queue_marks_a_run_that_fits_as_starting(
@@ -171,7 +167,7 @@ def test_queue_marks_a_run_that_fits_as_starting(
 
     [entry] = _cluster(client, token, auth)["queue"]
 
-    assert entry["status"] == "starting"
+    assert entry["reason"] == "starting" and entry["wait_seconds"] == 0
 
 
 def test_other_teams_usage_is_summed_without_names(
@@ -204,39 +200,20 @@ def test_other_teams_usage_is_summed_without_names(
     assert users[0]["quota"] is None
 
 
-_queued = st.builds(
-    QueuedRun,
-    id=st.uuids().map(str),
-    user=st.sampled_from(["ann", "bob", "cy"]),
-    project=st.sampled_from(["p", "q"]),
-    priority=st.integers(-2, 2),
-    slots_per_node=st.integers(1, 4),
-    nodes=st.integers(1, 3),
-    queued_at=st.datetimes(),
-)
-
-
-@settings(max_examples=50, deadline=None)
-@given(
-    queued=st.lists(_queued, max_size=30, unique_by=lambda r: r.id),
-    history=st.dictionaries(st.sampled_from(["ann", "bob", "cy"]), st.floats(0, 1e6)),
-)
-def test_scheduling_order_lists_every_queued_run_once_by_priority(
-    queued: list[QueuedRun], history: dict[str, float]
+def test_one_queued_run_says_where_it_stands_and_a_running_one_is_409(
+    client: TestClient, session: Session, team: Any, make_run: Callable[..., Any], auth: Auth
 ) -> None:
-    snapshot = Snapshot(
-        queued=queued,
-        workers=[],
-        addresses={},
-        worker_ids={},
-        user_usage={},
-        project_usage={},
-        recent_gpu_seconds=history,
-        quotas=Quotas(),
+    user, token, project = team
+    worker = _worker(session, slots=1)
+    busy = make_run(
+        project, user, state="running", worker_id=worker.id, devices=[0], placed_on=worker.name
     )
+    waiting = make_run(project, user)
 
-    order = scheduling_order(snapshot)
-
-    assert sorted(order) == sorted(r.id for r in queued)
-    priority = {r.id: r.priority for r in queued}
-    assert [priority[i] for i in order] == sorted((priority[i] for i in order), reverse=True)
+    entry = client.get(f"/api/v1/runs/{waiting.id}/queue", headers=auth(token)).json()
+    assert (entry["position"], entry["user_position"], entry["reason"]) == (
+        1,
+        1,
+        "no_node_with_free_slots",
+    )
+    assert client.get(f"/api/v1/runs/{busy.id}/queue", headers=auth(token)).status_code == 409

@@ -400,6 +400,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{run_id}/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Queue Position
+         * @description Where a queued run stands: its place in the cluster's order and in its owner's, what
+         *     holds it, and an estimate of the wait.
+         */
+        get: operations["getQueuePosition"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{run_id}/summary": {
         parameters: {
             query?: never;
@@ -1014,12 +1035,19 @@ export interface components {
             export?: components["schemas"]["ExportPolicy"];
             /**
              * Max Restarts
+             * @description requeues after losing a worker (preemption is free)
              * @default 2
              */
             max_restarts: number;
             model: components["schemas"]["EntrypointSpec"];
             /** Name */
             name: string;
+            /**
+             * Preemptible
+             * @description false: the scheduler never preempts it for another run (admins only)
+             * @default true
+             */
+            preemptible: boolean;
             /**
              * Priority
              * @description higher runs first
@@ -1094,6 +1122,13 @@ export interface components {
              * @description fences the worker reported whose attempt has ended: stop them, forget them
              */
             ended?: number[];
+            /**
+             * Preempt
+             * @description fences it holds that the scheduler asks to checkpoint and stop, with why
+             */
+            preempt?: {
+                [key: string]: string;
+            };
             /**
              * Received At
              * Format: date-time
@@ -1360,6 +1395,12 @@ export interface components {
              */
             queued_at: string;
             /**
+             * Reason
+             * @description what holds it (starting: nothing)
+             * @enum {string}
+             */
+            reason: "starting" | "unplaceable" | "over_quota" | "no_node_with_free_slots" | "gang_waiting" | "held_for_larger_run" | "reserved" | "preempting" | "fair_share";
+            /**
              * Run Id
              * @description null when the run is in a project you are not in
              */
@@ -1370,10 +1411,15 @@ export interface components {
              */
             slots: number;
             /**
-             * Status
-             * @enum {string}
+             * User Position
+             * @description its place among its owner's own queued runs
              */
-            status: "starting" | "reserved" | "over_quota" | "unplaceable" | "waiting";
+            user_position: number;
+            /**
+             * Wait Seconds
+             * @description estimated wait until it starts, from the running runs' progress and the typical length of finished runs; null where nothing tells
+             */
+            wait_seconds: number | null;
         };
         /** Resources */
         Resources: {
@@ -3374,6 +3420,73 @@ export interface operations {
             };
             /** @description no such resource visible to you */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getQueuePosition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueEntry"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -22,8 +22,8 @@ const cluster = {
     },
   ],
   queue: [
-    { position: 1, run_id: "r2", experiment_name: "bert", owner: "bob@x", project: "nlp", priority: 5, slots: 2, nodes: 1, queued_at: "2024-01-01T00:00:00Z", status: "reserved", note: "holding gpu-1" },
-    { position: 2, run_id: null, experiment_name: null, owner: null, project: null, priority: 0, slots: 1, nodes: 1, queued_at: "2024-01-01T00:00:00Z", status: "waiting", note: "waiting for free slots" },
+    { position: 1, run_id: "r2", experiment_name: "bert", owner: "bob@x", project: "nlp", priority: 5, slots: 2, nodes: 1, queued_at: "2024-01-01T00:00:00Z", user_position: 1, reason: "reserved", note: "holding gpu-1", wait_seconds: 125 },
+    { position: 2, run_id: null, experiment_name: null, owner: null, project: null, priority: 0, slots: 1, nodes: 1, queued_at: "2024-01-01T00:00:00Z", user_position: 1, reason: "no_node_with_free_slots", note: "no worker has 1 free slot(s)", wait_seconds: null },
   ],
   queue_total: 2,
   users: [{ user: "ann@x", recent_gpu_seconds: 7200, share: 0.75, slots_in_use: 1, quota: 4 }],
@@ -45,6 +45,9 @@ describe("ClusterPage", () => {
     const rows = within(await screen.findByRole("table", { name: "Queue" })).getAllByRole("row");
     expect(rows[1]).toHaveTextContent("bert");
     expect(rows[1]).toHaveTextContent("reserved");
+    expect(rows[1]).toHaveTextContent("~2m05s");
+    expect(rows[2]).toHaveTextContent("no node with free slots");
+    expect(rows[2]).toHaveTextContent("unknown");
     expect(rows[2]).toHaveTextContent("another team");
   });
 

@@ -50,19 +50,22 @@ function Queue({ queue, total }: { queue: Cluster["queue"]; total: number }) {
         <thead>
           <tr>
             <th>#</th>
+            <th title="its place among its owner's queued runs">Owner&apos;s #</th>
             <th>Run</th>
             <th>Owner</th>
             <th>Project</th>
             <th>Priority</th>
             <th>Slots</th>
             <th>Queued</th>
-            <th>Status</th>
+            <th>Waits for</th>
+            <th>Expected wait</th>
           </tr>
         </thead>
         <tbody>
           {queue.map((e) => (
             <tr key={e.position}>
               <td>{e.position}</td>
+              <td>{e.user_position}</td>
               <td>{e.run_id ? <Link to={`/runs/${e.run_id}`}>{e.experiment_name ?? shortId(e.run_id)}</Link> : <span className="hint">another team</span>}</td>
               <td>{e.owner ?? "—"}</td>
               <td>{e.project ?? "—"}</td>
@@ -73,8 +76,9 @@ function Queue({ queue, total }: { queue: Cluster["queue"]; total: number }) {
               </td>
               <td>{formatTime(e.queued_at)}</td>
               <td title={e.note}>
-                <span className={`queue-${e.status}`}>{e.status.replace("_", " ")}</span> <small className="hint">{e.note}</small>
+                <span className={`queue-${e.reason}`}>{e.reason.replaceAll("_", " ")}</span> <small className="hint">{e.note}</small>
               </td>
+              <td>{formatWait(e.wait_seconds)}</td>
             </tr>
           ))}
         </tbody>
@@ -82,6 +86,16 @@ function Queue({ queue, total }: { queue: Cluster["queue"]; total: number }) {
       {total > queue.length && <p className="hint">and {total - queue.length} more queued runs</p>}
     </>
   );
+}
+
+/** "~1h05m", "~3m20s", "now", or "unknown" when nothing tells how long the runs ahead take. */
+export function formatWait(seconds: number | null | undefined): string {
+  if (seconds == null) return "unknown";
+  if (seconds < 1) return "now";
+  const minutes = Math.floor(seconds / 60);
+  const hours = Math.floor(minutes / 60);
+  if (hours) return `~${hours}h${String(minutes % 60).padStart(2, "0")}m`;
+  return `~${minutes}m${String(Math.floor(seconds % 60)).padStart(2, "0")}s`;
 }
 
 function Shares({ users, windowSeconds }: { users: Cluster["users"]; windowSeconds: number }) {
