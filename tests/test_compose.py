@@ -73,6 +73,19 @@ def test_worker_reserves_nvidia_gpus():
     assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
 
 
+def test_worker_container_can_build_run_sandboxes():
+    """The worker's default isolation needs bubblewrap in the image, the capability to create
+    namespaces and mounts (which Docker's default seccomp and AppArmor profiles forbid), and a
+    writable cgroup tree for run limits; without them it refuses to start."""
+    worker = SERVICES["worker"]
+    assert "bubblewrap" in COMPOSE["x-runyard-image"]["build"]["dockerfile_inline"]
+    assert worker["cap_add"] == ["SYS_ADMIN"]
+    assert {"seccomp=unconfined", "apparmor=unconfined"} <= set(worker["security_opt"])
+    assert "/sys/fs/cgroup:/sys/fs/cgroup:rw" in worker["volumes"]
+    assert "RUNYARD_WORKER_ISOLATION" not in worker["environment"]  # the sandbox stays on
+    assert not worker.get("privileged", False)
+
+
 def test_worker_gets_no_database_credentials():
     env = SERVICES["worker"]["environment"]
     assert not any("DATABASE" in key for key in env)
