@@ -5,13 +5,14 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.worker.polling import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = re.compile(r"ry_user_[A-Za-z0-9_\-]+")
@@ -39,18 +40,15 @@ def running_server(data_dir: Path, log: Path) -> Iterator[str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def healthy() -> bool:
             assert process.poll() is None, log.read_text()
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
+                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (
-                "server did not answer /healthz:\n" + log.read_text()
-            )
-            time.sleep(0.2)  # polling interval of the deadline loop, not synchronisation
+                return False
+
+        wait_for(healthy, timeout=60, what="the server to answer /healthz")
         yield base
     finally:
         process.terminate()

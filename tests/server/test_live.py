@@ -4,7 +4,6 @@
 import json
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from runyard.schemas.events import StateEvent
 from runyard.schemas.states import RunState
 from server.runs.models import Run
 from tests.server.ingest_helpers import attributed, log_event, metrics_event, publish
+from tests.worker.polling import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +39,7 @@ def base_url(app: FastAPI) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)  # polling interval of a deadline wait
+    wait_for(lambda: server.started, timeout=30, what="uvicorn to start")
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=30)

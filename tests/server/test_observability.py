@@ -1,6 +1,5 @@
 """GET /metrics: Prometheus text with request, ingest and lag figures; a token is required."""
 
-import time
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -8,6 +7,7 @@ from redis import Redis
 
 from runyard.schemas.states import RunState
 from tests.server.ingest_helpers import metrics_event, publish
+from tests.worker.polling import wait_for
 
 
 def _value(text: str, prefix: str) -> float:
@@ -63,14 +63,12 @@ def test_ingested_events_and_lag_are_reported(
     redis = Redis.from_url("redis://127.0.0.1:6379/0")
     publish(redis, redis_prefix, metrics_event(run, 0, range(25)))
     redis.close()
-    text = ""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def counted() -> str | None:
         text = client.get("/metrics", headers=auth(token)).text
-        if _value(text, "runyard_ingested_metric_points_total") == 25:
-            break
-        time.sleep(0.05)  # polling interval of a deadline wait
-    assert _value(text, "runyard_ingested_metric_points_total") == 25
+        return text if _value(text, "runyard_ingested_metric_points_total") == 25 else None
+
+    text = wait_for(counted, timeout=30, what="the 25 points to be counted")
     assert _value(text, "runyard_ingested_events_total") == 1
     assert _value(text, "runyard_ingest_lag_entries") == 0
 

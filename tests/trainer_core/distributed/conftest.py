@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +56,6 @@ def run_script(out: Path, *flags: str) -> dict[str, Any]:
     output, _ = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, output
     return torch.load(out / "result.pt", weights_only=True)
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def alive(pid: int) -> bool:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.trainer_core.distributed.conftest import alive, descendants, start_script, wait_for
+from tests.trainer_core.distributed.conftest import alive, descendants, start_script
+from tests.worker.polling import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +29,8 @@ def _wait_for_rank_pids(proc: subprocess.Popen[str], pid_dir: Path) -> dict[int,
     files = [pid_dir / "rank_0.pid", pid_dir / "rank_1.pid"]
     wait_for(
         lambda: all(f.exists() for f in files) or proc.poll() is not None,
-        STARTUP_TIMEOUT_S,
-        "both ranks to start training",
+        timeout=STARTUP_TIMEOUT_S,
+        what="both ranks to start training",
     )
     assert proc.poll() is None, proc.communicate()[0]
     return {rank: int(f.read_text()) for rank, f in enumerate(files)}
@@ -62,6 +63,8 @@ def test_killing_rank_zero_takes_the_other_ranks_down(tmp_path: Path) -> None:
     os.kill(pids[0], signal.SIGKILL)  # rank 0 is the launching process itself
     proc.communicate(timeout=END_DEADLINE_S)
     wait_for(
-        lambda: not any(alive(pid) for pid in tree), END_DEADLINE_S, "rank 1 to die with rank 0"
+        lambda: not any(alive(pid) for pid in tree),
+        timeout=END_DEADLINE_S,
+        what="rank 1 to die with rank 0",
     )
     assert proc.returncode == -signal.SIGKILL
