@@ -17,6 +17,7 @@ the blocked runs, the preemption plan) with 100,000 queued runs on the same clus
 
 import argparse
 import json
+import math
 import random
 import statistics
 import sys
@@ -54,7 +55,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
 
 

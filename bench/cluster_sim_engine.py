@@ -151,11 +151,12 @@ class ClusterSim:
     recent: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     buckets: dict[int, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     user_gpu_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    requeued_at: list[float] = field(default_factory=list)
     recent_requeues: deque[float] = field(default_factory=deque)
     busy: float = 0.0
     lost: float = 0.0
     lost_step: float = 0.0
+    preempted: int = 0
+    """Preemptions in the measured window (as the lost work)."""
     passes: int = 0
     max_queued: int = 0
     double_booked: int = 0
@@ -219,10 +220,11 @@ class ClusterSim:
         checkpoint = run.last_checkpoint(self.now, self.config.checkpoint_seconds)
         saved = max(checkpoint - run.compute_start, 0.0)
         gpus = run.job.gpus
-        self.lost += ((self.now - checkpoint) + self.config.restart_seconds) * gpus
-        self.lost_step += self.config.restart_seconds * gpus
+        if self.config.warmup_seconds <= self.now <= self.config.end_seconds:
+            self.lost += ((self.now - checkpoint) + self.config.restart_seconds) * gpus
+            self.lost_step += self.config.restart_seconds * gpus
+            self.preempted += 1
         self.records[job_id].preemptions += 1
-        self.requeued_at.append(self.now)
         self.recent_requeues.append(self.now)
         self._enqueue(run.job, run.work_left - saved, resumed=True)
 
@@ -401,7 +403,7 @@ class ClusterSim:
             user_gpu_seconds=dict(self.user_gpu_seconds),
             lost_gpu_seconds=self.lost,
             lost_gpu_seconds_step_checkpoint=self.lost_step,
-            preemptions=len(self.requeued_at),
+            preemptions=self.preempted,
             passes=self.passes,
             queued_at_end=set(self.waiting),
             running_at_end=set(self.active),

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bench.cluster_sim import fairness, jain, waits
+from bench.cluster_sim import fairness, jain, percentile, waits
 from bench.cluster_sim_engine import POLICIES, ClusterSim, Outcome, Policy, SimConfig
 from bench.cluster_sim_workload import Job, generate
 
@@ -71,3 +71,10 @@ def test_preemption_only_happens_under_the_policy_that_allows_it_and_costs_work(
 def test_jain_index_is_one_for_equal_shares_and_one_over_n_for_one_taker():
     assert jain([3.0, 3.0, 3.0]) == pytest.approx(1.0)
     assert jain([6.0, 0.0, 0.0]) == pytest.approx(1 / 3)
+
+
+def test_percentiles_are_nearest_rank():
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([5.0], 99) == 5.0
