@@ -1,11 +1,15 @@
 """A discrete-event simulation of one GPU cluster driven by the scheduler's real pure code.
 
 Events (a heap): job arrivals, job completions, and preempted runs reaching their stop (the
-next step boundary plus the checkpoint upload, `drain_seconds` after the request). Every
-`pass_seconds` of simulated time there is a scheduling pass, as the leader loop's tick: the
-real `placement.decide` over the queue and the cluster's free slots, then, for a policy with
-preemption, the real `preemption.blocked_runs` and `preemption.plan_preemptions` with the
-budget the leader derives from `preemption_max_per_hour`.
+next step boundary plus the checkpoint upload, `drain_seconds` after the request), and the
+scheduling passes. A pass runs at the leader's next 1-second tick after any of the others
+(ticks in which nothing changed are skipped: their decision would be the same), and every
+`pass_seconds` regardless, for what changes with time alone (runs passing the minimum runtime,
+the hourly preemption budget, the fair-share window). A pass is what the leader's tick does:
+the real `placement.decide` over the queue and the cluster's free slots, then, for a policy
+with preemption, the real `preemption.blocked_runs` and `preemption.plan_preemptions` with the
+budget the leader derives from `preemption_max_per_hour`. Placements start at once (the
+worker's accept and start are not simulated).
 
 Checkpoints: every run checkpoints every `checkpoint_seconds` of its own progress, so the
 last checkpoint's time is known without events for it. A preempted run resumes from its last
@@ -38,6 +42,8 @@ from server.scheduler.preemption import (
 
 EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 HOUR = 3600.0
+_CHANGES = frozenset({"arrive", "finish", "stop"})
+"""Events after which the next tick has something new to decide."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,11 @@ POLICIES = (
 class SimConfig:
     nodes: int = 125
     node_gpus: int = NODE_GPUS
+    tick_seconds: float = 1.0
+    """The leader's tick: a change (arrival, completion, a preempted run gone) is seen at the
+    next one."""
     pass_seconds: float = 60.0
+    """A pass also runs this often when nothing changed (time-driven inputs)."""
     checkpoint_seconds: float = 30 * 60.0
     drain_seconds: float = 60.0
     restart_seconds: float = 120.0
@@ -101,7 +111,6 @@ class Active:
     compute_start: float
     work_left: float
     attempt: int
-    accrued_until: float
     preempt_at: float | None = None
 
     @property
@@ -151,6 +160,9 @@ class ClusterSim:
     recent: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     buckets: dict[int, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     user_gpu_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    held_by_user: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    held_by_project: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    accrued_until: dict[str, float] = field(default_factory=dict)
     recent_requeues: deque[float] = field(default_factory=deque)
     busy: float = 0.0
     lost: float = 0.0
@@ -161,6 +173,10 @@ class ClusterSim:
     max_queued: int = 0
     double_booked: int = 0
     _seq: int = 0
+    _passes_due: set[float] = field(default_factory=set)
+    _changes_due: int = 0
+    _accrued_hour: int = -1
+    """Arrivals, completions and stops still in the heap."""
 
     def __post_init__(self) -> None:
         slots = [str(s) for s in range(self.config.node_gpus)]
@@ -172,34 +188,54 @@ class ClusterSim:
 
     def run(self) -> Outcome:
         c = self.config
-        tick = c.pass_seconds
-        while True:
-            next_event = self.events[0][0] if self.events else math.inf
-            busy = self.waiting or self.active or self.events
-            if min(next_event, tick) > c.end_seconds and not (c.drain and busy):
+        self._push(c.pass_seconds, "periodic_pass", "", 0)
+        while self.events:
+            at, _, kind, job_id, token = self.events[0]
+            busy = self.waiting or self.active
+            if at > c.end_seconds and not (c.drain and busy):
                 break
-            if next_event <= tick:
-                _, _, kind, job_id, token = heapq.heappop(self.events)
-                self.now = next_event
-                getattr(self, f"_on_{kind}")(job_id, token)
-                continue
-            self.now = tick
-            self._accrue_all()
-            self._expire_history()
-            placed = self._pass()
-            tick += c.pass_seconds
-            if self.waiting and not (self.active or self.events or placed):
+            heapq.heappop(self.events)
+            self.now = at
+            getattr(self, f"_on_{kind}")(job_id, token)
+            if kind in _CHANGES:
+                self._changes_due -= 1
+                self._pass_soon()
+            elif self.waiting and not (self.active or self._changes_due):
                 break  # what is left can never be placed on this cluster
         if not c.drain:
             self.now = c.end_seconds
         self._accrue_all()
         return self._outcome()
 
+    def _pass_soon(self) -> None:
+        """The leader's next tick sees what just changed."""
+        at = math.ceil(self.now / self.config.tick_seconds) * self.config.tick_seconds
+        if at not in self._passes_due:
+            self._passes_due.add(at)
+            self._push(at, "pass", "", 0)
+
     # --- events ---------------------------------------------------------------------------
 
     def _push(self, at: float, kind: str, job_id: str, token: int) -> None:
+        self._changes_due += kind in _CHANGES
         self._seq += 1
         heapq.heappush(self.events, (at, self._seq, kind, job_id, token))
+
+    def _on_pass(self, _: str, __: int) -> None:
+        self._passes_due.discard(self.now)
+        hour = int(self.now // HOUR)
+        if hour != self._accrued_hour:
+            # Hourly is enough for the window's buckets; passes read `_history()` in between.
+            self._accrued_hour = hour
+            self._accrue_all()
+            self._expire_history()
+        self._pass()
+
+    def _on_periodic_pass(self, _: str, __: int) -> None:
+        """A pass even when nothing happened: runs pass their minimum runtime, the hourly
+        preemption budget refills, the fair-share history moves on."""
+        self._push(self.now + self.config.pass_seconds, "periodic_pass", "", 0)
+        self._on_pass("", 0)
 
     def _on_arrive(self, job_id: str, _: int) -> None:
         job = self.records[job_id].job
@@ -251,12 +287,11 @@ class ClusterSim:
         return [WorkerState(name, self.capacity, tuple(free)) for name, free in self.free.items()]
 
     def _usage(self) -> tuple[dict[str, int], dict[str, int]]:
-        by_user: dict[str, int] = defaultdict(int)
-        by_project: dict[str, int] = defaultdict(int)
-        for run in self.active.values():
-            by_user[run.job.user] += run.job.gpus
-            by_project[run.job.tier] += run.job.gpus
-        return by_user, by_project
+        """GPU slots held per user and per project (the quotas' usage)."""
+        return (
+            {u: n for u, n in self.held_by_user.items() if n},
+            {p: n for p, n in self.held_by_project.items() if n},
+        )
 
     def _pass(self) -> int:
         """One scheduling pass; returns how many runs it started."""
@@ -266,7 +301,7 @@ class ClusterSim:
         queued = [w.queued for w in self.waiting.values()]
         workers = self._worker_states()
         user_usage, project_usage = self._usage()
-        history = None if self.policy.fifo else dict(self.recent)
+        history = None if self.policy.fifo else self._history()
         if any(self.free.values()):
             decision = decide(
                 queued,
@@ -305,13 +340,13 @@ class ClusterSim:
             compute_start=self.now + overhead,
             work_left=waiting.work_left,
             attempt=attempt,
-            accrued_until=self.now,
         )
         self.active[job_id] = run
+        self._hold(run.job, +1)
         self._push(run.end, "finish", job_id, attempt)
 
     def _release(self, run: Active) -> None:
-        self._accrue(run)
+        self._hold(run.job, -1)
         del self.active[run.job.id]
         for node in run.nodes:
             self.free[node.worker].extend(node.slots)
@@ -334,7 +369,7 @@ class ClusterSim:
             quotas=Quotas(),
             user_usage=user_usage,
             project_usage=project_usage,
-            recent_gpu_seconds=dict(self.recent),
+            recent_gpu_seconds=self._history(),
         )
         if not blocked:
             return
@@ -366,25 +401,43 @@ class ClusterSim:
 
     # --- accounting -----------------------------------------------------------------------
 
-    def _accrue(self, run: Active) -> None:
-        """GPU-time of `run` up to now: utilisation, fairness, and the fair-share history."""
+    def _hold(self, job: Job, sign: int) -> None:
+        """`job` starts (+1) or stops (-1) holding its GPUs; its user's GPU-time is brought up
+        to now first, at the rate that held until now."""
+        self._accrue(job.user)
+        self.held_by_user[job.user] += sign * job.gpus
+        self.held_by_project[job.tier] += sign * job.gpus
+
+    def _accrue(self, user: str) -> None:
+        """`user`'s GPU-time up to now: utilisation, fairness, and the fair-share history."""
         c = self.config
-        begin, end = run.accrued_until, min(self.now, run.end)
-        run.accrued_until = max(self.now, begin)
-        if end <= begin:
+        begin = self.accrued_until.get(user, self.now)
+        self.accrued_until[user] = self.now
+        gpus = self.held_by_user.get(user, 0)
+        if gpus == 0 or self.now <= begin:
             return
-        user, gpus = run.job.user, run.job.gpus
-        self.recent[user] += (end - begin) * gpus
+        gpu_seconds = (self.now - begin) * gpus
+        self.recent[user] += gpu_seconds
         bucket = self.buckets[int(begin // HOUR)]
-        bucket[user] = bucket.get(user, 0.0) + (end - begin) * gpus
-        low, high = max(begin, c.warmup_seconds), min(end, c.end_seconds)
+        bucket[user] = bucket.get(user, 0.0) + gpu_seconds
+        low, high = max(begin, c.warmup_seconds), min(self.now, c.end_seconds)
         if high > low:
             self.busy += (high - low) * gpus
             self.user_gpu_seconds[user] += (high - low) * gpus
 
+    def _history(self) -> dict[str, float]:
+        """Each user's GPU-seconds in the fair-share window, up to now."""
+        now, held, since = self.now, self.held_by_user, self.accrued_until
+        return {
+            u: r + held.get(u, 0) * (now - since.get(u, now)) for u, r in self.recent.items()
+        } | {
+            u: n * (now - since.get(u, now)) for u, n in held.items() if n and u not in self.recent
+        }
+
     def _accrue_all(self) -> None:
-        for run in self.active.values():
-            self._accrue(run)
+        for user, gpus in self.held_by_user.items():
+            if gpus:
+                self._accrue(user)
 
     def _expire_history(self) -> None:
         """Hours that left the fair-share window stop counting (the snapshot's window)."""
