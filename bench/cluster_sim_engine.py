@@ -175,8 +175,8 @@ class ClusterSim:
     _seq: int = 0
     _passes_due: set[float] = field(default_factory=set)
     _changes_due: int = 0
-    _accrued_hour: int = -1
     """Arrivals, completions and stops still in the heap."""
+    _accrued_hour: int = -1
 
     def __post_init__(self) -> None:
         slots = [str(s) for s in range(self.config.node_gpus)]
