@@ -17,8 +17,14 @@ from runyard.schemas import ExperimentSpec
 from server.artifacts.models import Checkpoint
 from server.attempts.models import AttemptNode, RunAttempt
 from server.runs.models import Run, RunTransition
-from server.scheduler.placement import Decision, NodePlacement, QueuedRun, scheduling_order
-from server.scheduler.preemption import Preemption, PreemptionPolicy, RunningRun, plan_preemptions
+from server.scheduler.placement import Decision, NodePlacement
+from server.scheduler.preemption import (
+    Preemption,
+    PreemptionPolicy,
+    RunningRun,
+    blocked_runs,
+    plan_preemptions,
+)
 from server.scheduler.settings import SchedulerSettings
 from server.scheduler.snapshot import Snapshot
 
@@ -80,29 +86,6 @@ def _budget(session: Session, settings: SchedulerSettings, now: datetime) -> int
     return settings.preemption_max_per_hour - int(done or 0) - int(pending or 0)
 
 
-def _blocked(snapshot: Snapshot, decision: Decision) -> list[QueuedRun]:
-    """Queued runs `decide` left waiting for slots (not for a quota, not unplaceable)."""
-    placed = {a.run_id for a in decision.assignments}
-    by_id = {r.id: r for r in snapshot.queued}
-    blocked = []
-    for run_id in scheduling_order(snapshot.queued, snapshot.recent_gpu_seconds):
-        run = by_id[run_id]
-        if run_id in placed or run_id in decision.unplaceable:
-            continue
-        user_cap = snapshot.quotas.per_user.get(run.user)
-        project_cap = snapshot.quotas.per_project.get(run.project)
-        over = (
-            user_cap is not None
-            and snapshot.user_usage.get(run.user, 0) + run.total_slots > user_cap
-        ) or (
-            project_cap is not None
-            and snapshot.project_usage.get(run.project, 0) + run.total_slots > project_cap
-        )
-        if not over:
-            blocked.append(run)
-    return blocked
-
-
 def request_preemptions(
     session: Session,
     snapshot: Snapshot,
@@ -114,7 +97,14 @@ def request_preemptions(
     commits)."""
     if not settings.preemption:
         return []
-    blocked = _blocked(snapshot, decision)
+    blocked = blocked_runs(
+        snapshot.queued,
+        decision,
+        quotas=snapshot.quotas,
+        user_usage=snapshot.user_usage,
+        project_usage=snapshot.project_usage,
+        recent_gpu_seconds=snapshot.recent_gpu_seconds,
+    )
     if not blocked:
         return []
     policy = PreemptionPolicy(

@@ -16,7 +16,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from server.scheduler.placement import NodePlacement, QueuedRun, WorkerState
+from server.scheduler.placement import (
+    Decision,
+    NodePlacement,
+    QueuedRun,
+    Quotas,
+    WorkerState,
+    scheduling_order,
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,41 @@ def _candidates(
                 )
             )
     return chosen
+
+
+def blocked_runs(
+    queued: Sequence[QueuedRun],
+    decision: Decision,
+    *,
+    quotas: Quotas,
+    user_usage: Mapping[str, int],
+    project_usage: Mapping[str, int],
+    recent_gpu_seconds: Mapping[str, float] | None = None,
+) -> list[QueuedRun]:
+    """Queued runs `decision` left waiting for slots (not for a quota, not unplaceable), in
+    scheduling order: the runs preemption may make room for."""
+    placed = {a.run_id for a in decision.assignments}
+    by_id = {r.id: r for r in queued}
+    blocked = []
+    capped = bool(quotas.per_user or quotas.per_project)
+    for run_id in scheduling_order(list(queued), recent_gpu_seconds):
+        run = by_id[run_id]
+        if run_id in placed or run_id in decision.unplaceable:
+            continue
+        if not capped:
+            blocked.append(run)
+            continue
+        user_cap = quotas.per_user.get(run.user)
+        project_cap = quotas.per_project.get(run.project)
+        over = (
+            user_cap is not None and user_usage.get(run.user, 0) + run.total_slots > user_cap
+        ) or (
+            project_cap is not None
+            and project_usage.get(run.project, 0) + run.total_slots > project_cap
+        )
+        if not over:
+            blocked.append(run)
+    return blocked
 
 
 def plan_preemptions(

@@ -128,3 +128,21 @@ def test_scheduling_order_lists_every_queued_run_once_by_priority(
     assert sorted(order) == sorted(r.id for r in queued)
     priority = {r.id: r.priority for r in queued}
     assert [priority[i] for i in order] == sorted((priority[i] for i in order), reverse=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    queued=st.lists(_queued, max_size=30, unique_by=lambda r: r.id),
+    history=st.dictionaries(st.sampled_from(["ann", "bob", "cy"]), st.floats(0, 1e6)),
+)
+def test_scheduling_order_is_the_order_decide_places_runs_in_on_a_roomy_cluster(
+    queued: list[QueuedRun], history: dict[str, float]
+) -> None:
+    # A cluster big enough for every run at once and no quotas: `decide` places each run in
+    # its turn, so its assignments are the queue's order.
+    capacity = tuple(str(i) for i in range(sum(max(r.slots_per_node, 1) for r in queued)))
+    nodes = max((r.nodes for r in queued), default=0)
+    roomy = [WorkerState(f"order-{i}", capacity, capacity) for i in range(nodes)]
+    placed = decide(queued, roomy, recent_gpu_seconds=history).assignments
+
+    assert scheduling_order(queued, history) == [a.run_id for a in placed]
