@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from runyard.schemas import ExperimentSpec, RunState
+from server.attempts.models import AttemptNode, RunAttempt
 from server.attempts.service import held_slots
 from server.projects.models import Project
 from server.runs.models import Run
@@ -44,22 +45,20 @@ class Snapshot:
 
 
 def _recent_gpu_seconds(session: Session, now: datetime, window: timedelta) -> dict[str, float]:
+    """Slot-seconds each user's runs held within the window, from the attempts' slot holdings:
+    every attempt counts (a preempted or restarted one too), from its dispatch until its slots
+    were released, or until now while it holds them."""
     start = now - window
-    rows = session.scalars(
-        select(Run).where(
-            Run.started_at.is_not(None),
-            or_(Run.finished_at.is_(None), Run.finished_at >= start),
-        )
+    rows = session.execute(
+        select(Run.owner_id, AttemptNode.slots, AttemptNode.dispatched_at, AttemptNode.released_at)
+        .join(RunAttempt, RunAttempt.fence == AttemptNode.fence)
+        .join(Run, Run.id == RunAttempt.run_id)
+        .where(or_(AttemptNode.released_at.is_(None), AttemptNode.released_at >= start))
     )
     seconds: dict[str, float] = defaultdict(float)
-    for run in rows:
-        assert run.started_at is not None
-        begin = max(run.started_at, start)
-        end = run.finished_at or now
-        if run.finished_at is None and run.state not in ACTIVE:
-            continue  # requeued: its time was counted while it ran, as far as we know
-        per_node, nodes = run_slots(run)
-        seconds[run.owner_id] += max((end - begin).total_seconds(), 0.0) * per_node * nodes
+    for owner, slots, dispatched_at, released_at in rows:
+        held = (min(released_at or now, now) - max(dispatched_at, start)).total_seconds()
+        seconds[owner] += max(held, 0.0) * max(len(slots), 1)
     return dict(seconds)
 
 
