@@ -4,26 +4,31 @@ epochs, and that it ends paused), the metric at each rung end is read from the c
 trial saved there, a promoted trial resumes from that checkpoint, and once the search is idle
 the trials left waiting end completed, "stopped by ASHA at rung r"."""
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from runyard.schemas import ExperimentSpec, RunAssignment, RunState
 from server.artifacts.models import Checkpoint
+from server.cluster.service import _holdings
 from server.experiments.models import Experiment, RungResult
 from server.runs.models import Run, RunTransition
 from server.runs.service import apply_state_event
 from tests.scheduler.test_leader import queued_tasks
 
 
-def asha_experiment(factory, *, num_trials: int = 3, max_concurrent: int = 2) -> list[str]:  # type: ignore[no-untyped-def]
-    """An ASHA search with rungs of 1 and 3 epochs whose trials are all waiting."""
+def asha_experiment(  # type: ignore[no-untyped-def]
+    factory, *, num_trials: int = 3, max_concurrent: int = 2, grace_period: int = 1
+) -> list[str]:
+    """An ASHA search whose trials are all waiting: reduction factor 3, rungs of grace_period
+    and 3 * grace_period epochs (the top)."""
     spec = ExperimentSpec.model_validate(
         {
             "name": "asha",
             "project": "vision",
             "model": {"entrypoint": "examples.digits:DigitsClassifier"},
-            "trainer": {"max_epochs": 3},
+            "trainer": {"max_epochs": 3 * grace_period},
             "resources": {"gpus_per_node": 1},
             "search": {
                 "algorithm": "asha",
@@ -31,7 +36,7 @@ def asha_experiment(factory, *, num_trials: int = 3, max_concurrent: int = 2) ->
                 "mode": "max",
                 "num_trials": num_trials,
                 "max_concurrent": max_concurrent,
-                "grace_period": 1,
+                "grace_period": grace_period,
                 "reduction_factor": 3,
                 "parameters": {"model.init_args.lr": {"loguniform": [1e-4, 1e-1]}},
             },
@@ -188,3 +193,31 @@ def test_only_an_asha_trial_may_pause(make_scheduler, factory):
         assert not apply_state_event(s, run_id, 1, RunState.paused, fence=fence, worker="w1")
         s.commit()
     assert factory.get(run_id).state == "running"
+
+
+def test_a_trials_expected_end_counts_the_epochs_of_its_rung_not_max_epochs(
+    make_scheduler, factory, clock
+):
+    factory.worker("w1", slots=4)
+    factory.heartbeat("w1")
+    first, *_ = asha_experiment(factory, max_concurrent=1, grace_period=2)  # rungs: 2, 6 epochs
+    make_scheduler().tick()
+    factory.accept(first)
+    with factory.sessions() as s:
+        run = s.get(Run, first)
+        run.started_at = clock.now - timedelta(seconds=10)
+        s.add(
+            Checkpoint(
+                run_id=first,
+                attempt=1,
+                epoch=0,
+                step=10,
+                metrics={},
+                size=1,
+                sha256="0" * 64,
+                storage_path="ckpt/first",
+            )
+        )
+        s.commit()
+        [holding] = _holdings(s, clock.now)
+    assert holding.remaining_seconds == 10.0  # 1 of its rung's 2 epochs took 10 s (not 1 of 6)
