@@ -6,7 +6,7 @@ Each slice adds one import line here.
 from server.artifacts.models import Checkpoint, ExportedModel
 from server.attempts.models import AttemptNode, RunAttempt, SchedulerLease, ServicePresence
 from server.db import Base
-from server.experiments.models import Experiment, ExperimentTag
+from server.experiments.models import Experiment, ExperimentTag, RungResult
 from server.ingest.models import RunIngestUsage
 from server.logs.models import LogLine
 from server.metrics.models import MetricBlock, MetricCoarseRollup, MetricRollup, MetricSeries
@@ -36,6 +36,7 @@ __all__ = [
     "RunAttempt",
     "RunIngestUsage",
     "RunTransition",
+    "RungResult",
     "SchedulerLease",
     "ServicePresence",
     "User",

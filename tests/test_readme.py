@@ -361,6 +361,14 @@ def examples_block(block: Block, place: Place) -> None:
     assert list(folder.glob("lightning_logs/version_*"))
 
 
+def asha_spec_block(block: Block, place: Place) -> None:
+    # The README shows the example spec as it ships; it is valid and expands as it says.
+    assert block.text == (REPO / "examples" / "digits_asha.yaml").read_text()
+    out = place.sh("runyard submit examples/digits_asha.yaml --dry-run")
+    assert "valid: 9 run(s) in project examples" in out, out
+    assert "ASHA: rungs of 1, 3, 9 epochs" in out, out
+
+
 HANDLERS: dict[str, Callable[[Block, Place], None]] = {
     "# main job": the_two_commands,
     "python -m venv": install_block,
@@ -373,6 +381,7 @@ HANDLERS: dict[str, Callable[[Block, Place], None]] = {
     "RUNYARD_WORKER_NAME=gpu-2": extra_worker_block,
     "import trainer_core as pl": trainer_block,
     "python -m examples.digits": examples_block,
+    "# ASHA on digits": asha_spec_block,
 }
 
 

@@ -28,3 +28,5 @@ class ChildPlan(BaseModel):
     gpus: int = 0
     node_rank: int = 0
     num_nodes: int = 1
+    ends_paused: bool = False
+    """An ASHA trial at the end of a rung below the top: no export (its search may resume it)."""

@@ -235,6 +235,11 @@ def train(plan: ChildPlan, workdir: Path, notices: NoticeWriter) -> None:
         notices.write(PreemptedNotice(step=trainer.global_step))
         print(f"[runyard] preempted at step {trainer.global_step}", flush=True)
         return
+    if plan.ends_paused:
+        # The end of an ASHA rung: the last checkpoint is uploaded; the search decides whether
+        # the trial goes on from it, so there is nothing to export yet.
+        print(f"[runyard] paused after epoch {trainer.current_epoch + 1}", flush=True)
+        return
     if not trainer.is_global_zero or plan.node_rank != 0 or not spec.export.formats:
         return
     checkpoint = trainer.checkpoint_callback

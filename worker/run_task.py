@@ -389,6 +389,7 @@ class RunExecution:
             gpus=a.spec.resources.gpus_per_node,
             node_rank=a.node_rank,
             num_nodes=a.num_nodes,
+            ends_paused=a.ends_paused,
         )
 
     def _on_notice(self, raw: dict[str, Any]) -> None:
@@ -516,6 +517,12 @@ class RunExecution:
         if state == RunState.completed and not uploaded:
             state = RunState.failed
             reason = "training finished but uploads failed: " + "; ".join(failures or ["timed out"])
+        elif state == RunState.completed and self.assignment.ends_paused:
+            # The end of an ASHA rung, its checkpoint uploaded: the search promotes or stops it.
+            state = RunState.paused
+            epochs = self.assignment.spec.trainer.max_epochs
+            trained = f" ({epochs} epochs)" if epochs else ""
+            reason = f"reached the end of its rung{trained}; waiting for ASHA"
         if self.assignment.node_rank == 0:
             self.publisher.state(state, reason=reason, traceback=result.traceback)
         self.publisher.close()

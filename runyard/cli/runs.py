@@ -104,6 +104,12 @@ def show(ctx: typer.Context, run: RunRef) -> None:
     console.print(f"  state       {detail['state']} (attempt {detail['attempt']})")
     if detail.get("exit_reason"):
         console.print(f"  reason      {detail['exit_reason']}")
+    if detail.get("rung") is not None:
+        results = ", ".join(
+            f"rung {r['rung']} ({r['epochs']} epochs): {r['value']}"
+            for r in detail.get("rung_results", [])
+        )
+        console.print(f"  ASHA        rung {detail['rung']}" + (f"; {results}" if results else ""))
     console.print(f"  created     {age(detail['created_at'])}")
     console.print(f"  duration    {duration(detail)}")
     if detail.get("params"):

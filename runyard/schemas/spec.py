@@ -10,10 +10,12 @@ from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import (
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -133,8 +135,39 @@ class ExportPolicy(_Strict):
     torchscript_method: Literal["script", "trace"] = "trace"
 
 
+_SAMPLED_FORMS = ("uniform", "loguniform", "int", "choice")
+
+
+def _sampled_form(data: Any) -> Any:
+    """`{uniform: [low, high]}`, `{loguniform: [low, high]}`, `{int: [low, high]}` and
+    `{choice: [a, b, ...]}` are short for the explicit fields below."""
+    if not isinstance(data, dict):
+        return data
+    forms = [key for key in _SAMPLED_FORMS if key in data]
+    if not forms:
+        return data
+    if len(data) != 1:
+        others = sorted(str(key) for key in data if key != forms[0])
+        raise ValueError(
+            f"'{forms[0]}' stands alone: remove {', '.join(repr(k) for k in others)} "
+            "(or spell the space out with values/low/high/log/integer)"
+        )
+    form = forms[0]
+    value = data[form]
+    if form == "choice":
+        if not isinstance(value, list):
+            raise ValueError("'choice' needs a list of values, e.g. {choice: [32, 64, 128]}")
+        return {"values": value}
+    if not (isinstance(value, list) and len(value) == 2):
+        raise ValueError(f"'{form}' needs [low, high], e.g. {{{form}: [1, 10]}}")
+    low, high = value
+    return {"low": low, "high": high, "log": form == "loguniform", "integer": form == "int"}
+
+
 class ParamSpace(_Strict):
-    """One searched hyperparameter: either explicit `values`, or a numeric range."""
+    """One searched hyperparameter: either explicit `values`, or a numeric range. The sampled
+    forms `{uniform: [low, high]}`, `{loguniform: [low, high]}`, `{int: [low, high]}` and
+    `{choice: [...]}` are accepted as shorthands."""
 
     values: list[Any] | None = None
     low: float | None = None
@@ -142,13 +175,22 @@ class ParamSpace(_Strict):
     log: bool = False
     integer: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return _sampled_form(data)
+
     @model_validator(mode="after")
     def _one_form(self) -> Self:
         has_range = self.low is not None or self.high is not None
         if self.values is not None and has_range:
             raise ValueError("give either 'values' or 'low'/'high', not both")
         if self.values is None and not has_range:
-            raise ValueError("give 'values' (a list) or a range with 'low' and 'high'")
+            raise ValueError(
+                "give 'values' (a list) or a range with 'low' and 'high' (or one of "
+                "{uniform: [low, high]}, {loguniform: [low, high]}, {int: [low, high]}, "
+                "{choice: [...]})"
+            )
         if self.values is not None and not self.values:
             raise ValueError("'values' must not be empty")
         if has_range:
@@ -161,17 +203,84 @@ class ParamSpace(_Strict):
         return self
 
 
+_ASHA_FIELDS = ("metric", "mode", "resource", "grace_period", "reduction_factor")
+
+
 class SearchSpec(_Strict):
     """A hyperparameter search that expands into several runs.
 
-    Parameter names are dotted paths into the spec, e.g. `model.init_args.lr`.
+    Parameter names are dotted paths into the spec, e.g. `model.init_args.lr`. `algorithm`
+    and `method` are two names of one field, as are `num_trials` and `max_trials`.
+
+    `asha` (asynchronous successive halving, Li et al. 2018) samples `num_trials` configurations
+    like `random`, trains each for `grace_period` epochs, and promotes only the best
+    1/`reduction_factor` of each rung to `reduction_factor` times as many epochs, up to
+    `trainer.max_epochs`; the others stop early.
     """
 
-    method: Literal["grid", "random"] = "grid"
+    method: Literal["grid", "random", "asha"] = Field(
+        default="grid",
+        validation_alias=AliasChoices("method", "algorithm"),
+        description="grid, random or asha (also spelt `algorithm`)",
+    )
     parameters: dict[str, ParamSpace]
-    max_trials: int = Field(default=16, ge=1, le=10_000)
+    max_trials: int = Field(
+        default=16,
+        ge=1,
+        le=10_000,
+        validation_alias=AliasChoices("max_trials", "num_trials"),
+        description="trials the search runs at most (also spelt `num_trials`)",
+    )
     max_concurrent: int = Field(default=4, ge=1)
     seed: int = 0
+    metric: str | None = Field(
+        default=None, description="asha: the logged key that ranks trials at each rung"
+    )
+    mode: Literal["min", "max"] | None = Field(
+        default=None, description="asha: whether a lower (min) or higher (max) metric is better"
+    )
+    resource: Literal["epochs"] = Field(
+        default="epochs", description="asha: what a rung's budget counts (epochs)"
+    )
+    grace_period: int = Field(
+        default=1,
+        json_schema_extra={"minimum": 1},
+        description="asha: epochs of the first rung; rung r trains grace_period * "
+        "reduction_factor**r epochs, the last rung trainer.max_epochs",
+    )
+    reduction_factor: int = Field(
+        default=3,
+        json_schema_extra={"minimum": 2},
+        description="asha: each rung promotes its best 1/reduction_factor",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_name_each(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for names in (("algorithm", "method"), ("num_trials", "max_trials")):
+                if all(name in data for name in names):
+                    raise ValueError(
+                        f"{names[0]!r} and {names[1]!r} are two names of one field; give one"
+                    )
+        return data
+
+    @field_validator("grace_period")
+    @classmethod
+    def _check_grace_period(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"grace_period must be at least 1 epoch; got {value}")
+        return value
+
+    @field_validator("reduction_factor")
+    @classmethod
+    def _check_reduction_factor(cls, value: int) -> int:
+        if value < 2:
+            raise ValueError(
+                f"reduction_factor must be at least 2 (each rung promotes its best "
+                f"1/reduction_factor); got {value}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _grid_needs_values(self) -> Self:
@@ -185,7 +294,40 @@ class SearchSpec(_Strict):
                 )
             if self.method == "grid" and space.values is None:
                 raise ValueError(f"grid search parameter {name!r} needs a 'values' list")
+        if self.method == "asha":
+            self._check_asha()
+        else:
+            given = [f for f in _ASHA_FIELDS if f in self.model_fields_set]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for algorithm: "
+                    f"asha only; remove {'it' if len(given) == 1 else 'them'} from a "
+                    f"{self.method} search or set algorithm: asha"
+                )
         return self
+
+    def _check_asha(self) -> None:
+        if not self.metric:
+            raise ValueError(
+                "algorithm asha needs 'metric': the logged key that ranks the trials at each "
+                "rung, e.g. metric: val_loss"
+            )
+        if self.mode is None:
+            raise ValueError(
+                f"algorithm asha needs 'mode': min if a lower {self.metric} is better, max if "
+                "a higher one is"
+            )
+        if self.max_trials < self.reduction_factor:
+            raise ValueError(
+                f"num_trials ({self.max_trials}) must be at least reduction_factor "
+                f"({self.reduction_factor}), or no trial is ever promoted past the first rung"
+            )
+        for name in ("trainer.max_epochs", "trainer.min_epochs", "trainer.max_steps"):
+            if name in self.parameters:
+                raise ValueError(
+                    f"algorithm asha decides how long each trial trains; remove the search "
+                    f"parameter {name!r}"
+                )
 
 
 class ExperimentSpec(_Strict):
@@ -208,6 +350,36 @@ class ExperimentSpec(_Strict):
     checkpoint: CheckpointPolicy = Field(default_factory=CheckpointPolicy)
     export: ExportPolicy = Field(default_factory=ExportPolicy)
     search: SearchSpec | None = None
+
+    @field_validator("search")
+    @classmethod
+    def _check_asha_fits(cls, search: SearchSpec | None, info: ValidationInfo) -> SearchSpec | None:
+        """ASHA trains each trial to the end of a rung (trainer.max_epochs at the top) and
+        resumes a promoted one from its last checkpoint."""
+        if search is None or search.method != "asha":
+            return search
+        trainer, checkpoint = info.data.get("trainer"), info.data.get("checkpoint")
+        if isinstance(trainer, TrainerArgs):
+            if trainer.max_epochs is None:
+                raise ValueError(
+                    "algorithm asha needs trainer.max_epochs: the epochs of its last rung, "
+                    "which only the best trials reach"
+                )
+            if search.grace_period >= trainer.max_epochs:
+                raise ValueError(
+                    f"grace_period ({search.grace_period}) must be less than trainer.max_epochs "
+                    f"({trainer.max_epochs}), or there is one rung and nothing stops early"
+                )
+            if trainer.max_steps is not None:
+                raise ValueError(
+                    "algorithm asha counts its rungs in epochs; remove trainer.max_steps"
+                )
+        if isinstance(checkpoint, CheckpointPolicy) and not checkpoint.save_last:
+            raise ValueError(
+                "algorithm asha resumes a promoted trial from its last checkpoint; set "
+                "checkpoint.save_last: true"
+            )
+        return search
 
     @field_validator("name", "project")
     @classmethod

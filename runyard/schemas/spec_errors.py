@@ -8,7 +8,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AliasChoices, BaseModel, ValidationError
 
 from runyard.schemas.spec import ExperimentSpec
 
@@ -75,6 +75,15 @@ def model_at(loc: Loc, root: type[BaseModel] = ExperimentSpec) -> type[BaseModel
     return None if pending is not None else model
 
 
+def _field_names(model: type[BaseModel]) -> set[str]:
+    """Field names and the other names a field accepts (`algorithm` for `method`)."""
+    names = set(model.model_fields)
+    for info in model.model_fields.values():
+        if isinstance(info.validation_alias, AliasChoices):
+            names.update(c for c in info.validation_alias.choices if isinstance(c, str))
+    return names
+
+
 def _clean(message: str) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
@@ -103,7 +112,7 @@ def spec_problems(
         loc: Loc = tuple(err["loc"])
         parent = model_at(loc[:-1], root) if loc else None
         if err["type"] == "extra_forbidden" and loc:
-            known = sorted(parent.model_fields) if parent else []
+            known = sorted(_field_names(parent)) if parent else []
             name = str(loc[-1])
             guess = (
                 difflib.get_close_matches(name, known, n=1, cutoff=0.6)

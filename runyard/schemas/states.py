@@ -7,6 +7,9 @@ class RunState(StrEnum):
     queued = "queued"
     scheduled = "scheduled"
     running = "running"
+    paused = "paused"
+    """Held by an adaptive (ASHA) search: not started yet, or at the end of a rung with its
+    checkpoint, waiting to be promoted (queued again) or stopped (completed)."""
     completed = "completed"
     failed = "failed"
     canceled = "canceled"
@@ -21,8 +24,13 @@ _ALLOWED: dict[RunState, frozenset[RunState]] = {
         {RunState.running, RunState.queued, RunState.canceled, RunState.failed}
     ),
     # running -> queued: requeued after worker loss or preemption (attempt + 1).
+    # running -> paused: an ASHA trial reached the end of its rung.
     RunState.running: frozenset(
-        {RunState.completed, RunState.failed, RunState.canceled, RunState.queued}
+        {RunState.completed, RunState.failed, RunState.canceled, RunState.queued, RunState.paused}
+    ),
+    # paused -> queued: started or promoted by its search; -> completed: stopped by it.
+    RunState.paused: frozenset(
+        {RunState.queued, RunState.completed, RunState.failed, RunState.canceled}
     ),
     RunState.completed: frozenset(),
     RunState.failed: frozenset(),

@@ -120,6 +120,12 @@ class RunAssignment(BaseModel):
         description="the run may go on this long after its worker last reached the server or "
         "Redis; past it the sandbox tears the run down, so the scheduler can reassign its slots",
     )
+    ends_paused: bool = Field(
+        default=False,
+        description="an ASHA trial training to the end of a rung below the top (the spec's "
+        "trainer.max_epochs is that rung's): it ends `paused` with its last checkpoint and "
+        "no export, for its search to promote or stop",
+    )
 
 
 class CancelNotice(BaseModel):

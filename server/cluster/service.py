@@ -27,6 +27,7 @@ from server.cluster.schemas import (
 )
 from server.db import utcnow
 from server.errors import Conflict
+from server.experiments.asha_search import rung_assignment
 from server.experiments.models import Experiment
 from server.projects.models import Project, ProjectMember
 from server.projects.service import readable_project_ids
@@ -62,6 +63,10 @@ def _holdings(session: Session, now: datetime) -> list[Holding]:
             if node.released_at is None:
                 slots[node.worker_name] += len(node.slots)
         planned = ExperimentSpec.model_validate(run.spec).trainer.max_epochs
+        if run.rung is not None and (experiment := session.get(Experiment, run.experiment_id)):
+            # An ASHA trial's attempt trains to the end of its rung, not to max_epochs.
+            spec = ExperimentSpec.model_validate(experiment.spec)
+            planned = rung_assignment(spec, run.rung).max_epochs
         resumed_from = (
             session.get(Checkpoint, run.resume_checkpoint_id) if run.resume_checkpoint_id else None
         )

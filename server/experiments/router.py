@@ -84,7 +84,8 @@ async def create_experiment(
     request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> ExperimentDetail:
     """Submit an experiment: its spec as JSON or YAML, or multipart with `spec` and an optional
-    code `bundle`. A search expands into one queued run per trial."""
+    code `bundle`. A search expands into one queued run per trial (an ASHA search's trials
+    wait `paused` until it starts them)."""
     submission = await read_submission(request, settings)
     experiment, run_ids = await run_in_threadpool(
         service.create_experiment, session, user, submission, settings.artifacts, _limits(settings)

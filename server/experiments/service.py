@@ -6,11 +6,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from runyard.schemas.states import RunState
 from server.bundles.inspection import BundleLimits, inspect_bundle
 from server.bundles.storage import discard, keep
 from server.db import utcnow
 from server.errors import Forbidden, InvalidInput
 from server.experiments.admission import admission_problem, registered_workers
+from server.experiments.asha_search import asha_search, budgets_of
 from server.experiments.entrypoints import check_entrypoints
 from server.experiments.intake import Submission
 from server.experiments.models import Experiment, ExperimentTag
@@ -59,6 +61,12 @@ def plan_experiment(
             raise InvalidInput(problem.message, loc=["body", "resources", problem.field])
     if not workers:
         notes.append("no worker has registered yet: the runs wait until one does")
+    if (search := asha_search(spec)) is not None:
+        notes.append(
+            f"ASHA: rungs of {', '.join(map(str, budgets_of(spec)))} epochs; up to "
+            f"{search.max_concurrent} trials at once; each rung promotes its best "
+            f"1/{search.reduction_factor} by {search.metric} ({search.mode})"
+        )
     for finding in check_entrypoints(spec, bundle.path if bundle else None):
         if finding.fatal:
             raise InvalidInput(finding.message, loc=["body", finding.field, "entrypoint"])
@@ -107,13 +115,16 @@ def create_experiment(
         session.add(experiment)
         session.flush()
         session.add_all(ExperimentTag(experiment_id=experiment.id, tag=t) for t in experiment.tags)
+        # An ASHA search holds its trials (paused) and queues each when it decides to.
+        adaptive = asha_search(spec) is not None
+        first_state = RunState.paused if adaptive else RunState.queued
         runs = [
             Run(
                 experiment_id=experiment.id,
                 project_id=project.id,
                 owner_id=user.id,
                 trial_index=index,
-                state="queued",
+                state=first_state.value,
                 attempt=1,
                 spec=trial.spec.model_dump(mode="json"),
                 params=trial.params,
@@ -127,7 +138,7 @@ def create_experiment(
         session.add_all(runs)
         session.flush()
         for run in runs:
-            record_created(session, run)
+            record_created(session, run, "submitted; waiting for ASHA" if adaptive else "submitted")
         session.commit()
     except BaseException:
         session.rollback()

@@ -41,6 +41,9 @@ class Run(Base):
     preempt_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     preempt_reason: Mapped[str | None] = mapped_column(String(500))
     """Why the scheduler asked its current attempt to checkpoint and stop."""
+    rung: Mapped[int | None] = mapped_column(Integer)
+    """ASHA trials: the rung it trains for, waits at or ended at (0 is the first); None for a
+    trial not started yet and for runs outside an adaptive search."""
 
 
 class RunTransition(Base):

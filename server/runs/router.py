@@ -6,11 +6,18 @@ from sqlalchemy import select
 from runyard.schemas.states import RunState
 from server.deps import CurrentUser, RedisDep, SessionDep, SettingsDep
 from server.error_responses import AUTH_ERRORS, CONFLICT, NOT_FOUND
-from server.experiments.models import Experiment
+from server.experiments.models import Experiment, RungResult
 from server.pagination import encode_cursor
 from server.runs import repository, service
 from server.runs.models import Run, RunTransition
-from server.runs.schemas import RunDetail, RunPage, RunPublic, RunSort, TransitionPublic
+from server.runs.schemas import (
+    RunDetail,
+    RungResultPublic,
+    RunPage,
+    RunPublic,
+    RunSort,
+    TransitionPublic,
+)
 from server.workers.models import Worker
 
 router = APIRouter(tags=["runs"], responses=AUTH_ERRORS)
@@ -76,12 +83,16 @@ def _detail(session: SessionDep, run: Run) -> RunDetail:
     ).all()
     public = _public(run, experiment.name if experiment else "")
     worker = session.get(Worker, run.worker_id) if run.worker_id else None
+    results = session.scalars(
+        select(RungResult).where(RungResult.run_id == run.id).order_by(RungResult.rung)
+    )
     return RunDetail(
         **public.model_dump(),
         spec=run.spec,
         traceback=run.traceback,
         transitions=[TransitionPublic.model_validate(t) for t in transitions],
         isolation=worker.isolation if worker is not None else None,  # type: ignore[arg-type]
+        rung_results=[RungResultPublic.model_validate(r) for r in results],
     )
 
 

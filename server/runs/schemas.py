@@ -30,6 +30,11 @@ class RunPublic(BaseModel):
     cancel_requested_at: datetime | None
     exit_reason: str | None
     resume_checkpoint_id: str | None
+    rung: int | None = Field(
+        default=None,
+        description="ASHA trials: the rung it trains for, waits at or ended at (0 is the "
+        "first); null before it starts and outside an ASHA search",
+    )
 
 
 class TransitionPublic(BaseModel):
@@ -42,6 +47,14 @@ class TransitionPublic(BaseModel):
     at: datetime
 
 
+class RungResultPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    rung: int
+    epochs: int = Field(description="epochs trained when it reached the end of the rung")
+    value: float | None = Field(description="the search metric there (null: NaN)")
+
+
 class RunDetail(RunPublic):
     spec: dict[str, Any]
     traceback: str | None
@@ -50,6 +63,9 @@ class RunDetail(RunPublic):
         default=None,
         description="how the worker that runs (or last ran) it isolates runs; 'none': this "
         "run's code could reach other runs and the worker (RUNYARD_WORKER_ISOLATION=none)",
+    )
+    rung_results: list[RungResultPublic] = Field(
+        default_factory=list, description="ASHA trials: the metric at the end of each rung"
     )
 
 

@@ -22,6 +22,9 @@ from server.users.models import User
 
 log = logging.getLogger(__name__)
 
+_OFF_SLOTS = (RunState.queued, RunState.paused)
+"""Non-terminal states a run holds no slots in: its attempt, if any, has ended."""
+
 
 def transition(
     session: Session, run: Run, to_state: RunState, reason: str | None, at: datetime | None = None
@@ -29,7 +32,7 @@ def transition(
     """Moves the run and records the transition (the caller has checked it is legal and
     commits)."""
     now = at or utcnow()
-    if run.state in ACTIVE_STATES and (to_state in TERMINAL_STATES or to_state == RunState.queued):
+    if run.state in ACTIVE_STATES and (to_state in TERMINAL_STATES or to_state in _OFF_SLOTS):
         end_attempt(session, run, reason, now)
     session.add(
         RunTransition(
@@ -51,15 +54,15 @@ def transition(
         run.exit_reason = reason
 
 
-def record_created(session: Session, run: Run) -> None:
-    """The first transition of a new run (nothing -> queued)."""
+def record_created(session: Session, run: Run, reason: str = "submitted") -> None:
+    """The first transition of a new run (nothing -> queued, or paused for an ASHA trial)."""
     session.add(
         RunTransition(
             run_id=run.id,
             from_state=None,
-            to_state=RunState.queued.value,
+            to_state=run.state,
             attempt=run.attempt,
-            reason="submitted",
+            reason=reason,
             at=run.created_at,
         )
     )
@@ -81,7 +84,7 @@ def apply_state_event(
     least once and possibly late. A terminal state from the worker of attempt `fence` also
     confirms that the attempt's processes there are gone, even for a superseded attempt, so
     its slots are released. The caller commits (the ingester batches many events)."""
-    if (state in TERMINAL_STATES or state == RunState.queued) and fence is not None and worker:
+    if (state in TERMINAL_STATES or state in _OFF_SLOTS) and fence is not None and worker:
         release_confirmed_by_worker(session, fence, worker, f"{worker} reported {state}", utcnow())
     # populate_existing: re-read the locked row even if this session has the run loaded already.
     run = session.get(Run, run_id, with_for_update=True, populate_existing=True)
@@ -90,6 +93,8 @@ def apply_state_event(
     current = RunState(run.state)
     if current == state or not can_transition(current, state):
         return False
+    if state == RunState.paused and run.rung is None:
+        return False  # only an ASHA trial pauses, at the end of its rung
     if state == RunState.queued:
         # The worker stopped the attempt at the scheduler's request, after uploading the
         # checkpoint it resumes from; only a requested preemption may send a run back.
@@ -103,9 +108,9 @@ def apply_state_event(
 
 
 def requeue(session: Session, run: Run, reason: str) -> bool:
-    """Puts a scheduled or running run back in the queue as its next attempt (worker lost or
-    preempted), to resume from its furthest checkpoint; the caller checks the restart limit
-    and commits."""
+    """Puts a scheduled, running or paused run back in the queue as its next attempt (worker
+    lost, preempted, or promoted by its ASHA search), to resume from its furthest checkpoint;
+    the caller checks the restart limit and commits."""
     current = RunState(run.state)
     if not can_transition(current, RunState.queued):
         return False
@@ -123,9 +128,10 @@ def requeue(session: Session, run: Run, reason: str) -> bool:
 
 
 def cancel_run(session: Session, redis: Redis, prefix: str, user: User, run_id: str) -> Run:
-    """Owner or project admin only. A queued or scheduled run is canceled at once; a scheduled
-    or running one also gets `cancel_requested_at` and a notice on the cancel channel, published
-    after the commit so a worker never acts on a cancel that was rolled back."""
+    """Owner or project admin only. A queued, paused or scheduled run is canceled at once; a
+    scheduled or running one also gets `cancel_requested_at` and a notice on the cancel
+    channel, published after the commit so a worker never acts on a cancel that was rolled
+    back."""
     run = get_readable_run(session, user, run_id)
     role = require_role(session, user, run.project_id, Role.member)
     if run.owner_id != user.id and role != Role.admin:
@@ -144,7 +150,7 @@ def cancel_run(session: Session, redis: Redis, prefix: str, user: User, run_id: 
     notify = current in (RunState.scheduled, RunState.running)
     if notify and run.cancel_requested_at is None:
         run.cancel_requested_at = utcnow()
-    if current in (RunState.queued, RunState.scheduled):
+    if current in (RunState.queued, RunState.scheduled, RunState.paused):
         transition(session, run, RunState.canceled, f"canceled by {user.email}")
     session.commit()
     if notify:

@@ -66,6 +66,7 @@ def send_run(
     resume_checkpoint_url: str | None,
     lease_seconds: float,
     ranks: Sequence[int] | None = None,
+    ends_paused: bool = False,
 ) -> None:
     """One task per node (or only the `ranks` given), each to its worker's own queue; rank
     0's address is the master."""
@@ -89,6 +90,7 @@ def send_run(
             master_addr=master if len(nodes) > 1 else None,
             master_port=master_port(run_id) if len(nodes) > 1 else None,
             lease_seconds=lease_seconds,
+            ends_paused=ends_paused,
         )
         sender.send_task(
             RUN_TASK, args=[payload.model_dump(mode="json")], queue=worker_queue(node.worker)

@@ -37,6 +37,7 @@ from server.attempts.models import AttemptNode, RunAttempt, ServicePresence
 from server.attempts.presence import SERVER
 from server.attempts.service import holding_nodes, open_attempt, record_report, release
 from server.db import utcnow
+from server.experiments.asha_search import SearchReport, advance_searches, rung_assignment
 from server.experiments.models import Experiment
 from server.runs import service as runs_service
 from server.runs.models import Run
@@ -65,6 +66,8 @@ class TickReport:
     failed: list[str] = field(default_factory=list)
     preempted: list[str] = field(default_factory=list)
     """Runs asked to checkpoint and stop to make room this tick."""
+    searched: SearchReport = field(default_factory=SearchReport)
+    """What the ASHA searches did this tick."""
     decision_ms: float = 0.0
 
 
@@ -79,6 +82,7 @@ class _Send:
     bundle_url: str | None
     resume_url: str | None
     ranks: list[int] | None = None
+    ends_paused: bool = False
 
 
 def resume_url(checkpoint_id: str) -> str:
@@ -128,6 +132,8 @@ class Scheduler:
             if redis_up:
                 self._read_beats(session, now)
             sends = self._recover(session, now, report)
+            # Trials an ASHA search starts or promotes now are placed in this same tick.
+            report.searched = advance_searches(session, now)
             snapshot = take_snapshot(session, self.settings, now)
             began = time.perf_counter()
             decision = decide(
@@ -255,16 +261,26 @@ class Scheduler:
         )
         experiment = session.get(Experiment, run.experiment_id)
         has_bundle = experiment is not None and experiment.bundle_sha256 is not None
+        spec = ExperimentSpec.model_validate(run.spec)
+        ends_paused = False
+        if run.rung is not None and experiment is not None:
+            # An ASHA trial trains to the end of its rung, not to the spec's max_epochs.
+            rung = rung_assignment(ExperimentSpec.model_validate(experiment.spec), run.rung)
+            spec = spec.model_copy(
+                update={"trainer": spec.trainer.model_copy(update={"max_epochs": rung.max_epochs})}
+            )
+            ends_paused = rung.ends_paused
         return _Send(
             run_id=run.id,
             attempt=attempt.attempt,
             fence=attempt.fence,
-            spec=ExperimentSpec.model_validate(run.spec),
+            spec=spec,
             nodes=[NodePlacement(n.worker_name, tuple(n.slots)) for n in nodes],
             token=issue_run_token(session, run.id, run.owner_id, attempt.fence),
             bundle_url=f"/api/v1/worker/runs/{run.id}/bundle" if has_bundle else None,
             resume_url=resume_url(run.resume_checkpoint_id) if run.resume_checkpoint_id else None,
             ranks=ranks,
+            ends_paused=ends_paused,
         )
 
     def _mark_scheduled(
@@ -334,6 +350,7 @@ class Scheduler:
                     resume_checkpoint_url=s.resume_url,
                     lease_seconds=self.settings.lease_seconds,
                     ranks=s.ranks,
+                    ends_paused=s.ends_paused,
                 )
             self._redis.set(
                 leader_key(self._prefix),
@@ -363,6 +380,15 @@ class Scheduler:
             while not stop.is_set():
                 try:
                     report = self.tick()
+                    searched = report.searched
+                    if searched.started or searched.promoted or searched.stopped:
+                        log.info(
+                            "ASHA started %s promoted %s stopped %s failed %s",
+                            searched.started,
+                            searched.promoted,
+                            searched.stopped,
+                            searched.failed,
+                        )
                     if report.dispatched or report.requeued or report.failed or report.preempted:
                         log.info(
                             "dispatched %s redispatched %s requeued %s failed %s preempting %s "

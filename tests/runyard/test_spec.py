@@ -3,7 +3,13 @@
 import pytest
 from pydantic import ValidationError
 
-from runyard.schemas import ExperimentSpec, RunState, can_transition, parse_spec_text
+from runyard.schemas import (
+    TERMINAL_STATES,
+    ExperimentSpec,
+    RunState,
+    can_transition,
+    parse_spec_text,
+)
 
 MINIMAL_YAML = """
 name: digits
@@ -70,3 +76,52 @@ def test_terminal_states_are_final_and_requeue_is_allowed_from_running():
     assert can_transition(RunState.running, RunState.queued)
     assert not can_transition(RunState.completed, RunState.running)
     assert not can_transition(RunState.canceled, RunState.queued)
+
+
+def test_sampled_spaces_are_shorthands_for_ranges_and_choices():
+    spec = ExperimentSpec.model_validate(
+        {
+            "name": "a",
+            "project": "p",
+            "model": {"entrypoint": "m:C"},
+            "search": {
+                "algorithm": "random",
+                "num_trials": 3,
+                "parameters": {
+                    "model.init_args.a": {"uniform": [0, 1]},
+                    "model.init_args.b": {"loguniform": [1e-3, 1]},
+                    "model.init_args.c": {"int": [1, 8]},
+                    "model.init_args.d": {"choice": ["x", "y"]},
+                },
+            },
+        }
+    )
+    assert spec.search is not None
+    assert spec.search.method == "random" and spec.search.max_trials == 3
+    spaces = {name: space.model_dump() for name, space in spec.search.parameters.items()}
+    assert spaces == {
+        "model.init_args.a": {"values": None, "low": 0, "high": 1, "log": False, "integer": False},
+        "model.init_args.b": {
+            "values": None,
+            "low": 1e-3,
+            "high": 1,
+            "log": True,
+            "integer": False,
+        },
+        "model.init_args.c": {"values": None, "low": 1, "high": 8, "log": False, "integer": True},
+        "model.init_args.d": {
+            "values": ["x", "y"],
+            "low": None,
+            "high": None,
+            "log": False,
+            "integer": False,
+        },
+    }
+
+
+def test_paused_trials_go_on_or_stop_and_only_running_ones_pause():
+    assert can_transition(RunState.running, RunState.paused)
+    assert can_transition(RunState.paused, RunState.queued)
+    assert can_transition(RunState.paused, RunState.completed)
+    assert not can_transition(RunState.queued, RunState.paused)
+    assert RunState.paused not in TERMINAL_STATES

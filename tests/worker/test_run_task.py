@@ -51,7 +51,7 @@ def ctx(tmp_path, redis_prefix, world: ServerWorld):
     api.close()
 
 
-def assign(ctx, placed: Placed, code: str, *, attempt: int = 1) -> dict:
+def assign(ctx, placed: Placed, code: str, *, attempt: int = 1, ends_paused: bool = False) -> dict:
     ctx.child_argv = lambda _a: [sys.executable, "-c", textwrap.dedent(code)]
     return RunAssignment(
         run_id=placed.run_id,
@@ -62,6 +62,7 @@ def assign(ctx, placed: Placed, code: str, *, attempt: int = 1) -> dict:
         slots=["0"],
         run_token=placed.run_token,
         server_url="http://unused",
+        ends_paused=ends_paused,
     ).model_dump(mode="json")
 
 
@@ -110,6 +111,14 @@ def test_completed_run_reports_running_then_its_lines_then_completed(ctx, world)
     assert [e.lines[0] for e in got[1:3]] == ["epoch 1", "epoch 2"]
     node = world.node(placed.fence)
     assert node.seen_at is not None and node.seen_incarnation == ctx.incarnation
+
+
+def test_an_asha_rung_that_ends_reports_paused_instead_of_completed(ctx, world):
+    outcome = execute(assign(ctx, world.place(), "print('rung done')", ends_paused=True), ctx)
+    assert outcome == "completed"  # the child finished; the run waits for its search
+    final = events(ctx)[-1]
+    assert final.state == "paused"
+    assert final.reason is not None and "waiting for ASHA" in final.reason
 
 
 def test_child_failure_notice_gives_the_reason_and_traceback(ctx, world):

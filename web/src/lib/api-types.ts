@@ -58,7 +58,8 @@ export interface paths {
         /**
          * Create Experiment
          * @description Submit an experiment: its spec as JSON or YAML, or multipart with `spec` and an optional
-         *     code `bundle`. A search expands into one queued run per trial.
+         *     code `bundle`. A search expands into one queued run per trial (an ASHA search's trials
+         *     wait `paused` until it starts them).
          */
         post: operations["submitExperiment"];
         delete?: never;
@@ -1309,7 +1310,9 @@ export interface components {
         };
         /**
          * ParamSpace
-         * @description One searched hyperparameter: either explicit `values`, or a numeric range.
+         * @description One searched hyperparameter: either explicit `values`, or a numeric range. The sampled
+         *     forms `{uniform: [low, high]}`, `{loguniform: [low, high]}`, `{int: [low, high]}` and
+         *     `{choice: [...]}` are accepted as shorthands.
          */
         ParamSpace: {
             /**
@@ -1494,6 +1497,16 @@ export interface components {
             queued_at: string | null;
             /** Resume Checkpoint Id */
             resume_checkpoint_id: string | null;
+            /**
+             * Rung
+             * @description ASHA trials: the rung it trains for, waits at or ended at (0 is the first); null before it starts and outside an ASHA search
+             */
+            rung?: number | null;
+            /**
+             * Rung Results
+             * @description ASHA trials: the metric at the end of each rung
+             */
+            rung_results?: components["schemas"]["RungResultPublic"][];
             /** Spec */
             spec: {
                 [key: string]: unknown;
@@ -1554,6 +1567,11 @@ export interface components {
             queued_at: string | null;
             /** Resume Checkpoint Id */
             resume_checkpoint_id: string | null;
+            /**
+             * Rung
+             * @description ASHA trials: the rung it trains for, waits at or ended at (0 is the first); null before it starts and outside an ASHA search
+             */
+            rung?: number | null;
             /** Started At */
             started_at: string | null;
             state: components["schemas"]["RunState"];
@@ -1566,7 +1584,7 @@ export interface components {
          * RunState
          * @enum {string}
          */
-        RunState: "queued" | "scheduled" | "running" | "completed" | "failed" | "canceled";
+        RunState: "queued" | "scheduled" | "running" | "paused" | "completed" | "failed" | "canceled";
         /** RunSummaryPublic */
         RunSummaryPublic: {
             /**
@@ -1578,13 +1596,40 @@ export interface components {
             run_id: string;
             usage: components["schemas"]["IngestUsagePublic"];
         };
+        /** RungResultPublic */
+        RungResultPublic: {
+            /**
+             * Epochs
+             * @description epochs trained when it reached the end of the rung
+             */
+            epochs: number;
+            /** Rung */
+            rung: number;
+            /**
+             * Value
+             * @description the search metric there (null: NaN)
+             */
+            value: number | null;
+        };
         /**
          * SearchSpec
          * @description A hyperparameter search that expands into several runs.
          *
-         *     Parameter names are dotted paths into the spec, e.g. `model.init_args.lr`.
+         *     Parameter names are dotted paths into the spec, e.g. `model.init_args.lr`. `algorithm`
+         *     and `method` are two names of one field, as are `num_trials` and `max_trials`.
+         *
+         *     `asha` (asynchronous successive halving, Li et al. 2018) samples `num_trials` configurations
+         *     like `random`, trains each for `grace_period` epochs, and promotes only the best
+         *     1/`reduction_factor` of each rung to `reduction_factor` times as many epochs, up to
+         *     `trainer.max_epochs`; the others stop early.
          */
         SearchSpec: {
+            /**
+             * Grace Period
+             * @description asha: epochs of the first rung; rung r trains grace_period * reduction_factor**r epochs, the last rung trainer.max_epochs
+             * @default 1
+             */
+            grace_period: number;
             /**
              * Max Concurrent
              * @default 4
@@ -1592,19 +1637,46 @@ export interface components {
             max_concurrent: number;
             /**
              * Max Trials
+             * @description trials the search runs at most (also spelt `num_trials`)
              * @default 16
              */
             max_trials: number;
             /**
              * Method
+             * @description grid, random or asha (also spelt `algorithm`)
              * @default grid
              * @enum {string}
              */
-            method: "grid" | "random";
+            method: "grid" | "random" | "asha";
+            /**
+             * Metric
+             * @description asha: the logged key that ranks trials at each rung
+             * @default null
+             */
+            metric: string | null;
+            /**
+             * Mode
+             * @description asha: whether a lower (min) or higher (max) metric is better
+             * @default null
+             */
+            mode: ("min" | "max") | null;
             /** Parameters */
             parameters: {
                 [key: string]: components["schemas"]["ParamSpace"];
             };
+            /**
+             * Reduction Factor
+             * @description asha: each rung promotes its best 1/reduction_factor
+             * @default 3
+             */
+            reduction_factor: number;
+            /**
+             * Resource
+             * @description asha: what a rung's budget counts (epochs)
+             * @default epochs
+             * @constant
+             */
+            resource: "epochs";
             /**
              * Seed
              * @default 0

@@ -15,6 +15,7 @@ import { IsolationWarning } from "./IsolationWarning";
 import { LogTail } from "./LogTail";
 import { MetricCharts } from "./MetricCharts";
 import { ParamsAndSpec, StateHistory } from "./RunDetails";
+import { RungResults } from "./RungResults";
 
 export function RunPage({ pollMs = 2000 }: { pollMs?: number }) {
   const { runId = "" } = useParams();
@@ -109,6 +110,7 @@ export function RunPage({ pollMs = 2000 }: { pollMs?: number }) {
         onZoom={metrics.zoomTo}
       />
       <LogTail lines={logs.lines} loading={logs.loading} error={logs.error} />
+      <RungResults run={detail} />
       <div className="two-columns">
         <ParamsAndSpec run={detail} />
         <StateHistory run={detail} />

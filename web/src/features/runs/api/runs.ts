@@ -3,8 +3,9 @@ import { unwrap, type Api, type Schemas } from "@/lib/api";
 export type Run = Schemas["RunPublic"];
 export type RunState = Schemas["RunState"];
 export type RunSort = "created_at" | "-created_at" | "priority" | "-priority";
-export const RUN_STATES: RunState[] = ["queued", "scheduled", "running", "completed", "failed", "canceled"];
-export const ACTIVE_STATES: RunState[] = ["queued", "scheduled", "running"];
+export const RUN_STATES: RunState[] = ["queued", "scheduled", "running", "paused", "completed", "failed", "canceled"];
+/** Not finished: what can still change state while we watch (paused: an ASHA trial waiting). */
+export const ACTIVE_STATES: RunState[] = ["queued", "scheduled", "running", "paused"];
 
 export interface RunFilters {
   state: RunState | "";

@@ -1,4 +1,4 @@
-import { render } from "@testing-library/react";
+import { render, screen, within } from "@testing-library/react";
 import { MemoryRouter } from "react-router-dom";
 import type { Run } from "../api/runs";
 import { RunsTable } from "./RunsTable";
@@ -37,5 +37,25 @@ describe("RunsTable", () => {
       </MemoryRouter>,
     );
     expect(onNeedMore).toHaveBeenCalled();
+  });
+
+  it("shows each ASHA trial's rung, and where the search stopped it", () => {
+    const trials = [
+      { ...manyRuns(1)[0], id: "t-top", state: "running", rung: 2, exit_reason: null },
+      { ...manyRuns(1)[0], id: "t-wait", state: "paused", rung: 0, exit_reason: null },
+      { ...manyRuns(1)[0], id: "t-stop", state: "completed", rung: 1, exit_reason: "stopped by ASHA at rung 1" },
+      { ...manyRuns(1)[0], id: "plain", state: "completed", rung: null, exit_reason: null },
+    ] as unknown as Run[];
+    const { container } = render(
+      <MemoryRouter>
+        <RunsTable rows={trials} directory={undefined} selected={new Set()} onToggle={() => undefined} hasMore={false} onNeedMore={() => undefined} />
+      </MemoryRouter>,
+    );
+    expect(screen.getByRole("columnheader", { name: "Rung" })).toBeInTheDocument();
+    const rungCell = (id: string) => within(container.querySelector(`[data-run-id="${id}"]`) as HTMLElement).getAllByRole("cell")[3];
+    expect(rungCell("t-top")).toHaveTextContent("rung 2");
+    expect(rungCell("t-wait")).toHaveTextContent("rung 0");
+    expect(rungCell("t-stop")).toHaveTextContent("stopped at rung 1");
+    expect(rungCell("plain")).toBeEmptyDOMElement();
   });
 });

@@ -2,6 +2,7 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useRef } from "react";
 import { Link } from "react-router-dom";
+import { RungBadge } from "@/components/RungBadge";
 import { StateBadge } from "@/components/StateBadge";
 import { formatDuration, formatTime, shortId } from "@/lib/format";
 import type { Directory, Run } from "../api/runs";
@@ -41,6 +42,7 @@ export function RunsTable({ rows, directory, selected, onToggle, hasMore, onNeed
         <span role="columnheader" />
         <span role="columnheader">Run</span>
         <span role="columnheader">State</span>
+        <span role="columnheader">Rung</span>
         <span role="columnheader">Project</span>
         <span role="columnheader">Owner</span>
         <span role="columnheader">Priority</span>
@@ -76,6 +78,9 @@ export function RunsTable({ rows, directory, selected, onToggle, hasMore, onNeed
                 </span>
                 <span role="cell">
                   <StateBadge state={run.state} />
+                </span>
+                <span role="cell">
+                  <RungBadge rung={run.rung} exitReason={run.exit_reason} />
                 </span>
                 <span role="cell">{projectName(run.project_id)}</span>
                 <span role="cell">{directory?.people[run.owner_id] ?? shortId(run.owner_id)}</span>
