@@ -454,11 +454,16 @@ class Client:
             self._call("GET", f"/api/v1/external-runs/{run_id}")
         )
 
-    def send_batch(self, run_id: str, batch: ExternalBatch) -> BatchStored:
-        body = self._call(
-            "POST", f"/api/v1/external-runs/{run_id}/batches", json=batch.model_dump(mode="json")
+    def send_batch(self, run_id: str, batch: ExternalBatch | str) -> BatchStored:
+        """`batch` as a model or as its JSON text (as runyard.init spools it)."""
+        body = batch if isinstance(batch, str) else batch.model_dump_json()
+        answer = self._call(
+            "POST",
+            f"/api/v1/external-runs/{run_id}/batches",
+            content=body.encode(),
+            headers={"Content-Type": "application/json"},
         )
-        return BatchStored.model_validate(body)
+        return BatchStored.model_validate(answer)
 
     def finish_external_run(self, run_id: str, finish: ExternalFinish) -> ExternalRunPublic:
         body = self._call(

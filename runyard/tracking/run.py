@@ -5,7 +5,9 @@ process (see spool.py). Batches are resent with the same seq, which the server s
 """
 
 import atexit
+import json
 import logging
+import math
 import sys
 import threading
 import time
@@ -25,9 +27,7 @@ from tenacity import (
 from runyard.client import ApiError, Client, ConnectionFailed
 from runyard.schemas.tracking import (
     MAX_BATCH_POINTS,
-    ExternalBatch,
     ExternalFinish,
-    ExternalPoint,
     ExternalRunPublic,
     ParamValue,
     flat_params,
@@ -70,7 +70,7 @@ def deliver(client: Client, run_id: str, spool: Spool, delivery: Delivery) -> bo
         try:
             for attempt in delivery.retrying():
                 with attempt:
-                    client.send_batch(run_id, batch)
+                    client.send_batch(run_id, batch.body)
         except (ConnectionFailed, ApiError) as exc:
             if _transient(exc):
                 return False
@@ -79,6 +79,35 @@ def deliver(client: Client, run_id: str, spool: Spool, delivery: Delivery) -> bo
             )
         spool.remove(batch.seq)
     return True
+
+
+def batch_body(
+    seq: int,
+    points: list[tuple[str, int, float, int | None, float]],
+    params: dict[str, ParamValue],
+) -> str:
+    """An ExternalBatch's JSON, written directly: a training loop's points are plain tuples
+    until here, and a model per point would cost more than the logging itself. Non-finite
+    values are spelled as the wire spells them ("NaN", "Infinity", "-Infinity")."""
+    return json.dumps(
+        {
+            "seq": seq,
+            "points": [
+                {"key": k, "step": s, "value": _json_value(v), "epoch": e, "wall_time": w}
+                for k, s, v, e, w in points
+            ],
+            "params": params,
+        },
+        allow_nan=False,
+    )
+
+
+def _json_value(value: float) -> float | str:
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
 
 
 class Run:
@@ -102,7 +131,7 @@ class Run:
         self._next_seq = next_seq
         self._interval = flush_interval
         self._delivery = delivery or Delivery()
-        self._points: list[ExternalPoint] = []
+        self._points: list[tuple[str, int, float, int | None, float]] = []
         self._params: dict[str, ParamValue] = {}
         self._step = 0
         self._buffer_lock = threading.Lock()
@@ -136,10 +165,7 @@ class Run:
         with self._buffer_lock:
             at = self._step if step is None else step
             self._step = at + 1
-            self._points.extend(
-                ExternalPoint(key=k, step=at, value=v, epoch=epoch, wall_time=now)
-                for k, v in values.items()
-            )
+            self._points.extend((k, at, v, epoch, now) for k, v in values.items())
             full = len(self._points) >= MAX_BATCH_POINTS
         if full:
             self._wake.set()
@@ -165,7 +191,7 @@ class Run:
                 params, self._params = self._params, {}
             while points or params:
                 chunk, points = points[:MAX_BATCH_POINTS], points[MAX_BATCH_POINTS:]
-                self._spool.add(ExternalBatch(seq=self._next_seq, points=chunk, params=params))
+                self._spool.add(self._next_seq, batch_body(self._next_seq, chunk, params))
                 self._next_seq += 1
                 params = {}
 

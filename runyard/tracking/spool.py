@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from pydantic import BaseModel
 
-from runyard.schemas.tracking import ExternalBatch, ExternalFinish
+from runyard.schemas.tracking import ExternalFinish
 from runyard.user_config import data_dir
 
 
@@ -25,6 +25,14 @@ def spool_root() -> Path:
     """`$RUNYARD_SPOOL_DIR`, else `spool/` in the user's data directory."""
     explicit = os.environ.get("RUNYARD_SPOOL_DIR")
     return Path(explicit) if explicit else data_dir() / "spool"
+
+
+class SpooledBatch(BaseModel):
+    """A batch as it is sent: its seq (from the file's name) and its JSON body
+    (an ExternalBatch), kept as text so a spooled batch is never parsed on the client."""
+
+    seq: int
+    body: str
 
 
 class SpoolRecord(BaseModel):
@@ -82,16 +90,18 @@ class Spool:
     def save_record(self, record: SpoolRecord) -> None:
         _write_durably(self.directory / "run.json", record.model_dump_json())
 
-    def add(self, batch: ExternalBatch) -> None:
-        _write_durably(self.directory / f"batch-{batch.seq:020d}.json", batch.model_dump_json())
+    def add(self, seq: int, body: str) -> None:
+        """Keeps the batch `seq` (its JSON body) until `remove(seq)`."""
+        _write_durably(self.directory / f"batch-{seq:020d}.json", body)
 
-    def pending(self) -> list[ExternalBatch]:
-        """Spooled batches in seq order (a file that does not parse, cut by a crash before
-        its rename could not exist, is skipped and kept for inspection)."""
+    def pending(self) -> list[SpooledBatch]:
+        """Spooled batches in seq order. Files are renamed into place whole, so a crash
+        leaves either a complete batch or a hidden temporary file, never half a batch."""
         batches = []
         for path in sorted(self.directory.glob("batch-*.json")):
             try:
-                batches.append(ExternalBatch.model_validate_json(path.read_text()))
+                seq = int(path.stem.removeprefix("batch-"))
+                batches.append(SpooledBatch(seq=seq, body=path.read_text()))
             except (OSError, ValueError):
                 continue
         return batches

@@ -191,14 +191,20 @@ def store_batch(
     stored = 0
     conn = session.connection()
     if points:
-        event = MetricsEvent(
+        # The points were validated as ExternalPoints (the same fields and bounds).
+        event = MetricsEvent.model_construct(
             run_id=run.id,
             attempt=run.attempt,
             fence=1,
             worker=EXTERNAL_WORKER,
             seq=seq,
             ts=utcnow(),
-            points=[MetricPoint(**p.model_dump()) for p in points],
+            points=[
+                MetricPoint.model_construct(
+                    key=p.key, step=p.step, epoch=p.epoch, value=p.value, wall_time=p.wall_time
+                )
+                for p in points
+            ],
         )
         usage = lock_usage(conn, [run.id])
         written = write_metrics(conn, metric_rows([event]), limits.max_metric_keys)

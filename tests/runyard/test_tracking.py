@@ -339,3 +339,19 @@ def test_the_runyard_logger_logs_a_local_trainer_core_fit_as_an_external_run(
     assert [p["step"] for p in train] == list(range(8))  # 4 batches x 2 epochs, every step
     val = full_series(server, logger.version, "val_loss")
     assert [p["epoch"] for p in val] == [0, 1]
+
+
+def test_a_finish_the_server_missed_is_delivered_by_the_next_init(spool, tmp_path):
+    port, data = free_port(), tmp_path / "server"
+    with live_server(data, port=port) as running:
+        url, token = running.url, running.admin_token
+        _project_vision(url, token)
+        run = runyard.init(project="vision", name="late-end", url=url, token=token, spool_dir=spool)
+        run.log({"loss": 1.0}, step=0)
+    run.log({"loss": 2.0}, step=1)
+    assert run.finish("failed", "diverged") is False  # the server is away: it waits in the spool
+    with live_server(data, port=port):
+        runyard.init(project="vision", name="next", url=url, token=token, spool_dir=spool).finish()
+        shown = run_of_at(url, token, run.id)
+        assert shown["state"] == "failed" and shown["exit_reason"] == "diverged"
+        assert [p["value"] for p in full_series_at(url, token, run.id, "loss")] == [1.0, 2.0]
