@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from runyard.schemas.events import MetricPoint, MetricsEvent
+from runyard.schemas.events import MetricsEvent
 from runyard.schemas.states import TERMINAL_STATES, RunState
 from runyard.schemas.streams import run_channel
 from runyard.schemas.tracking import (
@@ -191,7 +191,9 @@ def store_batch(
     stored = 0
     conn = session.connection()
     if points:
-        # The points were validated as ExternalPoints (the same fields and bounds).
+        # The points were validated as ExternalPoints, which have MetricPoint's fields and
+        # bounds; metric_rows reads only those fields, so they go in as they are (a
+        # MetricPoint made per point would cost more than storing it).
         event = MetricsEvent.model_construct(
             run_id=run.id,
             attempt=run.attempt,
@@ -199,12 +201,7 @@ def store_batch(
             worker=EXTERNAL_WORKER,
             seq=seq,
             ts=utcnow(),
-            points=[
-                MetricPoint.model_construct(
-                    key=p.key, step=p.step, epoch=p.epoch, value=p.value, wall_time=p.wall_time
-                )
-                for p in points
-            ],
+            points=list(points),
         )
         usage = lock_usage(conn, [run.id])
         written = write_metrics(conn, metric_rows([event]), limits.max_metric_keys)
