@@ -355,3 +355,28 @@ def test_a_finish_the_server_missed_is_delivered_by_the_next_init(spool, tmp_pat
         shown = run_of_at(url, token, run.id)
         assert shown["state"] == "failed" and shown["exit_reason"] == "diverged"
         assert [p["value"] for p in full_series_at(url, token, run.id, "loss")] == [1.0, 2.0]
+
+
+def test_a_fit_that_raises_ends_its_runyard_logger_run_failed(server, spool, tmp_path):
+    from runyard.trainer_logger import RunyardLogger
+    from tests.trainer_core.models import RegressionModel, loader, quiet_trainer
+
+    class Diverges(RegressionModel):
+        def training_step(self, batch, batch_idx):
+            if self.global_step == 2:
+                raise FloatingPointError("loss is nan")
+            return super().training_step(batch, batch_idx)
+
+    logger = RunyardLogger(
+        project="vision",
+        name="diverges",
+        url=server.url,
+        token=server.admin_token,
+        spool_dir=spool,
+    )
+    trainer = quiet_trainer(tmp_path, logger=logger, log_every_n_steps=1)
+    with pytest.raises(FloatingPointError):
+        trainer.fit(Diverges(hidden=4), loader())
+    shown = run_of(server, logger.version)
+    assert shown["state"] == "failed" and "failed" in shown["exit_reason"]
+    assert [p["step"] for p in full_series(server, logger.version, "train_loss")] == [0, 1]
