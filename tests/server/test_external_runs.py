@@ -168,3 +168,17 @@ def test_bad_points_are_a_422_that_names_the_field(client, make_user, make_proje
     refused = client.post(f"/api/v1/external-runs/{run_id}/batches", json=bad, headers=auth(token))
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["loc"][-1] == "step"
+
+
+def test_an_external_run_shows_in_the_lists_and_pages_scheduled_runs_use(
+    client, make_user, make_project, auth
+):
+    user, token = make_user()
+    created = _create(client, auth(token), make_project(user), tags=["notebook"]).json()
+    listed = client.get("/api/v1/runs", headers=auth(token)).json()["items"]
+    assert [(r["id"], r["kind"]) for r in listed] == [(created["id"], "external")]
+    experiment = client.get(f"/api/v1/experiments/{created['experiment_id']}", headers=auth(token))
+    assert experiment.status_code == 200 and experiment.json()["tags"] == ["notebook"]
+    assert client.get("/api/v1/cluster", headers=auth(token)).status_code == 200
+    queue = client.get(f"/api/v1/runs/{created['id']}/queue", headers=auth(token))
+    assert queue.status_code == 409  # running, not queued
