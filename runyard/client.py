@@ -28,6 +28,13 @@ from pydantic import ValidationError
 from runyard.credentials import DEFAULT_URL, Credentials, resolve
 from runyard.schemas import TERMINAL_STATES, ExperimentSpec, parse_spec_text
 from runyard.schemas.spec_errors import SpecProblem, spec_problems
+from runyard.schemas.tracking import (
+    BatchStored,
+    ExternalBatch,
+    ExternalFinish,
+    ExternalRunCreate,
+    ExternalRunPublic,
+)
 
 __all__ = [
     "DEFAULT_URL",
@@ -436,6 +443,33 @@ class Client:
 
     def workers(self) -> list[dict[str, Any]]:
         return self._call("GET", "/api/v1/workers")
+
+    # Runs logged from outside the cluster (runyard.init uses these; see runyard.tracking).
+    def create_external_run(self, data: ExternalRunCreate) -> ExternalRunPublic:
+        body = self._call("POST", "/api/v1/external-runs", json=data.model_dump(mode="json"))
+        return ExternalRunPublic.model_validate(body)
+
+    def external_run(self, run_id: str) -> ExternalRunPublic:
+        return ExternalRunPublic.model_validate(
+            self._call("GET", f"/api/v1/external-runs/{run_id}")
+        )
+
+    def send_batch(self, run_id: str, batch: ExternalBatch | str) -> BatchStored:
+        """`batch` as a model or as its JSON text (as runyard.init spools it)."""
+        body = batch if isinstance(batch, str) else batch.model_dump_json()
+        answer = self._call(
+            "POST",
+            f"/api/v1/external-runs/{run_id}/batches",
+            content=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        return BatchStored.model_validate(answer)
+
+    def finish_external_run(self, run_id: str, finish: ExternalFinish) -> ExternalRunPublic:
+        body = self._call(
+            "POST", f"/api/v1/external-runs/{run_id}/finish", json=finish.model_dump(mode="json")
+        )
+        return ExternalRunPublic.model_validate(body)
 
     def me(self) -> dict[str, Any]:
         return self._call("GET", "/api/v1/users/me")

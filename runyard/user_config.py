@@ -23,6 +23,16 @@ def config_dir() -> Path:
     return Path(base) / "runyard"
 
 
+def data_dir() -> Path:
+    """Where the clients keep data of their own (the spool of unsent batches):
+    `$RUNYARD_DATA_HOME`, else `$XDG_DATA_HOME/runyard`, else `~/.local/share/runyard`."""
+    explicit = os.environ.get("RUNYARD_DATA_HOME")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "runyard"
+
+
 def normalize_url(url: str) -> str:
     return url.rstrip("/")
 

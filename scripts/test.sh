@@ -27,5 +27,12 @@ if [ ! -x "$RUNYARD_PL10_PYTHON" ]; then
   echo "== building the Lightning 1.0 oracle in $RUNYARD_PL10_VENV"
   bash tests/trainer_core/oracle/setup_pl10.sh
 fi
+# The real MLflow client, in a venv of its own, runs unmodified MLflow scripts against Runyard.
+export RUNYARD_MLFLOW_VENV=${RUNYARD_MLFLOW_VENV:-$PWD/.venv-mlflow}
+export RUNYARD_MLFLOW_PYTHON=$RUNYARD_MLFLOW_VENV/bin/python
+if [ ! -x "$RUNYARD_MLFLOW_PYTHON" ]; then
+  echo "== building the MLflow client in $RUNYARD_MLFLOW_VENV"
+  bash tests/runyard/mlflow_client/setup_mlflow.sh
+fi
 echo "== pytest"
 python -m pytest "$@"

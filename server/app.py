@@ -5,6 +5,8 @@ from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from redis import Redis
@@ -26,6 +28,8 @@ from server.limits import BodySizeLimit
 from server.live.router import router as live_router
 from server.logs.router import router as logs_router
 from server.metrics.router import router as metrics_router
+from server.mlflow_api.errors import is_mlflow_request, mlflow_error
+from server.mlflow_api.router import router as mlflow_router
 from server.observability import install_observability
 from server.observability.router import router as observability_router
 from server.operation_ids import operation_id
@@ -34,6 +38,7 @@ from server.runs.router import router as runs_router
 from server.settings import Settings
 from server.tensorboard.router import router as tensorboard_router
 from server.text_checks import refuse_unstorable_text
+from server.tracking.router import router as tracking_router
 from server.users.router import router as users_router
 from server.workers.router import router as workers_router
 
@@ -55,6 +60,8 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (artifacts_router, API_PREFIX),
     (live_router, API_PREFIX),
     (tensorboard_router, API_PREFIX),
+    (tracking_router, API_PREFIX),
+    (mlflow_router, ""),
     (observability_router, ""),
 )
 
@@ -107,8 +114,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    async def runyard_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def runyard_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RunyardServerError)
+        if is_mlflow_request(request):
+            return mlflow_error(exc)
         if isinstance(exc, InvalidInput):
             # Same shape as FastAPI's own validation errors, so clients parse one format.
             body: object = [{"loc": exc.loc, "msg": exc.detail, "type": "value_error"}]
@@ -132,7 +141,14 @@ def _add_error_handlers(app: FastAPI) -> None:
             status_code=409,
         )
 
+    async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+        if is_mlflow_request(request):
+            return mlflow_error(exc)
+        assert isinstance(exc, RequestValidationError)
+        return await request_validation_exception_handler(request, exc)
+
     app.add_exception_handler(RunyardServerError, runyard_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(DataError, unstorable_value)
     app.add_exception_handler(IntegrityError, lost_race)
 

@@ -12,6 +12,7 @@ from server.logs.models import LogLine
 from server.metrics.models import MetricBlock, MetricCoarseRollup, MetricRollup, MetricSeries
 from server.projects.models import Project, ProjectMember
 from server.runs.models import Run, RunTransition
+from server.tracking.models import ExternalBatch
 from server.users.models import ApiToken, User
 from server.workers.models import Worker
 
@@ -25,6 +26,7 @@ __all__ = [
     "Experiment",
     "ExperimentTag",
     "ExportedModel",
+    "ExternalBatch",
     "LogLine",
     "MetricBlock",
     "MetricCoarseRollup",

@@ -369,6 +369,58 @@ def asha_spec_block(block: Block, place: Place) -> None:
     assert "ASHA: rungs of 1, 3, 9 epochs" in out, out
 
 
+def _python(place: Place, code: str, python: str = sys.executable, **env: str) -> list[str]:
+    with place.client() as client:
+        client.ensure_project("examples")
+    result = subprocess.run(
+        [python, "-c", code],
+        cwd=place.root,
+        env={**place.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()
+
+
+def runyard_init_block(block: Block, place: Place) -> None:
+    # No RUNYARD_URL or RUNYARD_TOKEN: runyard.init finds the local stack as the CLI does.
+    url = _python(place, block.text, RUNYARD_SPOOL_DIR=str(place.root / "spool"))[-1]
+    run_id = url.rsplit("/", 1)[-1]
+    with place.client() as client:
+        run = client.run(run_id)
+        assert run["kind"] == "external" and run["state"] == "completed"
+        assert run["params"] == {"lr": 0.01, "net.hidden": 64, "batch_size": 32}
+        assert len(client.metric(run_id, "loss")) == 100
+    assert not (place.root / "spool" / run_id).exists()  # everything delivered
+
+
+def trainer_logger_block(block: Block, place: Place) -> None:
+    run_id = _python(place, block.text, RUNYARD_SPOOL_DIR=str(place.root / "spool"))[-1]
+    with place.client() as client:
+        run = client.run(run_id)
+        assert run["kind"] == "external" and run["state"] == "completed"
+        assert run["params"]["hidden_size"] == 32
+        assert {"val_loss", "val_acc"} <= set(client.metric_keys(run_id))
+
+
+def mlflow_block(block: Block, place: Place) -> None:
+    from tests.runyard.test_mlflow_compat import MLFLOW_PYTHON
+
+    if not Path(MLFLOW_PYTHON).exists():
+        pytest.skip(
+            f"no MLflow client at {MLFLOW_PYTHON} (tests/runyard/mlflow_client/setup_mlflow.sh)"
+        )
+    code = block.text.replace("http://127.0.0.1:8000", place.url)
+    [*_, last] = _python(place, code, MLFLOW_PYTHON, MLFLOW_TRACKING_TOKEN=place.stack.admin_token)
+    assert "step=9" in last  # MLflow read its own history back
+    with place.client() as client:
+        [run] = client.runs(q="mlflow-baseline")
+        assert run["state"] == "completed" and run["params"] == {"lr": "0.01", "batch_size": "32"}
+        assert len(client.metric(run["id"], "loss")) == 10
+
+
 HANDLERS: dict[str, Callable[[Block, Place], None]] = {
     "# main job": the_two_commands,
     "python -m venv": install_block,
@@ -382,6 +434,9 @@ HANDLERS: dict[str, Callable[[Block, Place], None]] = {
     "import trainer_core as pl": trainer_block,
     "python -m examples.digits": examples_block,
     "# ASHA on digits": asha_spec_block,
+    "import runyard": runyard_init_block,
+    "from runyard.trainer_logger import RunyardLogger": trainer_logger_block,
+    "import mlflow": mlflow_block,
 }
 
 

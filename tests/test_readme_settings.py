@@ -10,7 +10,13 @@ from tests.readme import README
 from worker.settings import WorkerSettings
 
 # Read by the client side (runyard.credentials, runyard.user_config), not a settings class.
-CLIENT_SIDE = {"RUNYARD_URL", "RUNYARD_TOKEN", "RUNYARD_CONFIG_DIR"}
+CLIENT_SIDE = {
+    "RUNYARD_URL",
+    "RUNYARD_TOKEN",
+    "RUNYARD_CONFIG_DIR",
+    "RUNYARD_DATA_HOME",
+    "RUNYARD_SPOOL_DIR",
+}
 
 
 def documented() -> set[str]:

@@ -40,6 +40,7 @@ from worker.sandbox.exits import Limits
 from worker.sandbox.files import open_inside, relative_inside
 from worker.server_api import WorkerApi
 from worker.settings import WorkerSettings
+from worker.system_metrics import SystemSampler
 from worker.tensorboard_files import pack_event_files
 from worker.uploads import Uploader, UploadJob
 
@@ -293,10 +294,13 @@ class RunExecution:
         stop_flusher = threading.Event()
         flusher = threading.Thread(target=self._flush_every_second, args=(stop_flusher,))
         flusher.start()
+        sampler = self._system_sampler(process)
         try:
             result = process.wait()
         finally:
             self._exited.set()
+            if sampler is not None:
+                sampler.stop()
             stop_flusher.set()
             flusher.join()
         if self._sandbox is not None and self._sandbox.lease_expired:
@@ -350,6 +354,20 @@ class RunExecution:
         )
         process.start()
         return process
+
+    def _system_sampler(self, process: "RunProcess | SandboxProcess") -> SystemSampler | None:
+        """Samples the run's processes (and its GPUs) into its system/* series."""
+        if self.settings.system_metrics_seconds <= 0:
+            return None
+        a = self.assignment
+        gpus = [int(s) for s in a.slots if s.isdigit()] if a.spec.resources.gpus_per_node else []
+        return SystemSampler(
+            pid=lambda: process.pid,
+            publish=self.publisher.metrics,
+            interval=self.settings.system_metrics_seconds,
+            gpus=gpus,
+            prefix="system/" if a.node_rank == 0 else f"system/node{a.node_rank}/",
+        ).start()
 
     def _flush_every_second(self, stop: threading.Event) -> None:
         while not stop.wait(1.0):

@@ -48,6 +48,12 @@ class WorkerSettings(BaseSettings):
     )
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     metric_batch_size: int = Field(default=500, ge=1)
+    system_metrics_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="how often each run's CPU, memory and GPUs are sampled into its system/* "
+        "series; 0 turns sampling off",
+    )
     python: str = Field(default="", description="interpreter for run children; default: this one")
     accept_timeout_seconds: float = Field(
         default=120.0,

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from runyard.schemas import ExperimentSpec
+from runyard.schemas.tracking import RunKind
 from server.artifacts.models import Checkpoint
 from server.attempts.models import AttemptNode, RunAttempt
 from server.attempts.service import holding_nodes
@@ -93,6 +94,7 @@ def _typical_seconds(session: Session, now: datetime) -> float | None:
         select(Run.started_at, Run.finished_at)
         .where(
             Run.state == "completed",
+            Run.kind == RunKind.scheduled.value,  # a run logged from outside took no slots
             Run.finished_at >= now - timedelta(days=7),
             Run.started_at.is_not(None),
         )

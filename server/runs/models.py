@@ -6,6 +6,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runyard.schemas.states import RunState
+from runyard.schemas.tracking import RunKind
 from server.db import Base, UTCDateTime, utcnow
 
 
@@ -22,6 +23,13 @@ class Run(Base):
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     trial_index: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16), default=RunState.queued.value, index=True)
+    kind: Mapped[str] = mapped_column(
+        String(16),
+        default=RunKind.scheduled.value,
+        server_default=RunKind.scheduled.value,
+        index=True,
+    )
+    """'scheduled' (run by a worker) or 'external' (logged from outside; never scheduled)."""
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

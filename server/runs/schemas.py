@@ -4,6 +4,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from runyard.schemas.states import RunState
+from runyard.schemas.tracking import RunKind
 
 RunSort = Literal["created_at", "-created_at", "priority", "-priority"]
 
@@ -18,6 +19,10 @@ class RunPublic(BaseModel):
     owner_id: str
     trial_index: int
     state: RunState
+    kind: RunKind = Field(
+        default=RunKind.scheduled,
+        description="'external': logged from outside the cluster (runyard.init, MLflow), never scheduled",
+    )
     attempt: int
     params: dict[str, Any]
     priority: int

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from runyard.schemas import ExperimentSpec, RunState
+from runyard.schemas.tracking import RunKind
 from server.attempts.models import AttemptNode, RunAttempt
 from server.attempts.service import held_slots
 from server.projects.models import Project
@@ -19,6 +20,8 @@ from server.users.models import User
 from server.workers.models import Worker
 
 ACTIVE = (RunState.scheduled.value, RunState.running.value)
+SCHEDULED = Run.kind == RunKind.scheduled.value
+"""External runs (logged from outside the cluster) hold no slots and are never placed."""
 
 
 def run_slots(run: Run) -> tuple[int, int]:
@@ -83,7 +86,7 @@ def take_snapshot(session: Session, settings: SchedulerSettings, now: datetime) 
     live = [w for w in rows if is_alive(w, now, timeout)]
     # Slots stay held until their attempt's processes are known to be gone (see attempts).
     held = held_slots(session)
-    active = list(session.scalars(select(Run).where(Run.state.in_(ACTIVE))))
+    active = list(session.scalars(select(Run).where(SCHEDULED, Run.state.in_(ACTIVE))))
     workers = []
     # A draining worker finishes what it has but takes nothing new.
     for w in (w for w in live if w.state != "draining"):
@@ -91,7 +94,7 @@ def take_snapshot(session: Session, settings: SchedulerSettings, now: datetime) 
         workers.append(WorkerState(w.name, slots, tuple(s for s in slots if s not in held[w.name])))
 
     queued = []
-    for run in session.scalars(select(Run).where(Run.state == RunState.queued.value)):
+    for run in session.scalars(select(Run).where(SCHEDULED, Run.state == RunState.queued.value)):
         per_node, nodes = run_slots(run)
         queued.append(
             QueuedRun(

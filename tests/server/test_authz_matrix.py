@@ -21,8 +21,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from starlette.routing import Mount
 
+from runyard.schemas.tracking import ExternalRunCreate
 from server.attempts.service import current_attempt
 from server.projects.models import Project
+from server.tracking.service import create_external_run
 from server.users.models import User
 from server.users.tokens import issue_token
 from tests.server.conftest import spec_for
@@ -116,6 +118,11 @@ class World:
         assert response.status_code in (200, 201), response.text
         return str(response.json()["id"])
 
+    def external_run(self) -> str:
+        """A run the member logs from outside the cluster (runyard.init, MLflow)."""
+        data = ExternalRunCreate(project=self.project.name, name="laptop")
+        return create_external_run(self.session, self.member, data).id
+
     def member_token(self) -> str:
         token, _ = issue_token(self.session, kind="user", name="extra", user_id=self.member.id)
         self.session.commit()
@@ -142,6 +149,19 @@ def _run(w: World) -> str:
 
 
 CHECKPOINT_FORM = {"attempt": "1", "epoch": "0", "step": "1"}
+
+
+def _external(w: World) -> str:
+    return w.external_run()
+
+
+def _query(query: Callable[[World], dict[str, str]]) -> Build:
+    return lambda w: ([], {"params": query(w)})
+
+
+def _mlflow(body: Callable[[World, str], dict[str, Any]]) -> Build:
+    """An MLflow call on a fresh external run of the member's."""
+    return lambda w: ([], {"json": body(w, w.external_run())})
 
 
 def _running_run(w: World) -> str:
@@ -240,6 +260,60 @@ EXPECTED: dict[tuple[str, str], Row] = {
     # scheduler slice
     ("GET", "/api/v1/cluster"): Row(ANY_USER, _no_body()),
     ("GET", "/api/v1/runs/{}/queue"): Row(PROJECT_READ, _no_body(_run)),
+    # runs logged from outside the cluster: the owner (the member) or a project admin writes
+    ("POST", "/api/v1/external-runs"): Row(
+        PROJECT_WRITE, _json(lambda w: {"project": w.project.name, "name": "laptop"})
+    ),
+    ("GET", "/api/v1/external-runs/{}"): Row(PROJECT_READ, _no_body(_external)),
+    ("POST", "/api/v1/external-runs/{}/batches"): Row(
+        PROJECT_WRITE,
+        _json(
+            lambda w: {
+                "seq": 0,
+                "points": [{"key": "a", "step": 0, "value": 1.0, "wall_time": 1.0}],
+            },
+            _external,
+        ),
+    ),
+    ("POST", "/api/v1/external-runs/{}/finish"): Row(
+        PROJECT_WRITE, _json(lambda w: {"state": "completed"}, _external)
+    ),
+    # MLflow's tracking API: experiments are projects, runs are external runs
+    ("GET", "/api/2.0/mlflow/experiments/get-by-name"): Row(
+        PROJECT_READ, _query(lambda w: {"experiment_name": w.project.name})
+    ),
+    ("GET", "/api/2.0/mlflow/experiments/get"): Row(
+        PROJECT_READ, _query(lambda w: {"experiment_id": w.project.id})
+    ),
+    ("POST", "/api/2.0/mlflow/experiments/create"): Row(
+        ANY_USER, _json(lambda w: {"name": f"e-{secrets.token_hex(4)}"})
+    ),
+    ("POST", "/api/2.0/mlflow/runs/create"): Row(
+        PROJECT_WRITE, _json(lambda w: {"experiment_id": w.project.id, "run_name": "r"})
+    ),
+    ("GET", "/api/2.0/mlflow/runs/get"): Row(
+        PROJECT_READ, _query(lambda w: {"run_id": w.external_run()})
+    ),
+    ("GET", "/api/2.0/mlflow/metrics/get-history"): Row(
+        PROJECT_READ, _query(lambda w: {"run_id": w.external_run(), "metric_key": "loss"})
+    ),
+    ("POST", "/api/2.0/mlflow/runs/log-metric"): Row(
+        PROJECT_WRITE,
+        _mlflow(lambda w, r: {"run_id": r, "key": "a", "value": 1.0, "timestamp": 1, "step": 0}),
+    ),
+    ("POST", "/api/2.0/mlflow/runs/log-parameter"): Row(
+        PROJECT_WRITE, _mlflow(lambda w, r: {"run_id": r, "key": "lr", "value": "0.1"})
+    ),
+    ("POST", "/api/2.0/mlflow/runs/log-batch"): Row(
+        PROJECT_WRITE,
+        _mlflow(lambda w, r: {"run_id": r, "metrics": [{"key": "a", "value": 1.0, "step": 0}]}),
+    ),
+    ("POST", "/api/2.0/mlflow/runs/set-tag"): Row(
+        PROJECT_WRITE, _mlflow(lambda w, r: {"run_id": r, "key": "t", "value": "v"})
+    ),
+    ("POST", "/api/2.0/mlflow/runs/update"): Row(
+        PROJECT_WRITE, _mlflow(lambda w, r: {"run_id": r, "status": "FINISHED"})
+    ),
     # worker-facing; valid bodies, so that a refusal cannot hide behind a 422
     ("GET", "/api/v1/worker/runs/{}/bundle"): Row(WORKER, _no_body(_running_run), may_404=True),
     ("POST", "/api/v1/worker/attempts/{}/accept"): Row(

@@ -5,50 +5,14 @@ become ordered events carrying the attempt's fence, and a cancel stops the run."
 import sys
 import textwrap
 import threading
-import uuid
-
-import pytest
 
 from runyard.schemas import EventAdapter, RunAssignment, RunState, parse_spec_text
 from runyard.schemas.streams import EVENT_FIELD, events_stream
 from tests.worker.polling import wait_for
-from tests.worker.server_world import Placed, ServerWorld
-from worker.events import Outbox
-from worker.events import redis_client as connect
-from worker.run_task import RunningRuns, TaskContext, execute
-from worker.server_api import WorkerApi
-from worker.settings import WorkerSettings
-from worker.uploads import Uploader
+from tests.worker.server_world import Placed
+from worker.run_task import execute
 
 SPEC = parse_spec_text("name: t\nproject: p\nmodel: {entrypoint: 'm:C'}\n")
-
-
-@pytest.fixture
-def ctx(tmp_path, redis_prefix, world: ServerWorld):
-    settings = WorkerSettings(
-        name="w1",
-        redis_prefix=redis_prefix,
-        work_dir=tmp_path / "work",
-        spool_dir=tmp_path / "spool",
-        cancel_grace_seconds=1.0,
-        accept_timeout_seconds=5,
-    )
-    api = WorkerApi(world.url, world.worker_token("w1"), timeout=5)
-    client = connect(settings.redis_url)
-    uploader = Uploader(api, tmp_path / "spool" / "uploads")
-    uploader.start()
-    context = TaskContext(
-        settings=settings,
-        redis=client,
-        api=api,
-        running=RunningRuns(),
-        outbox=Outbox(client, redis_prefix, tmp_path / "spool" / "events"),
-        uploader=uploader,
-        incarnation=uuid.uuid4().hex,
-    )
-    yield context
-    uploader.close()
-    api.close()
 
 
 def assign(ctx, placed: Placed, code: str, *, attempt: int = 1, ends_paused: bool = False) -> dict:

@@ -127,6 +127,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/external-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create External Run
+         * @description A run logged by a process Runyard did not start (a notebook, a laptop): it is created
+         *     running, in a project you are a member of, as an experiment of its own named `name`, and
+         *     is never scheduled. Send its points with `POST /external-runs/{run_id}/batches`.
+         */
+        post: operations["createExternalRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/external-runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get External Run
+         * @description The run and the greatest batch seq stored for it: what a client resuming it needs.
+         */
+        get: operations["getExternalRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/external-runs/{run_id}/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post Batch
+         * @description Points and params of the run (its owner or a project admin). Idempotent: a batch whose
+         *     `seq` was stored before is answered with `duplicate: true` and changes nothing, so a
+         *     client resends any batch it is unsure of. A step logged again in a later batch keeps the
+         *     later value.
+         */
+        post: operations["postBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/external-runs/{run_id}/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish External Run
+         * @description Ends the run as completed, failed or canceled; repeating the same end is a no-op.
+         */
+        post: operations["finishExternalRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects": {
         parameters: {
             query?: never;
@@ -750,6 +835,21 @@ export interface components {
             /** Run Id */
             run_id: string;
         };
+        /** BatchStored */
+        BatchStored: {
+            /**
+             * Duplicate
+             * @description true when this seq was stored before: nothing changed
+             */
+            duplicate: boolean;
+            /**
+             * Points
+             * @description points of the batch stored by this request
+             */
+            points: number;
+            /** Seq */
+            seq: number;
+        };
         /** Body_uploadCheckpoint */
         Body_uploadCheckpoint: {
             /** Attempt */
@@ -1098,6 +1198,98 @@ export interface components {
             size: number;
             /** Verified */
             verified: boolean;
+        };
+        /**
+         * ExternalBatch
+         * @description Points and params of one run, sent together; a repeat of a stored `seq` changes
+         *     nothing.
+         */
+        ExternalBatch: {
+            /** Params */
+            params?: {
+                [key: string]: string | number | boolean | null;
+            };
+            /** Points */
+            points?: components["schemas"]["ExternalPoint"][];
+            /**
+             * Seq
+             * @description the client's number for this batch, unique per run
+             */
+            seq: number;
+        };
+        /** ExternalFinish */
+        ExternalFinish: {
+            /** Reason */
+            reason?: string | null;
+            /**
+             * State
+             * @default completed
+             * @enum {string}
+             */
+            state: "completed" | "failed" | "canceled";
+        };
+        /** ExternalPoint */
+        ExternalPoint: {
+            /** Epoch */
+            epoch?: number | null;
+            /** Key */
+            key: string;
+            /** Step */
+            step: number;
+            /** Value */
+            value: number | null;
+            /**
+             * Wall Time
+             * @description seconds since the epoch
+             */
+            wall_time: number;
+        };
+        /** ExternalRunCreate */
+        ExternalRunCreate: {
+            /**
+             * Config
+             * @description hyperparameters; nested mappings are stored flat, keys joined with '.'
+             */
+            config?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Name
+             * @description the run's (experiment's) name
+             */
+            name: string;
+            /**
+             * Project
+             * @description an existing project's name
+             */
+            project: string;
+            /** Tags */
+            tags?: string[];
+        };
+        /**
+         * ExternalRunPublic
+         * @description What a client needs to log into a run, new or resumed.
+         */
+        ExternalRunPublic: {
+            /** Experiment Id */
+            experiment_id: string;
+            /** Id */
+            id: string;
+            /**
+             * Last Seq
+             * @description the greatest batch seq stored, None before any
+             */
+            last_seq: number | null;
+            /** Name */
+            name: string;
+            /** Project Id */
+            project_id: string;
+            state: components["schemas"]["RunState"];
+            /**
+             * Url
+             * @description the run's page in the dashboard, relative to the server
+             */
+            url: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1483,6 +1675,11 @@ export interface components {
              * @description how the worker that runs (or last ran) it isolates runs; 'none': this run's code could reach other runs and the worker (RUNYARD_WORKER_ISOLATION=none)
              */
             isolation?: ("sandbox" | "none") | null;
+            /**
+             * @description 'external': logged from outside the cluster (runyard.init, MLflow), never scheduled
+             * @default scheduled
+             */
+            kind: components["schemas"]["RunKind"];
             /** Owner Id */
             owner_id: string;
             /** Params */
@@ -1523,6 +1720,11 @@ export interface components {
             /** Worker Id */
             worker_id: string | null;
         };
+        /**
+         * RunKind
+         * @enum {string}
+         */
+        RunKind: "scheduled" | "external";
         /** RunPage */
         RunPage: {
             /** Items */
@@ -1553,6 +1755,11 @@ export interface components {
             finished_at: string | null;
             /** Id */
             id: string;
+            /**
+             * @description 'external': logged from outside the cluster (runyard.init, MLflow), never scheduled
+             * @default scheduled
+             */
+            kind: components["schemas"]["RunKind"];
             /** Owner Id */
             owner_id: string;
             /** Params */
@@ -2519,6 +2726,266 @@ export interface operations {
             };
             /** @description no such resource visible to you */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    createExternalRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExternalRunCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExternalRunPublic"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getExternalRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExternalRunPublic"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    postBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExternalBatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchStored"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    finishExternalRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExternalFinish"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExternalRunPublic"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

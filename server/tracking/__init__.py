@@ -1,0 +1,1 @@
+"""Runs logged from outside the cluster: runyard.init, the trainer logger, MLflow clients."""
