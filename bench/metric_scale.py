@@ -1,8 +1,8 @@
 """Metric reads as the store grows, printed as JSON lines (never asserted).
 
-    python bench/metric_scale.py                  # 1M and 100M points (~2 GB of disk at 100M)
+    python bench/metric_scale.py                  # 1M and 100M points (3.5 GB of disk at 100M)
     python bench/metric_scale.py --sizes 1000000  # a quick run
-    python bench/metric_scale.py --billion        # also 1B points (~20 GB of disk, an hour+)
+    python bench/metric_scale.py --billion        # also 1B points (~35 GB of disk, hours)
 
 For each size, a fresh PostgreSQL database (created and dropped here) is seeded directly in SQL,
 not through the ingester: 10,000 series in 100 runs, built by INSERT ... SELECT over
@@ -20,12 +20,13 @@ spread evenly over the other 9,999. Then, at each size:
   summaries; this is the query that serves them.
 
 Each figure is compared with the smallest size's in the same run (`vs_smallest`; the target is
-within 20 %). Disk: uncompressed blocks are ~4.1 KB per 256 points, fine rollups ~130 bytes
-per 64 points with their index: ~19 bytes a point, so ~20 MB at 1M, ~2 GB at 100M and
-~20 GB at 1B (the ingester's deflated blocks are smaller). Tables are UNLOGGED (no WAL to write
-for a throwaway database; reads are the same). Seeding runs two statements at once (one per
-half of the series); 100M points take a few minutes on two idle cores, most of it PostgreSQL
-encoding 200M float8 values and writing ~2 GB; 1B takes ten times that.
+within 20 %). Disk (measured): 35 bytes a point with indexes, uncompressed blocks ~4.1 KB per
+256 points plus one fine rollup row per 64 points, so ~35 MB at 1M, 3.5 GB at 100M and ~35 GB
+at 1B (the ingester's deflated blocks take ~14 bytes a point). Tables are UNLOGGED (no WAL for a
+throwaway database; reads are the same). Seeding runs two statements at once (one per half of
+the series): 100M points took 500 s on the shared two-core machine (load ~15), nearly all of it
+PostgreSQL encoding 200M float8 values and writing 3.5 GB; 1B takes ten times as long, so it is
+behind --billion.
 """
 
 import argparse
