@@ -3,6 +3,11 @@
     python bench/ingest.py                         # 1,000,000 points, 1,000 points per event
     python bench/ingest.py --events 200            # a quicker run
     python bench/ingest.py --mlflow-python /path/to/venv/bin/python   # MLflow side by side
+    python bench/ingest.py --only mlflow --mlflow-python ...         # one side only
+
+An MLflow venv apart from the project's (MLflow 2.22 needs SQLAlchemy 2.0, not 2.1):
+    python -m venv mlflow-venv && mlflow-venv/bin/pip install mlflow==2.22.0 \
+        psycopg2-binary==2.9.10 sqlalchemy==2.0.41
 
 For 1 and then 2 ingester processes at once (each against a fresh PostgreSQL database):
 publishes metric events to a Redis stream from another process, as workers would, then lets
@@ -502,8 +507,9 @@ def _bench_mlflow(args: argparse.Namespace, python: str, workers: int) -> None:
             size = _bytes(engine, ("metrics", "latest_metrics"))
             _emit("bytes_per_point_mlflow", size / total, "bytes/point", "", total_bytes=size)
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(30)
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(30)
             shutil.rmtree(home, ignore_errors=True)
 
 
@@ -556,10 +562,14 @@ def main() -> None:
     parser.add_argument(
         "--mlflow-events", type=int, default=100, help="events sent to MLflow (it is slower)"
     )
+    parser.add_argument("--only", choices=["runyard", "mlflow"], help="one side only")
     args = parser.parse_args()
-    _cpu_plan(args)
-    _bench_runyard(args, ingesters=2, final=False)
-    _bench_runyard(args, ingesters=1, final=True)
+    if args.only != "mlflow":
+        _cpu_plan(args)
+        _bench_runyard(args, ingesters=2, final=False)
+        _bench_runyard(args, ingesters=1, final=True)
+    if args.only == "runyard":
+        return
     python = _mlflow_python(args.mlflow_python)
     if python is None:
         _emit("mlflow", 0, "", "", skipped="mlflow is not installed; pass --mlflow-python")
