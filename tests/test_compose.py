@@ -52,6 +52,21 @@ def test_every_part_of_the_service_is_there():
     assert {"postgres", "redis", "server", "ingester", "scheduler", "worker"} <= set(SERVICES)
 
 
+INGESTERS = [n for n, s in SERVICES.items() if "server.ingest" in s.get("command", [])]
+
+
+def test_two_ingesters_share_the_consumer_group_under_their_own_consumer_names():
+    assert INGESTERS == ["ingester", "ingester-2"]
+    commands = [SERVICES[name]["command"] for name in INGESTERS]
+    assert all(c[:3] == ["python", "-m", "server.ingest"] for c in commands)
+    names = [c[c.index("--consumer") + 1] for c in commands]
+    assert len(set(names)) == 2, names
+    # The same stream and group: the same Redis, prefix and database.
+    first, second = (environment(name, DEPLOYMENT) for name in INGESTERS)
+    assert first == second
+    assert SERVICES["ingester-2"]["depends_on"] == SERVICES["ingester"]["depends_on"]
+
+
 def test_server_runs_migrations_at_start_and_waits_for_healthy_databases():
     server = SERVICES["server"]
     assert server["command"] == ["python", "-m", "server"]  # migrates, then serves
@@ -97,7 +112,7 @@ def test_server_side_runs_in_production_mode_on_postgresql():
     assert env["RUNYARD_DATABASE_URL"].startswith("postgresql")
 
 
-@pytest.mark.parametrize("service", ["server", "ingester", "scheduler", "worker"])
+@pytest.mark.parametrize("service", ["server", "ingester", "ingester-2", "scheduler", "worker"])
 def test_every_runyard_variable_is_read_by_a_settings_class(service):
     known = (
         fields_of(Settings, "RUNYARD_")
@@ -114,7 +129,9 @@ def test_worker_and_server_agree_on_the_redis_prefix():
     assert SERVICES["worker"]["environment"]["RUNYARD_WORKER_REDIS_PREFIX"] == server_prefix
 
 
-@pytest.mark.parametrize("service", ["server", "ingester", "scheduler", "worker", "redis"])
+@pytest.mark.parametrize(
+    "service", ["server", "ingester", "ingester-2", "scheduler", "worker", "redis"]
+)
 def test_compose_refuses_to_start_without_a_redis_password(service):
     with pytest.raises(MissingVariable, match="RUNYARD_REDIS_PASSWORD"):
         environment(service, {"RUNYARD_WORKER_TOKEN": "ry_worker_x"})
@@ -137,6 +154,7 @@ def test_every_service_passes_its_own_production_checks(monkeypatch, tmp_path):
     for service, settings_class in (
         ("server", Settings),
         ("ingester", Settings),
+        ("ingester-2", Settings),
         ("scheduler", Settings),
         ("worker", WorkerSettings),
     ):

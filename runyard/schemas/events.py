@@ -9,9 +9,10 @@ value replaces the older one, so a series has each step exactly once.
 
 import math
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, with_config
+from typing_extensions import TypedDict  # pydantic reads only this TypedDict on 3.11
 
 from runyard.schemas.states import RunState
 
@@ -49,17 +50,41 @@ MetricValue = Annotated[float | None, PlainSerializer(_json_float, when_used="js
 rather than the model's `ser_json_inf_nan`, which only the outermost model's config decides.)"""
 
 
+MetricKey = Annotated[str, Field(min_length=1, max_length=200)]
+MetricStep = Annotated[int, Field(ge=0, le=2**62)]
+MetricEpoch = Annotated[int | None, Field(ge=0, le=2**31 - 1)]
+MetricValueField = Annotated[
+    MetricValue,
+    Field(
+        description='NaN, +inf and -inf are kept (on the wire "NaN", "Infinity", "-Infinity"); '
+        "null, which older workers sent for every non-finite value, is stored as NaN"
+    ),
+]
+WallTime = Annotated[float, Field(allow_inf_nan=False, description="seconds since the epoch")]
+"""The rules for a point's fields, once, for both readings of a point below."""
+
+
 class MetricPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    key: str = Field(min_length=1, max_length=200)
-    step: int = Field(ge=0, le=2**62)
-    epoch: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    value: MetricValue = Field(
-        description='NaN, +inf and -inf are kept (on the wire "NaN", "Infinity", "-Infinity"); '
-        "null, which older workers sent for every non-finite value, is stored as NaN"
-    )
-    wall_time: float = Field(allow_inf_nan=False, description="seconds since the epoch")
+    key: MetricKey
+    step: MetricStep
+    epoch: MetricEpoch = None
+    value: MetricValueField
+    wall_time: WallTime
+
+
+@with_config(ConfigDict(extra="forbid"))
+class MetricPointFields(TypedDict):
+    """A MetricPoint read as a plain dict, by the same rules: what the ingester validates a
+    stream entry's points into. A model instance per point costs ~4x as much CPU as the dict,
+    and the ingester only copies the fields into columns."""
+
+    key: MetricKey
+    step: MetricStep
+    epoch: NotRequired[MetricEpoch]
+    value: MetricValueField
+    wall_time: WallTime
 
 
 class MetricsEvent(_EventBase):
@@ -82,7 +107,24 @@ class CheckpointEvent(_EventBase):
     metrics: dict[str, float] = Field(default_factory=dict)
 
 
+class ReceivedMetricsEvent(_EventBase):
+    """A MetricsEvent as the ingester reads it off the stream: the same JSON, the same rules,
+    its points as MetricPointFields dicts."""
+
+    kind: Literal["metrics"] = "metrics"
+    points: list[MetricPointFields] = Field(max_length=100_000)
+
+
 Event = Annotated[
     LogEvent | MetricsEvent | StateEvent | CheckpointEvent, Field(discriminator="kind")
 ]
 EventAdapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+ReceivedEvent = Annotated[
+    LogEvent | ReceivedMetricsEvent | StateEvent | CheckpointEvent, Field(discriminator="kind")
+]
+ReceivedEventAdapter: TypeAdapter[ReceivedEvent] = TypeAdapter(ReceivedEvent)
+"""Reads what EventAdapter writes; metrics events come back as ReceivedMetricsEvent."""
+
+AnyEvent = LogEvent | MetricsEvent | ReceivedMetricsEvent | StateEvent | CheckpointEvent
+"""What the ingester's writer stores: events as sent (tests, journals) or as received."""

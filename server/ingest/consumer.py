@@ -23,7 +23,7 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from runyard.schemas.events import Event, EventAdapter
+from runyard.schemas.events import AnyEvent, ReceivedEventAdapter
 from runyard.schemas.streams import EVENT_FIELD, INGEST_GROUP, events_stream, run_channel
 from server.ingest.metric_rows import MetricRows, metric_rows
 from server.ingest.run_limits import RunLimits
@@ -39,7 +39,7 @@ class Prepared:
     """A validated batch waiting to be written."""
 
     entries: list[Entry]
-    events: list[Event] = field(default_factory=list)
+    events: list[AnyEvent] = field(default_factory=list)
     ids: list[bytes] = field(default_factory=list)
     dead: list[tuple[bytes, dict[bytes, bytes], str]] = field(default_factory=list)
     metrics: MetricRows | None = None
@@ -241,7 +241,9 @@ class Ingester:
                 batch.dead.append((entry_id, fields, reason))
                 continue
             try:
-                batch.events.append(EventAdapter.validate_json(fields[EVENT_FIELD.encode()]))
+                batch.events.append(
+                    ReceivedEventAdapter.validate_json(fields[EVENT_FIELD.encode()])
+                )
                 batch.ids.append(entry_id)
             except (KeyError, ValidationError) as exc:
                 batch.dead.append((entry_id, fields, _short(exc)))
@@ -269,7 +271,7 @@ class Ingester:
 
     def _write(
         self,
-        events: list[Event],
+        events: list[AnyEvent],
         ids: list[bytes],
         entries: list[Entry],
         dead: list[tuple[bytes, dict[bytes, bytes], str]],

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from runyard.schemas.events import Event, MetricsEvent
+from runyard.schemas.events import AnyEvent, MetricsEvent, ReceivedMetricsEvent
 from server.metrics.columns import NO_EPOCH, PointColumns, newest_per_step
 
 
@@ -39,10 +39,11 @@ class MetricRows:
         return MetricRows([s for s in self.series if s.run_id not in run_ids])
 
 
-def metric_rows(events: Sequence[Event]) -> MetricRows:
+def metric_rows(events: Sequence[AnyEvent]) -> MetricRows:
     """The metric points of `events`, one set of columns per (run, key)."""
     metrics = sorted(
-        (e for e in events if isinstance(e, MetricsEvent)), key=lambda e: (e.attempt, e.seq)
+        (e for e in events if isinstance(e, MetricsEvent | ReceivedMetricsEvent)),
+        key=lambda e: (e.attempt, e.seq),
     )
     index: dict[tuple[str, str], int] = {}
     series: list[int] = []
@@ -53,18 +54,28 @@ def metric_rows(events: Sequence[Event]) -> MetricRows:
     attempts: list[int] = []
     seqs: list[int] = []
     for event in metrics:
-        points, n = event.points, len(event.points)
-        keys = {p.key for p in points}
+        n = len(event.points)
+        if isinstance(event, ReceivedMetricsEvent):
+            fields = event.points
+            point_keys = [p["key"] for p in fields]
+            steps.extend([p["step"] for p in fields])
+            values.extend([p["value"] for p in fields])
+            epochs.extend([p.get("epoch") for p in fields])
+            walls.extend([p["wall_time"] for p in fields])
+        else:
+            points = event.points
+            point_keys = [p.key for p in points]
+            steps.extend([p.step for p in points])
+            values.extend([p.value for p in points])
+            epochs.extend([p.epoch for p in points])
+            walls.extend([p.wall_time for p in points])
+        keys = set(point_keys)
         for key in sorted(keys):
             index.setdefault((event.run_id, key), len(index))
         if len(keys) == 1:
             series.extend([index[(event.run_id, keys.pop())]] * n)
         else:
-            series.extend([index[(event.run_id, p.key)] for p in points])
-        steps.extend([p.step for p in points])
-        values.extend([p.value for p in points])
-        epochs.extend([p.epoch for p in points])
-        walls.extend([p.wall_time for p in points])
+            series.extend([index[(event.run_id, k)] for k in point_keys])
         attempts.extend([event.attempt] * n)
         seqs.extend([event.seq] * n)
     if not steps:

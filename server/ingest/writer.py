@@ -12,14 +12,15 @@ attempt's logs and metrics still count (they were written while it ran, and the 
 points win), but only the current attempt changes the run's state.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from runyard.schemas.events import (
+    AnyEvent,
     CheckpointEvent,
-    Event,
     LogEvent,
     StateEvent,
 )
@@ -64,7 +65,7 @@ class Oversized:
 
 def write_batch(
     session: Session,
-    events: list[Event],
+    events: Sequence[AnyEvent],
     prepared: MetricRows | None = None,
     limits: RunLimits | None = None,
     oversized: list[Oversized] | None = None,
@@ -77,7 +78,7 @@ def write_batch(
     named = {e.run_id for e in events} | {o.run_id for o in oversized if o.run_id}
     known = _existing_runs(session, named)
     holders = _attempt_holders(session, {e.fence for e in events})
-    kept: list[Event] = []
+    kept: list[AnyEvent] = []
     for index, event in enumerate(events):
         if event.run_id not in known:
             result.unknown_run.append(index)
@@ -179,7 +180,7 @@ def _attempt_holders(
     return {f: (r, a, frozenset(w)) for f, (r, a, w) in found.items()}
 
 
-def _refusal(event: Event, holders: dict[int, tuple[str, int, frozenset[str]]]) -> str | None:
+def _refusal(event: AnyEvent, holders: dict[int, tuple[str, int, frozenset[str]]]) -> str | None:
     holder = holders.get(event.fence)
     if holder is None or holder[0] != event.run_id or holder[1] != event.attempt:
         return (

@@ -7,7 +7,7 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from runyard.schemas.events import Event, LogEvent, MetricPoint, MetricsEvent
+from runyard.schemas.events import AnyEvent, Event, LogEvent, MetricPoint, MetricsEvent
 from runyard.schemas.streams import EVENT_FIELD, INGEST_GROUP, events_stream
 from server.attempts.models import AttemptNode, RunAttempt
 from server.ingest.consumer import Ingester
@@ -82,7 +82,7 @@ def stored_points(session: Session, run_id: str, key: str = "loss") -> list[tupl
     return list(zip(points.step.tolist(), points.value.tolist(), strict=True))
 
 
-def store(session: Session, *events: Event) -> None:
+def store(session: Session, *events: AnyEvent) -> None:
     """Stores events the way the ingester does, without the stream (for API tests)."""
     from server.ingest.writer import write_batch
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from runyard.schemas.events import MetricPoint, MetricsEvent
+from runyard.schemas.events import EventAdapter, MetricPoint, MetricsEvent, ReceivedEventAdapter
 from server.live.cursor import Cursor
 from server.live.feed import since
 from server.metrics.blocks import BLOCK_POINTS, decode_block, encode_block
@@ -195,7 +195,7 @@ def _followed(session: Session, run_id: str) -> dict[tuple[str, int], object]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(history=histories())
+@given(history=histories(), off_the_stream=st.lists(st.booleans(), min_size=5, max_size=5))
 def test_any_delivery_stores_what_the_one_row_per_point_model_stores(
     session: Session,
     reference_table: None,
@@ -203,14 +203,22 @@ def test_any_delivery_stores_what_the_one_row_per_point_model_stores(
     make_project: Callable,
     make_run: Callable,
     history: tuple[list[dict], list[list[int]]],
+    off_the_stream: list[bool],
 ) -> None:
     user, _ = make_user()
     run = make_run(make_project(user), user)
     specs, batches = history
     conn = session.connection()
-    for batch in batches:
+    for number, batch in enumerate(batches):
         events = [_event(run, specs[i]) for i in batch]
-        store(session, *events)
+        if off_the_stream[number % len(off_the_stream)]:
+            # As the ingester reads them: JSON off the stream, points as dicts.
+            store(
+                session,
+                *(ReceivedEventAdapter.validate_json(EventAdapter.dump_json(e)) for e in events),
+            )
+        else:
+            store(session, *events)
         write_reference(session.connection(), events)
         session.commit()
     conn = session.connection()

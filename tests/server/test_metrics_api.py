@@ -185,3 +185,34 @@ def test_several_keys_of_another_teams_run_are_not_found(
     _, stranger = make_user()
     response = client.get(f"/api/v1/runs/{run.id}/metric-series", headers=auth(stranger))
     assert response.status_code == 404
+
+
+def test_a_run_with_5000_keys_lists_every_series_in_one_request(
+    client: TestClient, session: Session, run: Run, owner: tuple, auth: Callable
+) -> None:
+    # Issue 10: such a run's chart page asks for every series at once.
+    keys = [f"layer{i:04d}/grad_norm" for i in range(5000)]
+    events = [
+        MetricsEvent(
+            **attributed(run, 1),
+            seq=step,
+            ts=datetime.now(UTC),
+            points=[
+                MetricPoint(key=k, step=step, value=i + step / 10, wall_time=1e9 + step)
+                for i, k in enumerate(keys)
+            ],
+        )
+        for step in range(3)
+    ]
+    store(session, *events)
+    headers = auth(owner[1])
+    response = client.get(f"/api/v1/runs/{run.id}/metric-series", headers=headers)
+    assert response.status_code == 200
+    series = response.json()["series"]
+    assert [s["key"] for s in series] == keys
+    for i in (0, 1234, 4999):
+        assert [(p["step"], p["value"]) for p in series[i]["points"]] == [
+            (step, i + step / 10) for step in range(3)
+        ]
+    listed = client.get(f"/api/v1/runs/{run.id}/metrics", headers=headers).json()
+    assert listed["keys"] == keys

@@ -1,0 +1,338 @@
+"""Metric reads as the store grows, printed as JSON lines (never asserted).
+
+    python bench/metric_scale.py                  # 1M and 100M points (3.5 GB of disk at 100M)
+    python bench/metric_scale.py --sizes 1000000  # a quick run
+    python bench/metric_scale.py --billion        # also 1B points (~35 GB of disk, hours)
+
+For each size, a fresh PostgreSQL database (created and dropped here) is seeded directly in SQL,
+not through the ingester: 10,000 series in 100 runs, built by INSERT ... SELECT over
+generate_series, one whole block (256 points) per row, written by PostgreSQL itself in the block
+format (uncompressed: `float8send`, `int4send`; see server/metrics/blocks.py), with the fine and
+coarse rollups and the summaries the ingester would have kept (the values have a known shape,
+a falling trend with one spike per 64-step bucket, so every extreme is known without reading the
+points). One series (run 0's `loss`) is 102,400 points at every size; the rest of the points are
+spread evenly over the other 9,999. Then, at each size:
+
+- the downsampled read of that series, through `server.metrics.service.get_series` (the
+  function behind GET /runs/{id}/metrics/{key}), p50 over `--queries` reads;
+- the run's metric summaries, through `service.run_summary` (GET /runs/{id}/summary: one row
+  per metric, however long the run). The runs list itself (GET /runs) carries no metric
+  summaries; this is the query that serves them.
+
+Each figure is compared with the smallest size's in the same run (`vs_smallest`; the target is
+within 20 %). Disk (measured): 35 bytes a point with indexes, uncompressed blocks ~4.1 KB per
+256 points plus one fine rollup row per 64 points, so ~35 MB at 1M, 3.5 GB at 100M and ~35 GB
+at 1B (the ingester's deflated blocks take ~14 bytes a point). Tables are UNLOGGED (no WAL for a
+throwaway database; reads are the same). Seeding runs two statements at once (one per half of
+the series): 100M points took 500 s on the shared two-core machine (load ~15), nearly all of it
+PostgreSQL encoding 200M float8 values and writing 3.5 GB; 1B takes ten times as long, so it is
+behind --billion.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# Runnable as `python bench/metric_scale.py` from a checkout that is not pip-installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+import server.models
+from server.db import make_engine, make_session_factory
+from server.experiments.models import Experiment
+from server.metrics.blocks import BLOCK_POINTS, DENSE_STEPS, FORMAT_VERSION, ONE_EPOCH, ONE_WRITER
+from server.metrics.models import COARSE_ROLLUP_WIDTH, ROLLUP_WIDTH
+from server.metrics.service import get_series, run_summary
+from server.projects.models import Project
+from server.runs.models import Run
+from server.users.models import User
+
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/{}"
+PG_ADMIN = PG.format("test")
+SERIES = 10_000
+RUNS = 100
+PROBE_POINTS = 25 * COARSE_ROLLUP_WIDTH  # 102,400: a long run's series, read through rollups
+TABLES = ("metric_blocks", "metric_rollups", "metric_coarse_rollups", "metric_series")
+
+
+def _emit(bench: str, value: float, unit: str, target: str, **extra: object) -> None:
+    record = {"bench": bench, "value": round(value, 3), "unit": unit, "target": target}
+    record |= extra | {"load_average_1m": round(os.getloadavg()[0], 2)}
+    print(json.dumps(record), flush=True)
+
+
+@contextmanager
+def _database() -> Iterator[tuple[str, Engine]]:
+    name = f"runyard_scale_{secrets.token_hex(4)}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(PG.format(name))
+    try:
+        yield name, engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _make_runs(session: Session) -> list[str]:
+    user = User(email="scale@example.test", name="scale", is_admin=True)
+    session.add(user)
+    session.flush()
+    project = Project(name="scale", created_by=user.id)
+    session.add(project)
+    session.flush()
+    spec = {"name": "scale", "project": "scale", "model": {"entrypoint": "a.b:C"}}
+    experiment = Experiment(
+        project_id=project.id, owner_id=user.id, name="scale", spec=spec, tags=[]
+    )
+    session.add(experiment)
+    session.flush()
+    runs = [
+        Run(
+            experiment_id=experiment.id,
+            project_id=project.id,
+            owner_id=user.id,
+            state="completed",
+            spec=spec,
+            params={},
+        )
+        for _ in range(RUNS)
+    ]
+    session.add_all(runs)
+    session.commit()
+    return [r.id for r in runs]
+
+
+# The points' shape: a falling trend (different per series) plus 1.0 at one step of each 64-step
+# bucket (never its 64th). So the min of any step range is its last step that is not a spike
+# (scale_low), and its max the spike of its first fine bucket if the range reaches it, else its
+# first step (scale_high); a series' max is step 0 (bucket 0's spike is at offset 0).
+_FUNCTIONS = f"""
+CREATE FUNCTION scale_value(sid bigint, step bigint) RETURNS float8 IMMUTABLE LANGUAGE sql AS $$
+  SELECT 2.0 / (1.0 + step * 1e-4) + mod(sid, 7)
+       + CASE WHEN mod(step, {ROLLUP_WIDTH}) = mod((step / {ROLLUP_WIDTH}) * 37, {ROLLUP_WIDTH - 1})
+              THEN 1.0 ELSE 0.0 END
+$$;
+CREATE FUNCTION scale_spike(bucket bigint) RETURNS bigint IMMUTABLE LANGUAGE sql AS $$
+  SELECT bucket * {ROLLUP_WIDTH} + mod(bucket * 37, {ROLLUP_WIDTH - 1})
+$$;
+CREATE FUNCTION scale_low(first bigint, last bigint) RETURNS bigint IMMUTABLE LANGUAGE sql AS $$
+  SELECT CASE WHEN last = scale_spike(last / {ROLLUP_WIDTH}) AND last > first
+              THEN last - 1 ELSE last END
+$$;
+CREATE FUNCTION scale_high(first bigint, last bigint) RETURNS bigint IMMUTABLE LANGUAGE sql AS $$
+  SELECT CASE WHEN scale_spike(first / {ROLLUP_WIDTH}) <= last
+              THEN scale_spike(first / {ROLLUP_WIDTH}) ELSE first END
+$$;
+CREATE FUNCTION scale_wall(step bigint) RETURNS float8 IMMUTABLE LANGUAGE sql AS $$
+  SELECT 1.7e9 + step * 0.5
+$$;
+CREATE TABLE scale_lengths (sid bigint PRIMARY KEY, run_id varchar, key varchar, n bigint);
+"""
+
+_FLAGS = DENSE_STEPS | ONE_EPOCH | ONE_WRITER
+_HEADER_HEX = f"{FORMAT_VERSION:02x}{_FLAGS:02x}"
+
+# Column order of an uncompressed block with DENSE_STEPS, ONE_EPOCH and ONE_WRITER: header,
+# values, the epoch once, wall times, the attempt once, the seq once.
+_SEED_BLOCKS = f"""
+INSERT INTO metric_blocks (series_id, first_step, last_step, points, last_attempt, last_seq, data)
+SELECT l.sid, b.first, b.first + b.n - 1, b.n, 1, 0,
+       decode('{_HEADER_HEX}', 'hex') || int4send(b.n::int)
+       || (SELECT string_agg(float8send(scale_value(l.sid, s)), ''::bytea ORDER BY s)
+           FROM generate_series(b.first, b.first + b.n - 1) s)
+       || int4send(0)
+       || (SELECT string_agg(float8send(scale_wall(s)), ''::bytea ORDER BY s)
+           FROM generate_series(b.first, b.first + b.n - 1) s)
+       || int4send(1) || int8send(0::bigint)
+FROM scale_lengths l
+CROSS JOIN LATERAL (
+  SELECT k * {BLOCK_POINTS} AS first, least({BLOCK_POINTS}, l.n - k * {BLOCK_POINTS}) AS n
+  FROM generate_series(0, (l.n - 1) / {BLOCK_POINTS}) k
+) b
+WHERE l.sid BETWEEN :lo AND :hi
+ORDER BY l.sid, b.first
+"""
+
+
+def _seed_rollups(table: str, width: int) -> str:
+    """Rows of one rollup tier, extremes by scale_low and scale_high."""
+    return f"""
+INSERT INTO {table} (series_id, bucket, last_step, min_step, min_value, min_epoch,
+                     min_wall_time, max_step, max_value, max_epoch, max_wall_time)
+SELECT l.sid, c, e.last, e.low, scale_value(l.sid, e.low), 0, scale_wall(e.low),
+       e.high, scale_value(l.sid, e.high), 0, scale_wall(e.high)
+FROM scale_lengths l
+CROSS JOIN LATERAL generate_series(0, (l.n - 1) / {width}) c
+CROSS JOIN LATERAL (SELECT c * {width} AS first, least(c * {width} + {width - 1}, l.n - 1) AS last) r
+CROSS JOIN LATERAL (SELECT r.last, scale_low(r.first, r.last) AS low,
+                           scale_high(r.first, r.last) AS high) e
+WHERE l.sid BETWEEN :lo AND :hi
+ORDER BY l.sid, c
+"""
+
+
+_SEED_SERIES = """
+INSERT INTO metric_series (id, run_id, key, points, first_step, last_step, last_value,
+                           min_step, min_value, max_step, max_value)
+SELECT sid, run_id, key, n, 0, n - 1, scale_value(sid, n - 1), scale_low(0, n - 1),
+       scale_value(sid, scale_low(0, n - 1)), 0, scale_value(sid, 0)
+FROM scale_lengths ORDER BY sid
+"""
+
+
+def _seed(engine: Engine, run_ids: list[str], total: int) -> dict[str, object]:
+    """Seeds about `total` points (whole points per series). Returns what was built."""
+    other = (total - PROBE_POINTS) // (SERIES - 1)
+    if other < 2:
+        raise SystemExit(f"{total} points are too few for {SERIES} series; give at least 1M")
+    per_run = SERIES // RUNS
+    with engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(text(f"ALTER TABLE {table} SET UNLOGGED"))
+        conn.exec_driver_sql(_FUNCTIONS)
+        conn.execute(
+            text(
+                "INSERT INTO scale_lengths SELECT sid,"
+                " (CAST(:runs AS varchar[]))[(sid - 1) / :per_run + 1],"
+                " CASE WHEN mod(sid - 1, :per_run) = 0 THEN 'loss'"
+                " ELSE 'metric_' || lpad(mod(sid - 1, :per_run)::text, 3, '0') END,"
+                " CASE WHEN sid = 1 THEN :probe ELSE :other END"
+                " FROM generate_series(1, :series) sid"
+            ),
+            {
+                "runs": run_ids,
+                "per_run": per_run,
+                "probe": PROBE_POINTS,
+                "other": other,
+                "series": SERIES,
+            },
+        )
+        conn.execute(text(_SEED_SERIES))
+    started = time.perf_counter()
+    statements = [
+        text(_SEED_BLOCKS),
+        text(_seed_rollups("metric_rollups", ROLLUP_WIDTH)),
+        text(_seed_rollups("metric_coarse_rollups", COARSE_ROLLUP_WIDTH)),
+    ]
+    halves = [(1, SERIES // 2), (SERIES // 2 + 1, SERIES)]
+
+    def seed_half(lo: int, hi: int) -> None:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(statement, {"lo": lo, "hi": hi})
+
+    _in_threads([lambda lo=lo, hi=hi: seed_half(lo, hi) for lo, hi in halves])
+    seconds = time.perf_counter() - started
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in TABLES:
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+        points = int(conn.scalar(text("SELECT sum(points) FROM metric_series")) or 0)
+        size = sum(
+            int(conn.scalar(text(f"SELECT pg_total_relation_size('{t}')")) or 0) for t in TABLES
+        )
+    return {"points": points, "seed_seconds": round(seconds, 1), "bytes": size}
+
+
+def _in_threads(jobs: list[Callable[[], None]]) -> None:
+    errors: list[BaseException] = []
+
+    def guarded(job: Callable[[], None]) -> None:
+        try:
+            job()
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _p50_ms(action: Callable[[], object], queries: int) -> tuple[float, float]:
+    timings = []
+    for _ in range(queries):
+        t0 = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - t0) * 1000)
+    timings.sort()
+    return statistics.median(timings), timings[int(0.95 * (len(timings) - 1))]
+
+
+def _bench_size(total: int, queries: int, smallest: dict[str, float]) -> None:
+    with _database() as (_, engine):
+        server.models.metadata.create_all(engine)
+        session_factory = make_session_factory(engine)
+        with session_factory() as session:
+            run_ids = _make_runs(session)
+        seeded = _seed(engine, run_ids, total)
+        _emit(
+            "metric_scale_seed",
+            float(seeded["seed_seconds"]),  # type: ignore[arg-type]
+            "s",
+            "",
+            points=seeded["points"],
+            series=SERIES,
+            bytes=seeded["bytes"],
+            bytes_per_point=round(int(seeded["bytes"]) / int(seeded["points"]), 2),  # type: ignore[call-overload]
+        )
+        probe = run_ids[0]
+        with session_factory() as session:
+            read = get_series(session, probe, "loss", 2000, None, None)
+            read_p50, read_p95 = _p50_ms(
+                lambda: get_series(session, probe, "loss", 2000, None, None), queries
+            )
+            summary = run_summary(session, probe)
+            summary_p50, summary_p95 = _p50_ms(lambda: run_summary(session, probe), queries)
+        figures = {
+            "downsampled_read_ms": (read_p50, read_p95, {"returned_points": len(read.points)}),
+            "run_summary_ms": (summary_p50, summary_p95, {"metrics": len(summary.metrics)}),
+        }
+        for name, (p50, p95, extra) in figures.items():
+            smallest.setdefault(name, p50)
+            _emit(
+                f"metric_scale_{name}",
+                p50,
+                "ms (p50)",
+                "vs_smallest within 20 %",
+                p95=round(p95, 2),
+                stored_points=seeded["points"],
+                series_points=PROBE_POINTS,
+                vs_smallest=round(p50 / smallest[name], 3),
+                queries=queries,
+                **extra,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[1_000_000, 100_000_000], help="points"
+    )
+    parser.add_argument("--billion", action="store_true", help="also 1,000,000,000 points")
+    parser.add_argument("--queries", type=int, default=30)
+    args = parser.parse_args()
+    sizes = sorted(set(args.sizes) | ({1_000_000_000} if args.billion else set()))
+    smallest: dict[str, float] = {}
+    for total in sizes:
+        _bench_size(total, args.queries, smallest)
+
+
+if __name__ == "__main__":
+    main()
