@@ -5,7 +5,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useMemo, useRef } from "react";
 import { Link } from "react-router-dom";
 import { StateBadge } from "@/components/StateBadge";
-import { formatDuration, formatTime, shortId } from "@/lib/format";
+import { formatCell, formatDuration, formatTime, shortId } from "@/lib/format";
 import type { Directory, Run, RunSort } from "../api/runs";
 import { groupRows, type TableItem } from "./groupRows";
 
@@ -30,13 +30,6 @@ export function nextSort(current: RunSort | undefined, column: string): RunSort 
   if (current === `-${column}`) return column;
   if (current === column) return `-${column}`;
   return `-${column}`;
-}
-
-export function formatCell(value: unknown): string {
-  if (value === null || value === undefined) return "—";
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(5)));
-  if (typeof value === "string") return value;
-  return JSON.stringify(value);
 }
 
 function SortHeader({ label, column, sort, onSort }: { label: string; column: string; sort?: RunSort; onSort?: (s: RunSort) => void }) {
