@@ -6,6 +6,7 @@ from a header, the filter language and its inline 422, grouping by experiment), 
 Markdown notes, the traceback once), dark mode and a 390 px wide phone. Screenshots go to
 test-output/screenshots/ (tracking-*)."""
 
+import itertools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -77,9 +78,7 @@ def _page(browser: Browser, stack: object, width: int = 1400, dark: bool = False
 
 
 def _no_horizontal_overflow(page: Page) -> bool:
-    return bool(
-        page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    )
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
 def test_runs_list_columns_sort_filter_and_groups(browser: Browser, stack: object, runs) -> None:  # type: ignore[no-untyped-def]
@@ -100,7 +99,9 @@ def test_runs_list_columns_sort_filter_and_groups(browser: Browser, stack: objec
     expect(cells.nth(0)).to_have_text("0.3", timeout=LONG)
     lr_header.click()
     expect(cells.nth(0)).to_have_text("0.003", timeout=LONG)
-    assert page.locator('[data-run-id] [data-column="metrics.val_loss"]').first.text_content() != "—"
+    assert (
+        page.locator('[data-run-id] [data-column="metrics.val_loss"]').first.text_content() != "—"
+    )
 
     # A filter in the server's language keeps the matching trials only.
     page.get_by_label("Filter expression").fill("params.model.lr < 0.05 and metrics.val_loss > 0")
@@ -125,7 +126,9 @@ def test_runs_list_columns_sort_filter_and_groups(browser: Browser, stack: objec
     page.context.close()
 
 
-def test_run_page_charts_summary_notes_and_one_traceback(browser: Browser, stack: object, runs) -> None:  # type: ignore[no-untyped-def]
+def test_run_page_charts_summary_notes_and_one_traceback(
+    browser: Browser, stack: object, runs
+) -> None:  # type: ignore[no-untyped-def]
     page = _page(browser, stack)
     run_id = runs["trials"][0]
     page.goto(page.url.split("#")[0] + f"#/runs/{run_id}")
@@ -165,7 +168,7 @@ def test_run_page_charts_summary_notes_and_one_traceback(browser: Browser, stack
     expect(page.locator('[data-tag="best-lr"]')).to_be_visible(timeout=LONG)
     page.get_by_role("button", name="Edit notes").click()
     page.get_by_label("Notes (Markdown)").fill(
-        "## Findings\n**lr 0.3** wins <img src=x onerror=\"window.hacked=1\">"
+        '## Findings\n**lr 0.3** wins <img src=x onerror="window.hacked=1">'
     )
     page.get_by_role("button", name="Save notes").click()
     notes = page.get_by_test_id("notes-view")
@@ -185,7 +188,9 @@ def test_run_page_charts_summary_notes_and_one_traceback(browser: Browser, stack
     page.context.close()
 
 
-def test_dark_mode_follows_the_system_and_the_toggle_and_is_kept(browser: Browser, stack: object, runs) -> None:  # type: ignore[no-untyped-def]
+def test_dark_mode_follows_the_system_and_the_toggle_and_is_kept(
+    browser: Browser, stack: object, runs
+) -> None:  # type: ignore[no-untyped-def]
     page = _page(browser, stack, dark=True)
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -205,7 +210,9 @@ def test_dark_mode_follows_the_system_and_the_toggle_and_is_kept(browser: Browse
     page.context.close()
 
 
-def test_a_390px_phone_gets_no_overlap_and_charts_that_fit(browser: Browser, stack: object, runs) -> None:  # type: ignore[no-untyped-def]
+def test_a_390px_phone_gets_no_overlap_and_charts_that_fit(
+    browser: Browser, stack: object, runs
+) -> None:  # type: ignore[no-untyped-def]
     page = _page(browser, stack, width=390)
     expect(page.locator("[data-run-id]").first).to_be_visible(timeout=LONG)
     # The table scrolls inside its box; the page itself never scrolls sideways.
@@ -213,7 +220,7 @@ def test_a_390px_phone_gets_no_overlap_and_charts_that_fit(browser: Browser, sta
     head = page.locator(".runs-head [role=columnheader]")
     boxes = [head.nth(i).bounding_box() for i in range(head.count())]
     visible = [b for b in boxes if b is not None and b["width"] > 0]
-    for left, right in zip(visible, visible[1:], strict=False):
+    for left, right in itertools.pairwise(visible):
         assert left["x"] + left["width"] <= right["x"] + 1, "header cells overlap"
     screenshot(page, "tracking-07-runs-390px")
     page.goto(page.url.split("#")[0] + f"#/runs/{runs['trials'][0]}")
