@@ -72,6 +72,8 @@ class Joins:
 
     metrics: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    experiment: bool = False
+    """Whether the filter names the experiment (the query then joins experiments)."""
 
     def metric(self, key: str) -> Any:
         if key not in self.metrics:
@@ -161,6 +163,7 @@ def _comparison(node: Compare, joins: Joins, source: str) -> ColumnElement[bool]
             raise _type_error(node, source, f"state is one of {', '.join(states)}")
         return _op(Run.state, node.op, value)
     if target.key == "experiment":
+        joins.experiment = True
         if not isinstance(value, str):
             raise _type_error(node, source, "experiment is a name; compare it with a 'quoted' text")
         return _op(Experiment.name, node.op, value)

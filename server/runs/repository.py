@@ -70,9 +70,9 @@ def list_runs(
             raise InvalidInput(f"filter: {exc}", loc=["query", "filter"]) from exc
         condition = compile_filter(expr, joins, filter_text)
     # The ordered page is found on ids and sort values alone (narrow rows to sort), then read.
-    query: Select[Any] = select(Run.id, key.column).join(
-        Experiment, Experiment.id == Run.experiment_id
-    )
+    query: Select[Any] = select(Run.id, key.column).select_from(Run)
+    if text or joins.experiment:
+        query = query.join(Experiment, Experiment.id == Run.experiment_id)
     query = joins.apply(query)
     if condition is not None:
         query = query.where(condition)

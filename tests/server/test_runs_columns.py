@@ -144,6 +144,11 @@ def test_filter_combines_metrics_and_params(client: TestClient, lab) -> None:  #
     assert set(negated) == {ids[1], ids[4]}  # a run without the param never matches
     assert set(_ids(client, headers, filter="metrics.val_acc.min < 0.5")) == {ids[5]}
     assert set(_ids(client, headers, filter="state = 'queued' and priority = 0")) == set(ids)
+    assert set(_ids(client, headers, filter="experiment = 'digits' and metrics.val_acc > 0.9")) == {
+        ids[0],
+        ids[2],
+        ids[4],
+    }
 
 
 @pytest.mark.parametrize(
