@@ -112,7 +112,11 @@ def test_runs_list_columns_sort_filter_and_groups(browser: Browser, stack: objec
 
     # Grouped by experiment, the search's trials sit under one header.
     page.get_by_role("button", name="Clear").click()
-    page.get_by_label("group by experiment").check()
+    expect(page.locator("[data-run-id]")).to_have_count(4, timeout=LONG)
+    expect(page.get_by_label("Filter expression")).to_have_value("")
+    grouping = page.get_by_label("group by experiment")
+    grouping.click()
+    expect(grouping).to_be_checked()
     group = page.locator("[data-group]").filter(has_text="lr-search")
     expect(group).to_contain_text("3 runs", timeout=LONG)
     screenshot(page, "tracking-01-runs-columns-light")
