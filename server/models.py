@@ -11,7 +11,7 @@ from server.ingest.models import RunIngestUsage
 from server.logs.models import LogLine
 from server.metrics.models import MetricBlock, MetricCoarseRollup, MetricRollup, MetricSeries
 from server.projects.models import Project, ProjectMember
-from server.runs.models import Run, RunTransition
+from server.runs.models import Run, RunParam, RunTag, RunTransition
 from server.tracking.models import ExternalBatch
 from server.users.models import ApiToken, User
 from server.workers.models import Worker
@@ -37,6 +37,8 @@ __all__ = [
     "Run",
     "RunAttempt",
     "RunIngestUsage",
+    "RunParam",
+    "RunTag",
     "RunTransition",
     "RungResult",
     "SchedulerLease",

@@ -3,7 +3,7 @@ runyard.init, the trainer logger or the MLflow-compatible API, never scheduled),
 batches stored for external runs, so a resent batch is stored once.
 
 Revision ID: 0010_external_runs
-Revises: 0007_asha
+Revises: 0008_run_params
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_external_runs"
-down_revision: str | None = "0007_asha"
+down_revision: str | None = "0008_run_params"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

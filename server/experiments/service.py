@@ -20,6 +20,8 @@ from server.experiments.search import SearchError, Trial, expand
 from server.projects.models import Project, Role
 from server.projects.service import project_by_name, require_role
 from server.runs.models import Run
+from server.runs.params import flat_params
+from server.runs.repository import store_params
 from server.runs.service import record_created
 from server.users.models import User
 
@@ -139,6 +141,7 @@ def create_experiment(
         session.flush()
         for run in runs:
             record_created(session, run, "submitted; waiting for ASHA" if adaptive else "submitted")
+            store_params(session, run.id, flat_params(run.spec, run.params))
         session.commit()
     except BaseException:
         session.rollback()

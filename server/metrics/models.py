@@ -38,7 +38,12 @@ class MetricSeries(Base):
     no NaN)."""
 
     __tablename__ = "metric_series"
-    __table_args__ = (UniqueConstraint("run_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "key"),
+        # The runs list sorts and filters by one key's summary across many runs. Neither
+        # column ever changes, so the ingester's summary updates stay heap-only (HOT).
+        Index("ix_metric_series_key_run", "key", "run_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)

@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runyard.schemas.states import RunState
@@ -52,6 +52,8 @@ class Run(Base):
     rung: Mapped[int | None] = mapped_column(Integer)
     """ASHA trials: the rung it trains for, waits at or ended at (0 is the first); None for a
     trial not started yet and for runs outside an adaptive search."""
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Markdown the team writes about the run (PATCH /runs/{id})."""
 
 
 class RunTransition(Base):
@@ -64,3 +66,29 @@ class RunTransition(Base):
     attempt: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(2000))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RunParam(Base):
+    """One flat param of a run (server/runs/params.py), kept for filtering and sorting the
+    runs list by it: `value` is exact, `value_num` and `value_text` are what compares."""
+
+    __tablename__ = "run_params"
+    __table_args__ = (
+        Index("ix_run_params_key_num", "key", "value_num"),
+        Index("ix_run_params_key_text", "key", "value_text"),
+    )
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    value_num: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str | None] = mapped_column(String(1000))
+
+
+class RunTag(Base):
+    """A tag of the run itself, added after submission (its experiment's tags apply too)."""
+
+    __tablename__ = "run_tags"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)

@@ -2,15 +2,18 @@
 
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
 from runyard.schemas.states import RunState
-from server.errors import NotFound
+from server.errors import InvalidInput, NotFound
 from server.experiments.models import Experiment, ExperimentTag
 from server.pagination import SortKey, apply_keyset
 from server.projects.service import readable_project_ids
-from server.runs.models import Run
+from server.runs.filter_expr import FilterError, parse_filter
+from server.runs.listing import Joins, compile_filter, sort_key
+from server.runs.models import Run, RunParam, RunTag
+from server.runs.params import comparable
 from server.users.models import User
 
 RUN_NOT_FOUND = "no such run among your projects; list yours with GET /api/v1/runs"
@@ -25,6 +28,7 @@ RUN_SORTS = {
     )
     for name in ("created_at", "-created_at", "priority", "-priority")
 }
+"""The builtin sorts (the runs list also sorts by any metric or param: server/runs/listing.py)."""
 
 
 def readable_runs(user: User) -> Select[Run]:
@@ -52,11 +56,26 @@ def list_runs(
     sort: str,
     cursor: str | None,
     limit: int,
-) -> tuple[list[tuple[Run, str]], Any]:
-    """Rows of (run, experiment name), at most `limit` + 1 of them, and the sort key used."""
-    query: Select[Run, str] = select(Run, Experiment.name).join(
-        Experiment, Experiment.id == Run.experiment_id
-    )
+    filter_text: str | None = None,
+) -> tuple[list[tuple[Run, str, Any]], SortKey]:
+    """Rows of (run, experiment name, sort value), at most `limit` + 1 of them, and the sort
+    key used. `filter_text` is the filter language of server/runs/filter_expr.py."""
+    joins = Joins()
+    key = sort_key(session, joins, sort)
+    condition = None
+    if filter_text is not None and filter_text.strip():
+        try:
+            expr = parse_filter(filter_text)
+        except FilterError as exc:
+            raise InvalidInput(f"filter: {exc}", loc=["query", "filter"]) from exc
+        condition = compile_filter(expr, joins, filter_text)
+    # The ordered page is found on ids and sort values alone (narrow rows to sort), then read.
+    query: Select[Any] = select(Run.id, key.column).select_from(Run)
+    if text or joins.experiment:
+        query = query.join(Experiment, Experiment.id == Run.experiment_id)
+    query = joins.apply(query)
+    if condition is not None:
+        query = query.where(condition)
     query = query.where(Run.project_id.in_(readable_project_ids(user)))
     if id_prefix:
         # Hex digits and dashes only (checked by the route), so nothing needs escaping.
@@ -70,8 +89,10 @@ def list_runs(
     if experiment_id:
         query = query.where(Run.experiment_id == experiment_id)
     if tag:
+        # The run's own tags and its experiment's.
         tagged = select(ExperimentTag.experiment_id).where(ExperimentTag.tag == tag)
-        query = query.where(Run.experiment_id.in_(tagged))
+        own = select(RunTag.run_id).where(RunTag.tag == tag)
+        query = query.where(or_(Run.experiment_id.in_(tagged), Run.id.in_(own)))
     if text:
         needle = text.lower()
         query = query.where(
@@ -80,10 +101,57 @@ def list_runs(
                 Experiment.description.ilike(f"%{_escape_like(needle)}%", escape="\\"),
             )
         )
-    key = RUN_SORTS[sort]
     query = apply_keyset(query, key, cursor, limit)
-    return [(row[0], row[1]) for row in session.execute(query).all()], key
+    page = session.execute(query).all()
+    loaded = {
+        run.id: (run, name)
+        for run, name in session.execute(
+            select(Run, Experiment.name)
+            .join(Experiment, Experiment.id == Run.experiment_id)
+            .where(Run.id.in_([row[0] for row in page]))
+        ).all()
+    }
+    return [(*loaded[row[0]], row[1]) for row in page if row[0] in loaded], key
 
 
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def store_params(session: Session, run_id: str, flat: dict[str, Any]) -> None:
+    """Adds the run's flat params (the caller flushes and commits)."""
+    for key, value in flat.items():
+        number, text_value = comparable(value)
+        session.add(
+            RunParam(run_id=run_id, key=key, value=value, value_num=number, value_text=text_value)
+        )
+
+
+def replace_params(session: Session, run_id: str, flat: dict[str, Any]) -> None:
+    """Sets these flat params of the run, replacing the keys it had (an external run's client
+    may log a param again)."""
+    if flat:
+        session.execute(
+            delete(RunParam).where(RunParam.run_id == run_id, RunParam.key.in_(list(flat)))
+        )
+        store_params(session, run_id, flat)
+
+
+def params_of(session: Session, run_id: str) -> dict[str, Any]:
+    """The run's flat params, sorted by key."""
+    rows = session.execute(
+        select(RunParam.key, RunParam.value).where(RunParam.run_id == run_id).order_by(RunParam.key)
+    ).all()
+    return {key: value for key, value in rows}
+
+
+def tags_of(session: Session, run_ids: list[str]) -> dict[str, list[str]]:
+    """Each run's own tags, sorted."""
+    out: dict[str, list[str]] = {run_id: [] for run_id in run_ids}
+    if run_ids:
+        rows = session.execute(
+            select(RunTag.run_id, RunTag.tag).where(RunTag.run_id.in_(run_ids)).order_by(RunTag.tag)
+        ).all()
+        for run_id, tag in rows:
+            out[run_id].append(tag)
+    return out

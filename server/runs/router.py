@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
@@ -9,13 +9,14 @@ from server.error_responses import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from server.experiments.models import Experiment, RungResult
 from server.pagination import encode_cursor
 from server.runs import repository, service
+from server.runs.listing import column_values, parse_columns
 from server.runs.models import Run, RunTransition
 from server.runs.schemas import (
     RunDetail,
     RungResultPublic,
     RunPage,
+    RunPatch,
     RunPublic,
-    RunSort,
     TransitionPublic,
 )
 from server.workers.models import Worker
@@ -23,9 +24,19 @@ from server.workers.models import Worker
 router = APIRouter(tags=["runs"], responses=AUTH_ERRORS)
 
 
-def _public(run: Run, experiment_name: str) -> RunPublic:
-    fields = {c: getattr(run, c) for c in RunPublic.model_fields if c != "experiment_name"}
-    return RunPublic.model_validate({**fields, "experiment_name": experiment_name})
+_COMPUTED = ("experiment_name", "columns", "tags")
+
+
+def _public(
+    run: Run,
+    experiment_name: str,
+    tags: list[str],
+    columns: dict[str, Any] | None = None,
+) -> RunPublic:
+    fields = {c: getattr(run, c) for c in RunPublic.model_fields if c not in _COMPUTED}
+    return RunPublic.model_validate(
+        {**fields, "experiment_name": experiment_name, "tags": tags, "columns": columns or {}}
+    )
 
 
 @router.get("/runs")
@@ -47,11 +58,38 @@ def list_runs(
             description="runs whose id starts with this (a short id, as the CLI shows)",
         ),
     ] = None,
-    sort: RunSort = "-created_at",
+    sort: Annotated[
+        str,
+        Query(
+            max_length=400,
+            description="created_at, priority, metrics.<key>[.min|.max] or params.<key>; "
+            "'-' in front for descending. Runs without the metric or param come last.",
+            examples=["-metrics.val_acc", "params.model.lr"],
+        ),
+    ] = "-created_at",
+    filter_text: Annotated[
+        str | None,
+        Query(
+            alias="filter",
+            max_length=2000,
+            description="e.g. metrics.val_acc > 0.9 and params.model.lr < 0.01: comparisons "
+            "(= != < <= > >=) of metrics.<key>[.min|.max], params.<key>, state, experiment, "
+            "priority, trial_index with numbers, 'quoted' text, true, false; and, or, not, "
+            "parentheses. A run without the metric or param never matches.",
+        ),
+    ] = None,
+    columns: Annotated[
+        list[str] | None,
+        Query(
+            description="extra columns for each row (repeat, or separate with commas): "
+            "metrics.<key> (last value), metrics.<key>.min, .max, params.<key>",
+        ),
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RunPage:
     """Runs in your projects, filtered, sorted, a page at a time (pass `next_cursor` back)."""
+    chosen = parse_columns([n for raw in columns or [] for n in raw.split(",") if n.strip()])
     rows, key = repository.list_runs(
         session,
         user,
@@ -65,13 +103,21 @@ def list_runs(
         sort=sort,
         cursor=cursor,
         limit=limit,
+        filter_text=filter_text,
     )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1][0]
-        next_cursor = encode_cursor(key, getattr(last, sort.lstrip("-")), last.id)
-    return RunPage(items=[_public(run, name) for run, name in rows], next_cursor=next_cursor)
+        last, _, value = rows[-1]
+        next_cursor = encode_cursor(key, value, last.id)
+    ids = [run.id for run, _, _ in rows]
+    values = column_values(session, ids, chosen)
+    tags = repository.tags_of(session, ids)
+    return RunPage(
+        items=[_public(run, name, tags[run.id], values[run.id]) for run, name, _ in rows],
+        columns=[c.name for c in chosen],
+        next_cursor=next_cursor,
+    )
 
 
 def _detail(session: SessionDep, run: Run) -> RunDetail:
@@ -81,7 +127,9 @@ def _detail(session: SessionDep, run: Run) -> RunDetail:
         .where(RunTransition.run_id == run.id)
         .order_by(RunTransition.at, RunTransition.id)
     ).all()
-    public = _public(run, experiment.name if experiment else "")
+    public = _public(
+        run, experiment.name if experiment else "", repository.tags_of(session, [run.id])[run.id]
+    )
     worker = session.get(Worker, run.worker_id) if run.worker_id else None
     results = session.scalars(
         select(RungResult).where(RungResult.run_id == run.id).order_by(RungResult.rung)
@@ -89,6 +137,9 @@ def _detail(session: SessionDep, run: Run) -> RunDetail:
     return RunDetail(
         **public.model_dump(),
         spec=run.spec,
+        notes=run.notes or "",
+        experiment_tags=list(experiment.tags) if experiment else [],
+        flat_params=repository.params_of(session, run.id),
         traceback=run.traceback,
         transitions=[TransitionPublic.model_validate(t) for t in transitions],
         isolation=worker.isolation if worker is not None else None,  # type: ignore[arg-type]
@@ -99,6 +150,12 @@ def _detail(session: SessionDep, run: Run) -> RunDetail:
 @router.get("/runs/{run_id}", responses=NOT_FOUND)
 def get_run(run_id: str, user: CurrentUser, session: SessionDep) -> RunDetail:
     return _detail(session, repository.get_readable_run(session, user, run_id))
+
+
+@router.patch("/runs/{run_id}", responses=NOT_FOUND)
+def update_run(run_id: str, patch: RunPatch, user: CurrentUser, session: SessionDep) -> RunDetail:
+    """Replace the run's own tags and/or its Markdown notes: any member of its project."""
+    return _detail(session, service.update_run(session, user, run_id, patch))
 
 
 @router.post("/runs/{run_id}/cancel", responses={**NOT_FOUND, **CONFLICT})

@@ -1,12 +1,11 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from runyard.schemas.states import RunState
+from runyard.schemas.text import find_unstorable
 from runyard.schemas.tracking import RunKind
-
-RunSort = Literal["created_at", "-created_at", "priority", "-priority"]
 
 
 class RunPublic(BaseModel):
@@ -40,6 +39,15 @@ class RunPublic(BaseModel):
         description="ASHA trials: the rung it trains for, waits at or ended at (0 is the "
         "first); null before it starts and outside an ASHA search",
     )
+    tags: list[str] = Field(
+        default_factory=list, description="the run's own tags, sorted (PATCH /runs/{id})"
+    )
+    columns: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the chosen extra columns (GET /runs?columns=...): a metric's value "
+        '(a number, or "NaN", "Infinity", "-Infinity"), a param\'s value; null where the run '
+        "has none",
+    )
 
 
 class TransitionPublic(BaseModel):
@@ -62,6 +70,12 @@ class RungResultPublic(BaseModel):
 
 class RunDetail(RunPublic):
     spec: dict[str, Any]
+    notes: str = Field(description="Markdown notes about the run (PATCH /runs/{id})")
+    experiment_tags: list[str] = Field(description="tags of its experiment, set at submission")
+    flat_params: dict[str, Any] = Field(
+        description="every parameter under a dotted key: model.<init arg>, model.class, "
+        "datamodule.<init arg>, trainer.<setting>, and searched values elsewhere by path",
+    )
     traceback: str | None
     transitions: list[TransitionPublic]
     isolation: Literal["sandbox", "none"] | None = Field(
@@ -76,4 +90,43 @@ class RunDetail(RunPublic):
 
 class RunPage(BaseModel):
     items: list[RunPublic]
+    columns: list[str] = Field(
+        default_factory=list, description="the extra columns of each row, canonically named"
+    )
     next_cursor: str | None
+
+
+MAX_RUN_TAGS = 32
+MAX_NOTES = 100_000
+
+
+class RunPatch(BaseModel):
+    """What a project member may change on a run after submission; absent fields stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags: list[str] | None = Field(
+        default=None,
+        max_length=MAX_RUN_TAGS,
+        description="replaces the run's own tags (each 1-64 characters, no surrounding spaces)",
+    )
+    notes: str | None = Field(default=None, max_length=MAX_NOTES, description="Markdown")
+
+    @field_validator("tags")
+    @classmethod
+    def _check_tags(cls, tags: list[str] | None) -> list[str] | None:
+        if tags is None:
+            return None
+        for tag in tags:
+            if not tag or len(tag) > 64 or tag != tag.strip():
+                raise ValueError(f"tag {tag!r} must be 1-64 characters without surrounding spaces")
+            if any(ord(c) < 32 for c in tag) or find_unstorable(tag) is not None:
+                raise ValueError(f"tag {tag!r} must not contain control characters")
+        return list(dict.fromkeys(tags))
+
+    @field_validator("notes")
+    @classmethod
+    def _check_notes(cls, notes: str | None) -> str | None:
+        if notes is not None and find_unstorable(notes) is not None:
+            raise ValueError("notes must not contain NUL characters or unpaired surrogates")
+        return notes

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from runyard.schemas.states import TERMINAL_STATES, RunState, can_transition
@@ -16,8 +16,9 @@ from server.db import utcnow
 from server.errors import Conflict, Forbidden
 from server.projects.models import Role
 from server.projects.service import require_role
-from server.runs.models import Run, RunTransition
+from server.runs.models import Run, RunTag, RunTransition
 from server.runs.repository import get_readable_run
+from server.runs.schemas import RunPatch
 from server.users.models import User
 
 log = logging.getLogger(__name__)
@@ -162,4 +163,17 @@ def cancel_run(session: Session, redis: Redis, prefix: str, user: User, run_id: 
         except RedisError:
             # The database holds the request; workers also see it through the run's state.
             log.warning("could not publish the cancel notice of run %s", run.id, exc_info=True)
+    return run
+
+
+def update_run(session: Session, user: User, run_id: str, patch: RunPatch) -> Run:
+    """Tags and notes: any member of the run's project (viewers may only read)."""
+    run = get_readable_run(session, user, run_id)
+    require_role(session, user, run.project_id, Role.member)
+    if patch.tags is not None:
+        session.execute(delete(RunTag).where(RunTag.run_id == run.id))
+        session.add_all(RunTag(run_id=run.id, tag=tag) for tag in patch.tags)
+    if patch.notes is not None:
+        run.notes = patch.notes
+    session.commit()
     return run

@@ -39,7 +39,7 @@ from server.ingest.run_limits import RunLimits, lock_usage, save_usage
 from server.projects.models import Project, Role
 from server.projects.service import project_by_name, require_role
 from server.runs.models import Run, RunTransition
-from server.runs.repository import get_readable_run
+from server.runs.repository import get_readable_run, replace_params, store_params
 from server.runs.service import transition
 from server.tracking.models import ExternalBatch
 from server.users.models import User
@@ -117,6 +117,7 @@ def create_in_project(
     )
     session.add(run)
     session.flush()
+    store_params(session, run.id, run.params)  # filterable and sortable like a scheduled run's
     session.add(
         RunTransition(
             run_id=run.id,
@@ -211,6 +212,7 @@ def store_batch(
         stored = written.points
     if params:
         run.params = {**run.params, **params}
+        replace_params(session, run.id, params)
     session.add(ExternalBatch(run_id=run.id, seq=seq, points=stored, received_at=utcnow()))
     session.commit()
     if announce is not None and (stored or params):

@@ -240,6 +240,8 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/runs/{}"): Row(PROJECT_READ, _no_body(_run)),
     # The run belongs to the member, so the member cancels as its owner.
     ("POST", "/api/v1/runs/{}/cancel"): Row(PROJECT_WRITE, _no_body(_run)),
+    # Tags and notes: any member of the run's project, not only its owner.
+    ("PATCH", "/api/v1/runs/{}"): Row(PROJECT_WRITE, _json(lambda w: {"notes": "n"}, _run)),
     # telemetry (server-data slice)
     ("GET", "/api/v1/runs/{}/metrics"): Row(PROJECT_READ, _no_body(_run)),
     ("GET", "/api/v1/runs/{}/metrics/{}"): Row(

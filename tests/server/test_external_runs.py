@@ -182,3 +182,26 @@ def test_an_external_run_shows_in_the_lists_and_pages_scheduled_runs_use(
     assert client.get("/api/v1/cluster", headers=auth(token)).status_code == 200
     queue = client.get(f"/api/v1/runs/{created['id']}/queue", headers=auth(token))
     assert queue.status_code == 409  # running, not queued
+
+
+def test_an_external_runs_config_and_logged_params_filter_and_sort_the_runs_list(
+    client, make_user, make_project, auth
+):
+    user, token = make_user()
+    project = make_project(user)
+    slow = _create(client, auth(token), project, name="a", config={"lr": 0.001}).json()["id"]
+    fast = _create(client, auth(token), project, name="b", config={"lr": 0.1}).json()["id"]
+    client.post(  # logged again later: the new value is the one filtered on
+        f"/api/v1/external-runs/{slow}/batches",
+        json=_batch(0, [0], params={"lr": 0.5}),
+        headers=auth(token),
+    )
+    page = client.get(
+        "/api/v1/runs",
+        params={"filter": "params.lr > 0.05", "sort": "-params.lr", "columns": "params.lr"},
+        headers=auth(token),
+    ).json()
+    assert [(r["id"], r["columns"]["params.lr"]) for r in page["items"]] == [
+        (slow, 0.5),
+        (fast, 0.1),
+    ]

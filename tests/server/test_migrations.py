@@ -202,3 +202,71 @@ def test_points_become_blocks_and_back_without_a_change(empty_url: str) -> None:
         assert after == before
     finally:
         engine.dispose()
+
+
+def test_existing_runs_get_their_flat_params_at_0008(empty_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from server.runs.params import flat_params
+
+    command.upgrade(alembic_config(empty_url), "0006_preemption")
+    engine = make_engine(empty_url)
+    spec = {
+        "name": "m",
+        "project": "m",
+        "model": {"entrypoint": "a.b:C", "init_args": {"lr": 0.1, "optim": {"name": "adam"}}},
+        "trainer": {"max_epochs": 4, "precision": "bf16"},
+    }
+    searched = {"model.init_args.lr": 0.1}
+    try:
+        import json
+
+        now = "2026-01-01 00:00:00"
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, name, is_admin, is_active, created_at) "
+                    "VALUES ('user-p', 'p@example.test', 'p', true, true, :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO projects (id, name, description, created_by, created_at) "
+                    "VALUES ('project-p', 'p', '', 'user-p', :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO experiments (id, project_id, owner_id, name, description, "
+                    "spec, tags, created_at) VALUES ('exp-p', 'project-p', 'user-p', 'm', '', "
+                    ":spec, '[]', :now)"
+                ),
+                {"spec": json.dumps(spec), "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO runs (id, experiment_id, project_id, owner_id, trial_index, "
+                    "state, attempt, spec, params, priority, devices, created_at) VALUES "
+                    "('run-p', 'exp-p', 'project-p', 'user-p', 0, 'completed', 1, :spec, "
+                    ":params, 0, '[]', :now)"
+                ),
+                {"spec": json.dumps(spec), "params": json.dumps(searched), "now": now},
+            )
+        upgrade_to_head(empty_url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT key, value_num, value_text FROM run_params WHERE run_id = 'run-p'")
+            ).all()
+            notes = conn.execute(text("SELECT notes FROM runs WHERE id = 'run-p'")).scalar()
+        assert {key for key, _, _ in rows} == set(flat_params(spec, searched))
+        by_key = {key: (num, txt) for key, num, txt in rows}
+        assert by_key["model.lr"] == (0.1, None)
+        assert by_key["model.optim.name"] == (None, "adam")
+        assert by_key["trainer.precision"] == (None, "bf16")
+        assert notes == ""
+        command.downgrade(alembic_config(empty_url), "0006_preemption")
+    finally:
+        engine.dispose()

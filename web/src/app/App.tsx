@@ -13,6 +13,7 @@ import { ApiContext, createApi } from "@/lib/api";
 import { CurrentUserContext } from "@/lib/currentUser";
 import { clearToken, readToken, saveToken } from "@/lib/session";
 import { ConnectionBanner } from "./ConnectionBanner";
+import { ThemeToggle } from "./ThemeToggle";
 
 export function App() {
   const [token, setToken] = useState<string | null>(() => readToken());
@@ -75,7 +76,12 @@ export function App() {
         <ConnectionBanner online={online} />
         <HashRouter>
           {!token ? (
-            <SignInPage onSignIn={signIn} />
+            <>
+              <div className="signin-theme">
+                <ThemeToggle />
+              </div>
+              <SignInPage onSignIn={signIn} />
+            </>
           ) : (
             <>
               <nav className="topnav">
@@ -86,6 +92,7 @@ export function App() {
                 <NavLink to="/submit">Submit</NavLink>
                 <span className="spacer" />
                 <span className="hint">{me?.email}</span>
+                <ThemeToggle />
                 <button type="button" onClick={() => signOut()}>
                   Sign out
                 </button>

@@ -322,7 +322,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Run
+         * @description Replace the run's own tags and/or its Markdown notes: any member of its project.
+         */
+        patch: operations["updateRun"];
         trace?: never;
     };
     "/api/v1/runs/{run_id}/cancel": {
@@ -1654,6 +1658,13 @@ export interface components {
             /** Cancel Requested At */
             cancel_requested_at: string | null;
             /**
+             * Columns
+             * @description the chosen extra columns (GET /runs?columns=...): a metric's value (a number, or "NaN", "Infinity", "-Infinity"), a param's value; null where the run has none
+             */
+            columns?: {
+                [key: string]: unknown;
+            };
+            /**
              * Created At
              * Format: date-time
              */
@@ -1666,8 +1677,20 @@ export interface components {
             experiment_id: string;
             /** Experiment Name */
             experiment_name: string;
+            /**
+             * Experiment Tags
+             * @description tags of its experiment, set at submission
+             */
+            experiment_tags: string[];
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Flat Params
+             * @description every parameter under a dotted key: model.<init arg>, model.class, datamodule.<init arg>, trainer.<setting>, and searched values elsewhere by path
+             */
+            flat_params: {
+                [key: string]: unknown;
+            };
             /** Id */
             id: string;
             /**
@@ -1680,6 +1703,11 @@ export interface components {
              * @default scheduled
              */
             kind: components["schemas"]["RunKind"];
+            /**
+             * Notes
+             * @description Markdown notes about the run (PATCH /runs/{id})
+             */
+            notes: string;
             /** Owner Id */
             owner_id: string;
             /** Params */
@@ -1711,6 +1739,11 @@ export interface components {
             /** Started At */
             started_at: string | null;
             state: components["schemas"]["RunState"];
+            /**
+             * Tags
+             * @description the run's own tags, sorted (PATCH /runs/{id})
+             */
+            tags?: string[];
             /** Traceback */
             traceback: string | null;
             /** Transitions */
@@ -1727,10 +1760,31 @@ export interface components {
         RunKind: "scheduled" | "external";
         /** RunPage */
         RunPage: {
+            /**
+             * Columns
+             * @description the extra columns of each row, canonically named
+             */
+            columns?: string[];
             /** Items */
             items: components["schemas"]["RunPublic"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /**
+         * RunPatch
+         * @description What a project member may change on a run after submission; absent fields stay.
+         */
+        RunPatch: {
+            /**
+             * Notes
+             * @description Markdown
+             */
+            notes?: string | null;
+            /**
+             * Tags
+             * @description replaces the run's own tags (each 1-64 characters, no surrounding spaces)
+             */
+            tags?: string[] | null;
         };
         /** RunPublic */
         RunPublic: {
@@ -1738,6 +1792,13 @@ export interface components {
             attempt: number;
             /** Cancel Requested At */
             cancel_requested_at: string | null;
+            /**
+             * Columns
+             * @description the chosen extra columns (GET /runs?columns=...): a metric's value (a number, or "NaN", "Infinity", "-Infinity"), a param's value; null where the run has none
+             */
+            columns?: {
+                [key: string]: unknown;
+            };
             /**
              * Created At
              * Format: date-time
@@ -1782,6 +1843,11 @@ export interface components {
             /** Started At */
             started_at: string | null;
             state: components["schemas"]["RunState"];
+            /**
+             * Tags
+             * @description the run's own tags, sorted (PATCH /runs/{id})
+             */
+            tags?: string[];
             /** Trial Index */
             trial_index: number;
             /** Worker Id */
@@ -3367,7 +3433,12 @@ export interface operations {
                 q?: string | null;
                 /** @description runs whose id starts with this (a short id, as the CLI shows) */
                 id_prefix?: string | null;
-                sort?: "created_at" | "-created_at" | "priority" | "-priority";
+                /** @description created_at, priority, metrics.<key>[.min|.max] or params.<key>; '-' in front for descending. Runs without the metric or param come last. */
+                sort?: string;
+                /** @description e.g. metrics.val_acc > 0.9 and params.model.lr < 0.01: comparisons (= != < <= > >=) of metrics.<key>[.min|.max], params.<key>, state, experiment, priority, trial_index with numbers, 'quoted' text, true, false; and, or, not, parentheses. A run without the metric or param never matches. */
+                filter?: string | null;
+                /** @description extra columns for each row (repeat, or separate with commas): metrics.<key> (last value), metrics.<key>.min, .max, params.<key> */
+                columns?: string[] | null;
                 cursor?: string | null;
                 limit?: number;
             };
@@ -3425,6 +3496,68 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    updateRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunPatch"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {

@@ -34,3 +34,11 @@ export function shortId(id: string): string {
 }
 
 export const TERMINAL_STATES = ["completed", "failed", "canceled"];
+
+/** A metric or param value for a table cell: numbers to 5 significant digits. */
+export function formatCell(value: unknown): string {
+  if (value === null || value === undefined) return "—";
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(5)));
+  if (typeof value === "string") return value;
+  return JSON.stringify(value);
+}

@@ -2,7 +2,11 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { cssVar, useTheme } from "@/lib/theme";
 import { MARK_STYLE, type Mark, type NonFinite, type XAxis } from "./shape";
+
+/** What the legend calls the x value (uPlot's default is "Value"). */
+export const X_LABEL: Record<XAxis, string> = { step: "step", epoch: "epoch", wall_time: "time" };
 
 const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"];
 
@@ -55,29 +59,41 @@ export interface UPlotChartProps {
   marks?: Mark[];
   /** The cursor legend's text for a value the line cannot draw, by data index. */
   nonFiniteAt?: (series: number, index: number) => NonFinite | null;
+  /** Charts with the same key share one cursor (uPlot's cursor sync). */
+  syncKey?: string;
+  /** A log y scale (values <= 0 must already be gaps). */
+  logScale?: boolean;
+  /** Per series: a faint line (the raw values under a smoothed one). */
+  faint?: boolean[];
 }
 
 export function UPlotChart(props: UPlotChartProps) {
-  const { title, data, seriesLabels, axis, width = 460, height = 220 } = props;
+  const { title, data, seriesLabels, axis, width, height = 300, syncKey, logScale = false, faint = [] } = props;
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const callbacks = useRef(props);
   callbacks.current = props;
+  const theme = useTheme();
 
   useEffect(() => {
     if (!host.current) return;
+    // As wide as its box (charts fit a phone's screen), or the given width.
+    const fit = () => Math.max(240, Math.floor(width ?? (host.current?.clientWidth || 460)));
+    const axisColor = cssVar("--chart-axis", "#475569");
+    const grid = { stroke: cssVar("--chart-grid", "rgba(0,0,0,0.07)"), width: 1 };
+    const axisStyle = { stroke: axisColor, grid, ticks: grid };
     const opts: uPlot.Options = {
       title,
-      width,
+      width: fit(),
       height,
-      scales: { x: { time: axis === "wall_time" } },
-      axes: [{ label: axis === "wall_time" ? "" : axis }, {}],
+      scales: { x: { time: axis === "wall_time" }, y: logScale ? { distr: 3 } : {} },
+      axes: [{ ...axisStyle, label: axis === "wall_time" ? "" : axis }, axisStyle],
       series: [
-        {},
+        { label: X_LABEL[axis] },
         ...seriesLabels.map((label, i) => ({
           label,
-          stroke: PALETTE[i % PALETTE.length],
-          width: 1.5,
+          stroke: faint[i] ? `${PALETTE[i % PALETTE.length]}55` : PALETTE[i % PALETTE.length],
+          width: faint[i] ? 1 : 1.5,
           spanGaps: true,
           // Dots only while a series is sparse (a lone validation point would be invisible).
           points: { show: (u: uPlot) => u.data[0].length < 40 },
@@ -89,7 +105,7 @@ export function UPlotChart(props: UPlotChartProps) {
                 : String(Number(v.toPrecision(6))),
         })),
       ],
-      cursor: { drag: { x: true, y: false } },
+      cursor: { drag: { x: true, y: false }, ...(syncKey ? { sync: { key: syncKey } } : {}) },
       hooks: {
         setSelect: [
           (u) => {
@@ -112,14 +128,23 @@ export function UPlotChart(props: UPlotChartProps) {
     const reset = () => callbacks.current.onZoom?.(null);
     host.current.addEventListener("dblclick", reset);
     const element = host.current;
+    const resizer =
+      typeof ResizeObserver === "undefined" || width !== undefined
+        ? null
+        : new ResizeObserver(() => {
+            const next = fit();
+            if (next !== created.width) created.setSize({ width: next, height });
+          });
+    resizer?.observe(element);
     return () => {
+      resizer?.disconnect();
       element.removeEventListener("dblclick", reset);
       created.destroy();
       plot.current = null;
     };
-    // Data changes go through setData below; a new axis or series set rebuilds the plot.
+    // Data changes go through setData below; a new axis, scale, theme or series set rebuilds.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [title, axis, width, height, seriesLabels.join("\u0000")]);
+  }, [title, axis, width, height, syncKey, logScale, theme, seriesLabels.join("\u0000"), faint.join(",")]);
 
   useEffect(() => {
     plot.current?.setData(data, true);

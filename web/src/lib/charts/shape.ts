@@ -150,3 +150,23 @@ export function finalValue(points: Point[]): number | null {
   }
   return null;
 }
+
+/** Exponential moving average with TensorBoard's debiasing (the first values are not pulled
+ * towards zero); `weight` 0 is no smoothing, 0.99 very smooth. Gaps stay gaps and do not
+ * reset the average. */
+export function ema(values: (number | null)[], weight: number): (number | null)[] {
+  if (weight <= 0) return values.slice();
+  let last = 0;
+  let count = 0;
+  return values.map((v) => {
+    if (v === null || !Number.isFinite(v)) return null;
+    last = last * weight + (1 - weight) * v;
+    count += 1;
+    return last / (1 - weight ** count);
+  });
+}
+
+/** The values a log scale can draw: zero and negatives become gaps. */
+export function logSafe(values: (number | null)[]): (number | null)[] {
+  return values.map((v) => (v !== null && v > 0 ? v : null));
+}

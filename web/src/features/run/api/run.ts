@@ -82,3 +82,14 @@ export async function fetchExports(api: Api, runId: string, signal?: AbortSignal
 export function eventsUrl(runId: string): string {
   return `/api/v1/runs/${runId}/events`;
 }
+
+export type RunSummary = Schemas["RunSummaryPublic"];
+export type RunPatch = Schemas["RunPatch"];
+
+export async function fetchSummary(api: Api, runId: string, signal?: AbortSignal): Promise<RunSummary> {
+  return unwrap(await api.client.GET("/api/v1/runs/{run_id}/summary", { params: { path: { run_id: runId } }, signal }));
+}
+
+export async function updateRun(api: Api, runId: string, patch: RunPatch): Promise<RunDetail> {
+  return unwrap(await api.client.PATCH("/api/v1/runs/{run_id}", { params: { path: { run_id: runId } }, body: patch }));
+}

@@ -4,7 +4,9 @@ import {
   MARK_STYLE,
   alignSeries,
   countNonFinite,
+  ema,
   groupKeys,
+  logSafe,
   nonFiniteMarks,
   nonFiniteOf,
   stepRange,
@@ -22,15 +24,28 @@ export interface MetricChartsProps {
   onZoom: (key: string, stepRange: [number, number] | null) => void;
 }
 
-function KeyChart({ metricKey, points, axis, onZoom, onDrawn }: {
+export const SYNC_KEY = "runyard-run-charts";
+
+function KeyChart({ metricKey, points, axis, onZoom, onDrawn, smoothing, logScale }: {
   metricKey: string;
   points: Point[];
   axis: XAxis;
   onZoom: MetricChartsProps["onZoom"];
   onDrawn: (key: string) => void;
+  smoothing: number;
+  logScale: boolean;
 }) {
-  const data = useMemo(() => alignSeries([points], axis), [points, axis]);
-  const labels = useMemo(() => [metricKey], [metricKey]);
+  const data = useMemo(() => {
+    const aligned = alignSeries([points], axis);
+    const raw = aligned[1] as (number | null)[];
+    const shown = logScale ? logSafe(raw) : raw;
+    if (smoothing <= 0) return [aligned[0], shown] as typeof aligned;
+    const smooth = ema(raw, smoothing);
+    return [aligned[0], shown, logScale ? logSafe(smooth) : smooth] as typeof aligned;
+  }, [points, axis, smoothing, logScale]);
+  const smoothed = smoothing > 0;
+  const labels = useMemo(() => (smoothed ? [metricKey, `${metricKey} (smoothed)`] : [metricKey]), [metricKey, smoothed]);
+  const faint = useMemo(() => (smoothed ? [true, false] : [false]), [smoothed]);
   const marks = useMemo(() => nonFiniteMarks(points, axis), [points, axis]);
   const counts = useMemo(() => countNonFinite(points), [points]);
   // The legend names a non-finite value under the cursor; data columns follow x order, which
@@ -64,6 +79,9 @@ function KeyChart({ metricKey, points, axis, onZoom, onDrawn }: {
         onDraw={() => onDrawn(metricKey)}
         marks={marks}
         nonFiniteAt={nonFiniteAt}
+        syncKey={SYNC_KEY}
+        logScale={logScale}
+        faint={faint}
       />
       {shown.length > 0 && (
         <small className="nonfinite" data-testid={`nonfinite-${metricKey}`}>
@@ -81,6 +99,8 @@ function KeyChart({ metricKey, points, axis, onZoom, onDrawn }: {
 
 export function MetricCharts({ keys, points, zoomed, loading, error, onZoom }: MetricChartsProps) {
   const [axis, setAxis] = useState<XAxis>("step");
+  const [smoothing, setSmoothing] = useState(0);
+  const [logScale, setLogScale] = useState(false);
   const drawn = useRef(new Set<string>());
   const host = useRef<HTMLDivElement>(null);
   const groups = useMemo(() => groupKeys(keys), [keys]);
@@ -114,7 +134,24 @@ export function MetricCharts({ keys, points, zoomed, loading, error, onZoom }: M
             <option value="wall_time">wall time</option>
           </select>
         </label>
-        <span className="hint">drag to zoom (finer detail from the server), double-click to reset</span>
+        <label className="chart-tools">
+          smoothing{" "}
+          <input
+            type="range"
+            aria-label="smoothing"
+            min={0}
+            max={0.99}
+            step={0.01}
+            value={smoothing}
+            onChange={(e) => setSmoothing(Number(e.target.value))}
+          />
+          <output data-testid="smoothing-value">{smoothing.toFixed(2)}</output>
+        </label>
+        <label className="check">
+          <input type="checkbox" aria-label="log scale" checked={logScale} onChange={(e) => setLogScale(e.target.checked)} /> log
+          scale
+        </label>
+        <span className="hint">drag to zoom (finer detail from the server), double-click to reset; the cursor follows on every chart</span>
       </header>
       {error && <ErrorBox error={error} />}
       {loading && !keys.length ? (
@@ -129,7 +166,15 @@ export function MetricCharts({ keys, points, zoomed, loading, error, onZoom }: M
               {groupKeysList.map((key) =>
                 points[key] ? (
                   <div key={key} data-metric={key} data-points={points[key].length}>
-                    <KeyChart metricKey={key} points={points[key]} axis={axis} onZoom={onZoom} onDrawn={onDrawn} />
+                    <KeyChart
+                      metricKey={key}
+                      points={points[key]}
+                      axis={axis}
+                      onZoom={onZoom}
+                      onDrawn={onDrawn}
+                      smoothing={smoothing}
+                      logScale={logScale}
+                    />
                     {zoomed[key] && (
                       <small className="hint">
                         steps {zoomed[key][0]}–{zoomed[key][1]}

@@ -3,23 +3,26 @@ import { formatTime } from "@/lib/format";
 import type { RunDetail } from "../api/run";
 
 export function ParamsAndSpec({ run }: { run: RunDetail }) {
-  const params = Object.entries(run.params ?? {});
+  const params = Object.entries(run.flat_params ?? {});
+  const searched = new Set(Object.keys(run.params ?? {}).map((k) => k.replace(/^(model|datamodule)\.init_args\./, "$1.")));
   return (
     <section className="panel">
-      <h2>Hyperparameters</h2>
+      <h2>Parameters</h2>
       {params.length ? (
-        <table className="kv">
+        <table className="kv" data-testid="flat-params">
           <tbody>
             {params.map(([k, v]) => (
-              <tr key={k}>
-                <th>{k}</th>
-                <td>{JSON.stringify(v)}</td>
+              <tr key={k} data-param={k}>
+                <th>
+                  {k} {searched.has(k) && <span className="tag">searched</span>}
+                </th>
+                <td>{typeof v === "string" ? v : JSON.stringify(v)}</td>
               </tr>
             ))}
           </tbody>
         </table>
       ) : (
-        <p className="hint">No searched hyperparameters; the model's arguments are in the spec.</p>
+        <p className="hint">No parameters recorded.</p>
       )}
       <details>
         <summary>Spec</summary>
@@ -57,7 +60,17 @@ export function StateHistory({ run }: { run: RunDetail }) {
           ))}
         </tbody>
       </table>
-      {run.traceback && <pre className="traceback">{run.traceback}</pre>}
+    </section>
+  );
+}
+
+/** A failed run's traceback, once, near the top (the state history keeps only its reason). */
+export function FailurePanel({ run }: { run: RunDetail }) {
+  if (!run.traceback) return null;
+  return (
+    <section className="panel failure" data-testid="failure">
+      <h2>Failure</h2>
+      <pre className="traceback">{run.traceback}</pre>
     </section>
   );
 }

@@ -6,7 +6,8 @@ import { useApi } from "@/lib/api";
 import { useCurrentUser } from "@/lib/currentUser";
 import { formatDuration, shortId, TERMINAL_STATES } from "@/lib/format";
 import { usePolled } from "@/lib/usePolled";
-import { cancelRun, fetchCheckpoints, fetchExports, fetchRunDetail } from "../api/run";
+import { unwrap } from "@/lib/api";
+import { cancelRun, fetchCheckpoints, fetchExports, fetchRunDetail, fetchSummary } from "../api/run";
 import { useLogTail } from "../hooks/useLogTail";
 import { useMetricSeries } from "../hooks/useMetricSeries";
 import { useRunEvents } from "../hooks/useRunEvents";
@@ -14,7 +15,9 @@ import { Artifacts } from "./Artifacts";
 import { IsolationWarning } from "./IsolationWarning";
 import { LogTail } from "./LogTail";
 import { MetricCharts } from "./MetricCharts";
-import { ParamsAndSpec, StateHistory } from "./RunDetails";
+import { FailurePanel, ParamsAndSpec, StateHistory } from "./RunDetails";
+import { RunNotes } from "./RunNotes";
+import { RunSummary } from "./RunSummary";
 import { RungResults } from "./RungResults";
 
 export function RunPage({ pollMs = 2000 }: { pollMs?: number }) {
@@ -55,11 +58,25 @@ export function RunPage({ pollMs = 2000 }: { pollMs?: number }) {
     null,
     runId,
   );
+  const summary = usePolled(
+    (signal) => fetchSummary(api, runId, signal),
+    [api, runId, events.bumps.metrics, detail?.state],
+    live ? fallbackMs : null,
+    runId,
+  );
+  const projects = usePolled(
+    async (signal) => unwrap(await api.client.GET("/api/v1/projects", { signal })),
+    [api],
+    null,
+  );
   const [cancelError, setCancelError] = useState<Error | null>(null);
   const [canceling, setCanceling] = useState(false);
 
   if (!detail) return run.error ? <ErrorBox error={run.error} retry={run.reload} /> : <Loading what="run" />;
   const isLive = live === true;
+  const role = projects.data?.find((p) => p.id === detail.project_id)?.role;
+  const mayEdit = !!me && (me.is_admin || (role !== undefined && role !== "viewer"));
+  const checkpoint = (detail.spec as { checkpoint?: { monitor?: string | null; mode?: string } }).checkpoint;
   const mayCancel = !!me && (me.is_admin || me.id === detail.owner_id) && !TERMINAL_STATES.includes(detail.state);
   const cancel = async () => {
     setCanceling(true);
@@ -101,6 +118,7 @@ export function RunPage({ pollMs = 2000 }: { pollMs?: number }) {
       </header>
       <IsolationWarning isolation={detail.isolation} />
       {cancelError && <ErrorBox error={cancelError} />}
+      <FailurePanel run={detail} />
       <MetricCharts
         keys={metrics.keys}
         points={metrics.points}
@@ -109,6 +127,10 @@ export function RunPage({ pollMs = 2000 }: { pollMs?: number }) {
         error={metrics.error}
         onZoom={metrics.zoomTo}
       />
+      <div className="two-columns">
+        <RunSummary summary={summary.data} monitor={checkpoint?.monitor} mode={checkpoint?.mode} />
+        <RunNotes run={detail} mayEdit={mayEdit} onSaved={() => setStateBump((n) => n + 1)} />
+      </div>
       <LogTail lines={logs.lines} loading={logs.loading} error={logs.error} />
       <RungResults run={detail} />
       <div className="two-columns">

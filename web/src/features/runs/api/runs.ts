@@ -2,7 +2,8 @@ import { unwrap, type Api, type Schemas } from "@/lib/api";
 
 export type Run = Schemas["RunPublic"];
 export type RunState = Schemas["RunState"];
-export type RunSort = "created_at" | "-created_at" | "priority" | "-priority";
+/** created_at, priority, metrics.<key>[.min|.max] or params.<key>; "-" in front: descending. */
+export type RunSort = string;
 export const RUN_STATES: RunState[] = ["queued", "scheduled", "running", "paused", "completed", "failed", "canceled"];
 /** Not finished: what can still change state while we watch (paused: an ASHA trial waiting). */
 export const ACTIVE_STATES: RunState[] = ["queued", "scheduled", "running", "paused"];
@@ -14,6 +15,12 @@ export interface RunFilters {
   tag: string;
   q: string;
   sort: RunSort;
+  /** The server's filter language, e.g. `metrics.val_acc > 0.9 and params.model.lr < 0.01`. */
+  filter: string;
+  /** Extra columns, comma-separated: metrics.val_acc, metrics.loss.min, params.model.lr. */
+  columns: string;
+  /** "experiment": rows grouped under their experiment (a search's trials together). */
+  group: "" | "experiment";
 }
 
 export const DEFAULT_FILTERS: RunFilters = {
@@ -23,7 +30,17 @@ export const DEFAULT_FILTERS: RunFilters = {
   tag: "",
   q: "",
   sort: "-created_at",
+  filter: "",
+  columns: "",
+  group: "",
 };
+
+export function columnList(filters: RunFilters): string[] {
+  return filters.columns
+    .split(",")
+    .map((c) => c.trim())
+    .filter(Boolean);
+}
 
 function query(filters: RunFilters, states?: RunState[]) {
   return {
@@ -33,6 +50,8 @@ function query(filters: RunFilters, states?: RunState[]) {
     tag: filters.tag || undefined,
     q: filters.q || undefined,
     sort: filters.sort,
+    filter: filters.filter.trim() || undefined,
+    columns: columnList(filters).length ? [columnList(filters).join(",")] : undefined,
   };
 }
 

@@ -3,7 +3,8 @@ import { Link, useSearchParams } from "react-router-dom";
 import { Empty, ErrorBox, Loading } from "@/components/StatusViews";
 import { useApi } from "@/lib/api";
 import { usePolled } from "@/lib/usePolled";
-import { DEFAULT_FILTERS, fetchDirectory, type RunFilters } from "../api/runs";
+import { ApiError } from "@/lib/errors";
+import { columnList, DEFAULT_FILTERS, fetchDirectory, type RunFilters } from "../api/runs";
 import { useRunList } from "../hooks/useRunList";
 import { RunFiltersBar } from "./RunFiltersBar";
 import { RunsTable } from "./RunsTable";
@@ -24,6 +25,14 @@ export function RunsPage({ pollMs = 2000 }: { pollMs?: number }) {
   const directory = usePolled((signal) => fetchDirectory(api, signal), [api]);
   const list = useRunList(filters, pollMs);
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  // A 422 about the filter, the columns or the sort belongs next to that control.
+  const problem = (where: (path: string) => boolean) =>
+    list.error instanceof ApiError && list.error.status === 422
+      ? (list.error.fieldErrors.find((f) => where(f.path))?.message ?? null)
+      : null;
+  const filterError = problem((p) => p === "query.filter");
+  const columnsError = problem((p) => p.startsWith("query.columns") || p === "query.sort");
+  const columns = columnList(filters);
 
   const setFilters = (next: RunFilters) => {
     const search = new URLSearchParams();
@@ -54,8 +63,14 @@ export function RunsPage({ pollMs = 2000 }: { pollMs?: number }) {
           <span className="hint">select two or more runs to compare</span>
         )}
       </header>
-      <RunFiltersBar filters={filters} directory={directory.data} onChange={setFilters} />
-      {list.error && <ErrorBox error={list.error} />}
+      <RunFiltersBar
+        filters={filters}
+        directory={directory.data}
+        onChange={setFilters}
+        filterError={filterError}
+        columnsError={columnsError}
+      />
+      {list.error && !filterError && !columnsError && <ErrorBox error={list.error} />}
       {list.loading && !list.rows.length ? (
         <Loading what="runs" />
       ) : !list.rows.length && !list.error ? (
@@ -70,6 +85,10 @@ export function RunsPage({ pollMs = 2000 }: { pollMs?: number }) {
           onToggle={toggle}
           hasMore={list.hasMore}
           onNeedMore={list.loadMore}
+          columns={columns}
+          sort={filters.sort}
+          onSort={(sort) => setFilters({ ...filters, sort })}
+          groupByExperiment={filters.group === "experiment"}
         />
       )}
     </section>

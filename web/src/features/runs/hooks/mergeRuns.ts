@@ -5,7 +5,12 @@ import type { Run } from "../api/runs";
 export function mergeRuns(rows: Run[], fresh: Run[], newestFirst: boolean): Run[] {
   const byId = new Map(fresh.map((r) => [r.id, r]));
   const known = new Set(rows.map((r) => r.id));
-  const updated = rows.map((r) => byId.get(r.id) ?? r);
+  // A run read on its own (GET /runs/{id}) has no list columns: keep the ones shown.
+  const updated = rows.map((r) => {
+    const next = byId.get(r.id);
+    if (!next) return r;
+    return Object.keys(next.columns ?? {}).length || !r.columns ? next : { ...next, columns: r.columns };
+  });
   if (!newestFirst) return updated;
   const added = fresh
     .filter((r) => !known.has(r.id))
