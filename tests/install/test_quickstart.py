@@ -10,7 +10,8 @@ from tests.install.fresh import clean_env, fresh_clone, printed, run
 from tests.readme import block_starting
 from tests.web.browser import chromium, screenshot, sign_in
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+# A fresh clone installs torch, the dashboard's packages and a venv: minutes on a busy machine.
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(2400)]
 
 
 def readme_main_command() -> str:

@@ -14,7 +14,8 @@ from tests.install.fresh import clean_env, fresh_clone, run
 from tests.readme import block_starting
 from tests.worker.polling import wait_for
 
-pytestmark = [pytest.mark.slow]
+# A fresh clone installs torch, the dashboard's packages and a venv: minutes on a busy machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 def install_script(wheel: str, port: int) -> str:
