@@ -1,7 +1,8 @@
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import TypeAdapter
 
 from server.deps import CurrentUser, SessionDep
 from server.error_responses import AUTH_ERRORS, NOT_FOUND
@@ -18,6 +19,7 @@ from server.runs.repository import get_readable_run
 router = APIRouter(tags=["metrics"], responses={**AUTH_ERRORS, **NOT_FOUND})
 
 MAX_KEYS_PER_REQUEST = 100
+_BATCH_JSON = TypeAdapter(MetricSeriesBatchPublic)
 
 MaxPoints = Annotated[int, Query(ge=MIN_POINTS, le=100_000)]
 Start = Annotated[int | None, Query(ge=0, le=2**62, description="first step")]
@@ -32,7 +34,7 @@ def list_metric_keys(run_id: str, user: CurrentUser, session: SessionDep) -> Met
 
 
 # Its own path rather than /metrics/series, which would hide a metric named "series".
-@router.get("/runs/{run_id}/metric-series")
+@router.get("/runs/{run_id}/metric-series", response_model=MetricSeriesBatchPublic)
 def get_metric_series_batch(
     run_id: str,
     user: CurrentUser,
@@ -47,12 +49,16 @@ def get_metric_series_batch(
     max_points: MaxPoints = 2000,
     start: Start = None,
     end: End = None,
-) -> MetricSeriesBatchPublic:
+) -> Response:
     """Several series of a run in one request, each downsampled as by
     `GET /runs/{run_id}/metrics/{key}` (at most `max_points` each, same `start`/`end`): what a
     page of charts asks for when it opens. An unknown key is a 404 naming it."""
     get_readable_run(session, user, run_id)
-    return service.get_many_series(session, run_id, keys, max_points, start, end)
+    batch = service.get_many_series(session, run_id, keys, max_points, start, end)
+    # A run with thousands of keys answers with hundreds of thousands of points: serialized in
+    # one pass by pydantic's core rather than validated again and dumped by the json module
+    # (which took three quarters of the request's time at 5,000 keys).
+    return Response(_BATCH_JSON.dump_json(batch), media_type="application/json")
 
 
 @router.get("/runs/{run_id}/summary")

@@ -88,13 +88,15 @@ def _whole_public_series(
         key=key,
         max_points=max_points,
         downsampled=False,
+        # Dict displays, not MetricPointPublic(...) calls: three times faster, and a run with
+        # thousands of keys builds hundreds of thousands of them.
         points=[
-            MetricPointPublic(
-                step=step,
-                value=value if finite else public_value(value),
-                epoch=None if epoch < 0 else epoch,
-                wall_time=wall,
-            )
+            {
+                "step": step,
+                "value": value if finite else public_value(value),
+                "epoch": None if epoch < 0 else epoch,
+                "wall_time": wall,
+            }
             for step, value, epoch, wall in _rows(columns)
         ],
     )
