@@ -3,14 +3,17 @@ and Redis: a run completes with its telemetry and artifacts; cancel; user code t
 a run killed by a signal."""
 
 import time
+from pathlib import Path
 
 import pytest
 
-from runyard.client import Client
+from runyard.client import Client, load_spec
 from tests.e2e.stack import client_for, running_stack
 from tests.worker.polling import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def spec(model: str, **trainer) -> dict:
@@ -69,6 +72,20 @@ def test_submitted_run_completes_with_metrics_logs_checkpoints_and_exports(clien
         what="the progress lines in the logs",
     )
     assert client.checkpoints(run_id), "no checkpoint stored"
+    assert {e["format"] for e in client.exports(run_id)} == {"torchscript", "onnx"}
+
+
+def test_the_gan_example_trains_with_manual_optimization_in_its_sandbox(client):
+    """The seed's GAN (several optimizers stepped by hand) as shipped, shortened to one epoch."""
+    spec = load_spec(REPO / "examples" / "gan.yaml").model_dump(mode="json")
+    spec["project"] = "e2e"
+    spec["trainer"]["max_epochs"] = 1
+    spec["datamodule"]["init_args"]["n_samples"] = 512
+    run_id = client.submit(spec)["run_ids"][0]
+    run = finished(client, run_id, timeout=300)
+    assert run["state"] == "completed", run.get("exit_reason")
+    assert run["isolation"] == "sandbox"
+    assert {"g_loss", "d_loss"} <= set(client.metric_keys(run_id))
     assert {e["format"] for e in client.exports(run_id)} == {"torchscript", "onnx"}
 
 
