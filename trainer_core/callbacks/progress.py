@@ -96,6 +96,10 @@ class ProgressBar(ProgressBarBase):
             disable=not self.is_enabled,
         )
 
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # a fresh bar per fit; it stays readable (closed) after fit, as in Lightning 1.0
+        self.main_progress_bar = self._bar(f"Epoch {trainer.current_epoch}", 0, leave=True)
+
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.train_batch_idx = 0
         total = trainer.num_training_batches
@@ -162,8 +166,7 @@ class ProgressBar(ProgressBarBase):
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.val_progress_bar is not None:
-            self.val_progress_bar.close()
-            self.val_progress_bar = None
+            self.val_progress_bar.close()  # kept (closed) so its totals stay readable
         if self.main_progress_bar is not None and not trainer.running_sanity_check:
             self.main_progress_bar.set_postfix(trainer.progress_bar_dict, refresh=True)
 
@@ -190,11 +193,9 @@ class ProgressBar(ProgressBarBase):
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.test_progress_bar is not None:
             self.test_progress_bar.close()
-            self.test_progress_bar = None
 
     def close(self) -> None:
-        for name in ("main_progress_bar", "val_progress_bar", "test_progress_bar"):
-            bar = getattr(self, name)
+        """Close the bars; they stay readable (`total`, `n`) as in Lightning 1.0."""
+        for bar in (self.main_progress_bar, self.val_progress_bar, self.test_progress_bar):
             if bar is not None:
                 bar.close()
-                setattr(self, name, None)

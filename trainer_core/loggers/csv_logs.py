@@ -42,13 +42,15 @@ class CSVLogger(VersionedDirectory, LightningLoggerBase):
         self.rows.append(row)
 
     def save(self) -> None:
+        """Write hparams.yaml and metrics.csv; the version folder exists even with nothing logged."""
         super().save()
+        os.makedirs(self.log_dir, exist_ok=True)
+        write_hparams_yaml(os.path.join(self.log_dir, "hparams.yaml"), self.hparams)
         if not self.rows:
             return
         columns: dict[str, None] = {}
         for row in self.rows:
             columns.update(dict.fromkeys(row))
-        os.makedirs(self.log_dir, exist_ok=True)
         path = os.path.join(self.log_dir, self.METRICS_FILE)
         tmp = f"{path}.tmp"
         with open(tmp, "w", newline="") as fh:

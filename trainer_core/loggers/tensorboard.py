@@ -47,6 +47,7 @@ class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
         params = sanitize_params(params)
         self.hparams.update(params)
         write_hparams_yaml(os.path.join(self.log_dir, "hparams.yaml"), self.hparams)
+        writer = self.experiment  # the run's event file exists from its start (Lightning 1.0)
         if not params:
             return
         from torch.utils.tensorboard.summary import hparams as hparams_summary
@@ -57,10 +58,10 @@ class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
             k: v if isinstance(v, bool | int | float | str) else str(v) for k, v in params.items()
         }
         exp, ssi, sei = hparams_summary(scalar_params, metrics or {})
-        writer = self.experiment._get_file_writer()
-        writer.add_summary(exp)
-        writer.add_summary(ssi)
-        writer.add_summary(sei)
+        file_writer = writer._get_file_writer()
+        file_writer.add_summary(exp)
+        file_writer.add_summary(ssi)
+        file_writer.add_summary(sei)
         for key, value in (metrics or {}).items():
             self.experiment.add_scalar(key, value, 0)
 
