@@ -240,3 +240,17 @@ def test_rank_zero_only_comes_from_utilities() -> None:
     calls = []
     rank_zero_only(lambda: calls.append(1))()
     assert calls == [1]
+
+
+def test_sanity_check_bar_counts_only_the_sanity_batches(tmp_path: Any) -> None:
+    totals = []
+
+    class Bar(pl.callbacks.ProgressBar):
+        def on_validation_epoch_end(self, trainer, pl_module):  # type: ignore[no-untyped-def]
+            totals.append(self.val_progress_bar.total)
+
+    trainer = quiet_trainer(
+        tmp_path, logger=False, callbacks=[Bar()], num_sanity_val_steps=2, limit_train_batches=1
+    )
+    trainer.fit(RegressionModel(), loader(), loader(n=80))  # 5 validation batches
+    assert totals == [2, 5]

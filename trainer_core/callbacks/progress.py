@@ -140,14 +140,9 @@ class ProgressBar(ProgressBarBase):
 
     def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.val_batch_idx = 0
-        if trainer.running_sanity_check:
-            self.val_progress_bar = self._bar(
-                "Validation sanity check", sum(trainer.num_val_batches), leave=False, offset=1
-            )
-        else:
-            self.val_progress_bar = self._bar(
-                "Validating", sum(trainer.num_val_batches), leave=False, offset=1
-            )
+        # the sanity check's total is its own (num_sanity_val_steps per loader), as in 1.0
+        desc = "Validation sanity check" if trainer.running_sanity_check else "Validating"
+        self.val_progress_bar = self._bar(desc, self.total_val_batches, leave=False, offset=1)
 
     def on_validation_batch_end(
         self,
