@@ -22,4 +22,14 @@ RULES: list[tuple[str, str, str]] = [
     ("tests/core/test_results.py::*", "internal", "Result object internals"),
     ("tests/core/test_metric_result_integration.py::*", "internal", "Result object internals"),
     ("tests/utilities/test_upgrade_checkpoint.py::*", "internal", "checkpoint upgrade script"),
+    (
+        "tests/trainer/test_trainer.py::test_dp_output_reduce",
+        "internal",
+        "TrainerLoggingMixin (a trainer mixin)",
+    ),
+    (
+        "tests/models/test_hooks.py::test_transfer_batch_hook",
+        "internal",
+        "sets trainer.accelerator_backend = GPUAccelerator(trainer)",
+    ),
 ]
