@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import torch
@@ -77,8 +78,15 @@ class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
         sample = (
             input_array if input_array is not None else getattr(model, "example_input_array", None)
         )
-        if sample is not None:
-            self.experiment.add_graph(model, sample)
+        if sample is None:
+            warnings.warn(
+                "Could not log computational graph since the `model.example_input_array` attribute "
+                "is not set or `input_array` was not given.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return
+        self.experiment.add_graph(model, sample)
 
     def save(self) -> None:
         super().save()

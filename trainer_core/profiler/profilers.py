@@ -108,6 +108,7 @@ class SimpleProfiler(BaseProfiler):
     def __init__(self, output_filename: str | None = None) -> None:
         super().__init__()
         self.output_filename = output_filename
+        self.output_fname = output_filename  # Lightning 1.0's name for it
         self.current_actions: dict[str, float] = {}
         self.start_time = time.monotonic()
         self.recorded_durations: dict[str, list[float]] = defaultdict(list)
@@ -165,6 +166,7 @@ class AdvancedProfiler(BaseProfiler):
     ) -> None:
         super().__init__()
         self.output_filename = output_filename
+        self.output_fname = output_filename  # Lightning 1.0's name for it
         self.line_count_restriction = line_count_restriction
         self.profiled_actions: dict[str, cProfile.Profile] = {}
 

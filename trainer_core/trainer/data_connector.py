@@ -99,7 +99,12 @@ class TrainerDataConnector:
 
 
 def overrides(module: LightningModule, name: str) -> bool:
-    return getattr(type(module), name) is not getattr(LightningModule, name)
+    """The module defines `name` itself (`model.validation_step = None` switches it off)."""
+    if not callable(getattr(module, name, None)):
+        return False
+    return getattr(type(module), name) is not getattr(LightningModule, name) or (
+        name in vars(module)
+    )
 
 
 def overrides_dm(datamodule: Any, name: str) -> bool:
