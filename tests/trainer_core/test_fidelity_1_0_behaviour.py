@@ -254,3 +254,59 @@ def test_sanity_check_bar_counts_only_the_sanity_batches(tmp_path: Any) -> None:
     )
     trainer.fit(RegressionModel(), loader(), loader(n=80))  # 5 validation batches
     assert totals == [2, 5]
+
+
+def test_progress_bar_advances_by_refresh_rate_and_never_past_the_total(tmp_path: Any) -> None:
+    from unittest.mock import Mock, call
+
+    class Counting(pl.callbacks.ProgressBar):
+        def init_train_tqdm(self) -> Any:
+            bar = super().init_train_tqdm()
+            bar.update = Mock(wraps=bar.update)
+            return bar
+
+        def init_validation_tqdm(self) -> Any:
+            bar = super().init_validation_tqdm()
+            bar.update = Mock(wraps=bar.update)
+            return bar
+
+    bar = Counting(refresh_rate=3)
+    trainer = quiet_trainer(
+        tmp_path, logger=False, callbacks=[bar], limit_train_batches=5, limit_val_batches=2
+    )
+    trainer.fit(RegressionModel(), loader(n=128), loader(n=64))
+    bar.main_progress_bar.update.assert_has_calls([call(3), call(3), call(1)])
+    bar.val_progress_bar.update.assert_has_calls([call(2)])
+
+
+def test_a_step_set_to_none_is_switched_off_and_the_trainer_pickles(tmp_path: Any) -> None:
+    model = RegressionModel()
+    model.validation_step = None  # type: ignore[assignment,method-assign]
+    trainer = quiet_trainer(tmp_path, logger=True, progress_bar_refresh_rate=1)
+    trainer.fit(model, loader(), loader())
+    assert not trainer.enable_validation
+    torch.save(trainer, tmp_path / "trainer.pt")
+
+
+def test_one_zero_module_paths_for_checkpoints_argparse_and_csv(tmp_path: Any) -> None:
+    from argparse import ArgumentParser
+
+    from trainer_core.loggers.csv_logs import ExperimentWriter
+    from trainer_core.utilities import argparse_utils, cloud_io
+
+    trainer = quiet_trainer(tmp_path, logger=False, checkpoint_callback=False)
+    trainer.fit(RegressionModel(), loader())
+    trainer.save_checkpoint(str(tmp_path / "m.ckpt"))
+    assert cloud_io.load(str(tmp_path / "m.ckpt"))["global_step"] == trainer.global_step
+    parser = argparse_utils.add_argparse_args(pl.Trainer, ArgumentParser())
+    assert parser.parse_args(["--max_epochs", "2"]).max_epochs == 2
+    flags = {
+        name: default
+        for name, _, default in argparse_utils.get_init_arguments_and_types(pl.Trainer)
+    }
+    assert flags["max_epochs"] == 1000
+    logger = pl.loggers.CSVLogger(str(tmp_path), name="csv")
+    logger.log_metrics({"a": 1.0}, step=0)
+    logger.save()
+    assert isinstance(logger.experiment, ExperimentWriter)
+    assert os.path.isfile(os.path.join(logger.log_dir, ExperimentWriter.NAME_METRICS_FILE))
