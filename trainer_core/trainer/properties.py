@@ -86,6 +86,33 @@ class TrainerProperties:
         trainer = cast("Trainer", self)
         return trainer.root_device.type == "cuda"
 
+    # Lightning 1.0's backend flags, read by step methods that reduce per-device outputs
+    @property
+    def use_dp(self) -> bool:
+        return getattr(cast("Trainer", self).strategy, "strategy_name", "") == "dp"
+
+    @property
+    def use_ddp2(self) -> bool:
+        return getattr(cast("Trainer", self).strategy, "strategy_name", "") == "ddp2"
+
+    @property
+    def use_ddp(self) -> bool:
+        name = getattr(cast("Trainer", self).strategy, "strategy_name", "")
+        return name in ("ddp", "ddp_spawn", "ddp_cpu")
+
+    @property
+    def use_tpu(self) -> bool:
+        return False  # refused on purpose
+
+    @property
+    def use_horovod(self) -> bool:
+        return False  # refused on purpose
+
+    @property
+    def use_single_gpu(self) -> bool:
+        trainer = cast("Trainer", self)
+        return trainer.on_gpu and not (self.use_dp or self.use_ddp or self.use_ddp2)
+
     @property
     def lightning_module(self) -> LightningModule:
         trainer = cast("Trainer", self)
