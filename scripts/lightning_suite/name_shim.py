@@ -38,7 +38,13 @@ class InternalPlaceholder:
 class _PlaceholderLoader(importlib.abc.Loader):
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         module = ModuleType(spec.name)
-        module.__getattr__ = lambda attr: InternalPlaceholder(f"{spec.name}.{attr}")  # type: ignore[method-assign]
+
+        def placeholder(attr: str) -> InternalPlaceholder:
+            if attr.startswith("__"):  # __file__, __path__...: tools that inspect modules
+                raise AttributeError(attr)
+            return InternalPlaceholder(f"{spec.name}.{attr}")
+
+        module.__getattr__ = placeholder  # type: ignore[method-assign]
         return module
 
     def exec_module(self, module: ModuleType) -> None:

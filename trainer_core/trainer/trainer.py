@@ -157,6 +157,8 @@ class Trainer(
         self.replace_sampler_ddp = replace_sampler_ddp
         self.prepare_data_per_node = prepare_data_per_node
         self.process_position = process_position
+        self.num_processes = num_processes
+        self.num_nodes = num_nodes
         self.track_grad_norm = track_grad_norm
         self.overfit_batches = overfit_batches
         self._automatic_optimization_flag = automatic_optimization
