@@ -310,3 +310,12 @@ def test_one_zero_module_paths_for_checkpoints_argparse_and_csv(tmp_path: Any) -
     logger.save()
     assert isinstance(logger.experiment, ExperimentWriter)
     assert os.path.isfile(os.path.join(logger.log_dir, ExperimentWriter.NAME_METRICS_FILE))
+
+
+def test_test_records_which_checkpoint_it_loaded(tmp_path: Any) -> None:
+    checkpoint = pl.callbacks.ModelCheckpoint(dirpath=tmp_path, monitor="val_loss")
+    trainer = quiet_trainer(tmp_path, logger=False, callbacks=[checkpoint])
+    trainer.fit(RegressionModel(), loader(), loader())
+    assert trainer.tested_ckpt_path is None
+    trainer.test(test_dataloaders=loader(), verbose=False)
+    assert trainer.tested_ckpt_path == checkpoint.best_model_path != ""

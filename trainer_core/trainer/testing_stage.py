@@ -50,6 +50,7 @@ class TrainerTesting:
                             "test(ckpt_path='best') found no best checkpoint; pass ckpt_path=None to test the current "
                             "weights, or enable ModelCheckpoint."
                         )
+                trainer.tested_ckpt_path = path  # which weights test() used (Lightning 1.0)
                 checkpoint = checkpointing.load_checkpoint_file(path, trainer.root_device)
                 load_module_state(model, checkpoint["state_dict"], strict=True, source=path)
         if datamodule is None:

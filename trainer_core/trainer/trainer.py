@@ -182,6 +182,7 @@ class Trainer(
         self.loop_state = LoopState()  # the loop's position; checkpoints save it whole
         self.stop_reason = ""  # "preemption" when fit stopped at a requested checkpoint
         self.preemption_checkpoint_path = ""
+        self.tested_ckpt_path: str | None = None  # the checkpoint the last test() loaded
         self._stop_request = StopRequest()
         self._train_loader_source: Any = None  # what fit() was given, for reloading
         self.num_val_batches: list[float] = []
