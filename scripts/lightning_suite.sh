@@ -56,6 +56,7 @@ make_venv pl10 "pytorch-lightning==1.0.8" "future==1.0.0" "setuptools<70" "omega
 make_venv core "setuptools<70" "omegaconf==2.3.0"
 
 export TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1
+export LIGHTNING_SUITE_DATASETS=$SUITE_DIR/Datasets  # era_fixes serves MNIST downloads from here
 for side in $SIDES; do
   run=$SUITE_DIR/run-$side
   rm -rf "$run" "$SUITE_DIR/tmp-$side"

@@ -14,6 +14,41 @@ from types import ModuleType
 
 SOURCE = "pytorch_lightning"
 TARGET = "trainer_core"
+# Lightning internals that some 1.0.8 test files import at the top although only one or two of
+# their tests use them. They resolve to placeholders whose every name raises when used, so the
+# file's other tests still run; the tests that use them count as "internal" (classification.py).
+INTERNAL_MODULES = ("pytorch_lightning.trainer.logging", "pytorch_lightning.accelerators")
+
+
+class InternalPlaceholder:
+    """Stands for a Lightning internal that trainer_core does not have."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise NotImplementedError(f"{self._name} is a Lightning internal; trainer_core has none")
+
+    def __getattr__(self, attr: str):  # type: ignore[no-untyped-def]
+        raise NotImplementedError(
+            f"{self._name}.{attr} is a Lightning internal; trainer_core has none"
+        )
+
+
+class _PlaceholderLoader(importlib.abc.Loader):
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        module = ModuleType(spec.name)
+
+        def placeholder(attr: str) -> InternalPlaceholder:
+            if attr.startswith("__"):  # __file__, __path__...: tools that inspect modules
+                raise AttributeError(attr)
+            return InternalPlaceholder(f"{spec.name}.{attr}")
+
+        module.__getattr__ = placeholder  # type: ignore[method-assign]
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Nothing to run."""
 
 
 class _AliasLoader(importlib.abc.Loader):
@@ -35,8 +70,12 @@ class NameShim(importlib.abc.MetaPathFinder):
         try:
             found = importlib.util.find_spec(mapped)
         except ModuleNotFoundError:
-            return None
+            found = None
         if found is None:
+            if any(fullname == m or fullname.startswith(m + ".") for m in INTERNAL_MODULES):
+                return importlib.machinery.ModuleSpec(
+                    fullname, _PlaceholderLoader(), is_package=True
+                )
             return None
         return importlib.machinery.ModuleSpec(
             fullname, _AliasLoader(mapped), is_package=found.submodule_search_locations is not None

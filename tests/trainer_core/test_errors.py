@@ -141,8 +141,8 @@ def test_precision_16_on_cpu_suggests_bf16() -> None:
 
 
 def test_unsupported_flag_says_what_to_use_instead() -> None:
-    with pytest.raises(pl.MisconfigurationException, match="limit_train_batches"):
-        pl.Trainer(overfit_batches=0.1)
+    with pytest.raises(pl.MisconfigurationException, match="gpus=1 or the CPU"):
+        pl.Trainer(tpu_cores=8)
 
 
 def test_reduce_on_plateau_without_monitor_says_how_to_name_it(tmp_path: Any) -> None:

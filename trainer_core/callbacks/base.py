@@ -45,9 +45,15 @@ class Callback:
         """Restore what `state_dict` returned."""
 
     def on_save_checkpoint(
-        self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        checkpoint: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
-        """Return extra state to store for this callback (merged into `state_dict()`)."""
+        """Return extra state to store for this callback (merged into `state_dict()`).
+
+        Lightning 1.0 calls it as `on_save_checkpoint(trainer, pl_module)`; the checkpoint
+        being written comes third when the trainer calls it."""
         return None
 
     def on_load_checkpoint(

@@ -49,6 +49,15 @@ class EarlyStopping(Callback):
     def state_key(self) -> str:
         return f"EarlyStopping{{'monitor': {self.monitor!r}, 'mode': {self.mode!r}}}"
 
+    def on_save_checkpoint(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        checkpoint: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Lightning 1.0: the callback's state, as `state_dict()` has it."""
+        return self.state_dict()
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "wait_count": self.wait_count,

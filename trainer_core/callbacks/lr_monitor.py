@@ -30,11 +30,15 @@ class LearningRateMonitor(Callback):
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.logger is None:
             raise MisconfigurationException(
+                "Cannot use LearningRateMonitor callback with Trainer that has no logger: "
                 "LearningRateMonitor needs a logger; remove logger=False or drop the callback."
             )
         if not trainer.lr_schedulers:
             warnings.warn(
-                "LearningRateMonitor found no lr schedulers; nothing to log.", stacklevel=2
+                "You are using LearningRateMonitor callback with models that have no learning rate "
+                "schedulers; nothing to log. Return schedulers from configure_optimizers.",
+                RuntimeWarning,
+                stacklevel=2,
             )
         self._names = self._scheduler_names(trainer)
         self.lrs = {name: [] for name in self._names}
@@ -64,8 +68,7 @@ class LearningRateMonitor(Callback):
         for config in trainer.lr_schedulers:
             groups = config.scheduler.optimizer.param_groups
             keys = [next(names) for _ in groups]
-            wanted = self.logging_interval or config.interval
-            if wanted == interval:
+            if interval == "any" or config.interval == interval:
                 for key, group in zip(keys, groups, strict=True):
                     out[key] = float(group["lr"])
                     self.lrs.setdefault(key, []).append(out[key])
@@ -79,15 +82,26 @@ class LearningRateMonitor(Callback):
         batch_idx: int,
         dataloader_idx: int,
     ) -> None:
+        if self.logging_interval == "epoch" or not _should_log_step(trainer):
+            return
         if trainer.logger is not None and trainer.is_global_zero:
-            values = self._collect(trainer, "step")
+            # logging_interval='step': every scheduler each logged step; None: step schedulers
+            values = self._collect(trainer, "step" if self.logging_interval is None else "any")
             if values:
                 trainer.logger.log_metrics(values, step=trainer.global_step)
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.loop_state.resume_batches:
             return  # a resumed epoch: its start was logged before the run was stopped
+        if self.logging_interval == "step":
+            return
         if trainer.logger is not None and trainer.is_global_zero:
-            values = self._collect(trainer, "epoch")
+            values = self._collect(trainer, "epoch" if self.logging_interval is None else "any")
             if values:
                 trainer.logger.log_metrics(values, step=trainer.global_step)
+
+
+def _should_log_step(trainer: Trainer) -> bool:
+    """Lightning 1.0 logs step learning rates every `log_every_n_steps`, never in fast_dev_run."""
+    due = (trainer.global_step + 1) % trainer.log_every_n_steps == 0 or trainer.should_stop
+    return due and not trainer.fast_dev_run

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -53,12 +54,23 @@ class ModelCheckpoint(Callback):
         dirpath: str | None = None,
         filename: str | None = None,
     ) -> None:
-        if filepath is not None:  # 1.0.0 form: one path, split into folder and template
+        if filepath:  # 1.0.0 form: one path, split into folder and template
+            if dirpath or filename:
+                raise MisconfigurationException(
+                    f"ModelCheckpoint: pass either filepath={filepath!r} or dirpath={dirpath!r} and "
+                    f"filename={filename!r}, not both."
+                )
+            warnings.warn(
+                "ModelCheckpoint(filepath=...) is deprecated since Lightning 1.0; use dirpath and filename.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            filepath = os.fspath(filepath)
             if os.path.isdir(filepath) or filepath.endswith(os.sep):
-                dirpath = dirpath or filepath
+                dirpath = filepath
             else:
-                dirpath = dirpath or os.path.dirname(filepath) or None
-                filename = filename or os.path.splitext(os.path.basename(filepath))[0]
+                dirpath, filename = os.path.split(os.path.realpath(filepath))
+                filename = os.path.splitext(filename)[0] if filename.endswith(".ckpt") else filename
         if mode not in ("min", "max", "auto"):
             raise MisconfigurationException(
                 f"ModelCheckpoint(mode={mode!r}): use 'min', 'max' or 'auto'."
@@ -69,19 +81,25 @@ class ModelCheckpoint(Callback):
             )
         if monitor is None and save_top_k not in (None, -1, 0, 1):
             raise MisconfigurationException(
-                f"ModelCheckpoint(save_top_k={save_top_k}) needs monitor=... to rank checkpoints; set monitor or save_top_k=-1."
+                f"ModelCheckpoint(save_top_k={save_top_k}, monitor=None) is not a valid configuration: "
+                "no quantity for top_k to track. Set monitor=... or save_top_k=-1."
             )
-        if period < 1:
-            raise MisconfigurationException(f"ModelCheckpoint(period={period}): use an int >= 1.")
+        if monitor is None and save_last:
+            warnings.warn(
+                "ModelCheckpoint(save_last=True, monitor=None) is a redundant configuration: without "
+                "monitor the last checkpoint is kept anyway (ModelCheckpoint(save_top_k=None, monitor=None)).",
+                UserWarning,
+                stacklevel=2,
+            )
         self.monitor = monitor
         self.verbose = verbose
         self.save_last = save_last
         self.save_top_k = save_top_k
         self.save_weights_only = save_weights_only
-        self.period = period
+        self.period = period  # save every `period` epochs; 0 (or less) never saves
         self.prefix = prefix
-        self.dirpath = os.fspath(dirpath) if dirpath is not None else None
-        self.filename = filename
+        self.dirpath = os.path.realpath(os.fspath(dirpath)) if dirpath else None
+        self.filename = filename or None
         if mode == "auto":
             mode = (
                 "max"
@@ -101,6 +119,15 @@ class ModelCheckpoint(Callback):
         return f"ModelCheckpoint{{'monitor': {self.monitor!r}, 'mode': {self.mode!r}}}"
 
     # --- state ---------------------------------------------------------------------------
+    def on_save_checkpoint(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        checkpoint: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Lightning 1.0: the callback's state, as `state_dict()` has it."""
+        return self.state_dict()
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "monitor": self.monitor,
@@ -141,7 +168,9 @@ class ModelCheckpoint(Callback):
         epoch, step = trainer.current_epoch, trainer.global_step
         if self.save_top_k == 0 and not self.save_last:
             return
-        if (epoch + 1) % self.period != 0 or step == self._last_global_step_saved:
+        if self.period < 1 or (epoch + 1) % self.period != 0:
+            return
+        if step == self._last_global_step_saved:
             return
         if self.dirpath is None:
             self.dirpath = self._default_dirpath(trainer)
@@ -226,17 +255,27 @@ class ModelCheckpoint(Callback):
         return score < reference if self.mode == "min" else score > reference
 
     def _remove(self, trainer: Trainer, path: str) -> None:
-        trainer.strategy.remove_checkpoint(path)
-        if trainer.is_global_zero:
-            trainer._call_callbacks("on_checkpoint_removed", path)
+        trainer.remove_checkpoint(path)
 
     # --- names ---------------------------------------------------------------------------
     def format_checkpoint_name(
-        self, epoch: int, step: int, metrics: dict[str, Any], ver: int | None = None
+        self,
+        epoch: int,
+        step_or_metrics: int | dict[str, Any],
+        metrics: dict[str, Any] | None = None,
+        ver: int | None = None,
     ) -> str:
-        """The file path for this state, e.g. `dirpath/epoch=3-val_loss=0.12.ckpt`."""
+        """The file path for this state, e.g. `dirpath/epoch=3-val_loss=0.12.ckpt`.
+
+        Lightning 1.0's form is `format_checkpoint_name(epoch, metrics, ver=None)`; the step
+        (for a `{step}` field) may come second: `(epoch, step, metrics)`. `ver` appends `-v{ver}`.
+        """
+        if isinstance(step_or_metrics, dict):
+            step, metrics = 0, step_or_metrics
+        else:
+            step = step_or_metrics
         template = self.filename or "{epoch}"
-        values: dict[str, Any] = {k: _as_float(v) for k, v in metrics.items()}
+        values: dict[str, Any] = {k: _as_float(v) for k, v in (metrics or {}).items()}
         values["epoch"], values["step"] = epoch, step
 
         def expand(match: re.Match[str]) -> str:
@@ -249,10 +288,16 @@ class ModelCheckpoint(Callback):
         name = _TEMPLATE_FIELD.sub(expand, template)
         if self.prefix:
             name = f"{self.prefix}-{name}"
-        return self._path(name, allow_clash=False)
+        if ver is not None:
+            name = f"{name}-v{ver}"
+            allow_clash = True
+        else:
+            allow_clash = False
+        return self._path(name, allow_clash=allow_clash)
 
     def _path(self, name: str, allow_clash: bool) -> str:
-        assert self.dirpath is not None
+        if self.dirpath is None:  # no folder yet (before fit): the bare file name
+            return name + self.FILE_EXTENSION
         path = os.path.join(self.dirpath, name + self.FILE_EXTENSION)
         if (
             allow_clash

@@ -69,7 +69,11 @@ class ProgressBarBase(Callback):
 
 
 class ProgressBar(ProgressBarBase):
-    """A tqdm bar per training epoch (training plus validation batches) and one for tests."""
+    """A tqdm bar per training epoch (training plus validation batches) and one for tests.
+
+    Bars advance every `refresh_rate` batches and at a loop's last batch, never past their
+    total (Lightning 1.0). Override `init_train_tqdm` / `init_validation_tqdm` /
+    `init_test_tqdm` / `init_sanity_tqdm` to customise the bars."""
 
     POSTFIX_INTERVAL_S = 0.1
 
@@ -82,22 +86,61 @@ class ProgressBar(ProgressBarBase):
         self.val_progress_bar: Any = None
         self.test_progress_bar: Any = None
 
-    def _bar(self, desc: str, total: float, leave: bool, offset: int = 0) -> Any:
+    def _bar(self, desc: str, leave: bool, offset: int = 0, smoothing: float = 0.3) -> Any:
         from tqdm.auto import tqdm
 
         return tqdm(
             desc=desc,
-            total=None if math.isinf(total) else int(total),
             position=2 * self.process_position + offset,
             leave=leave,
             dynamic_ncols=True,
             file=sys.stdout,
-            smoothing=0,
-            disable=not self.is_enabled,
+            smoothing=smoothing,
+            disable=self.is_disabled,
         )
 
-    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self.train_batch_idx = 0
+    def init_sanity_tqdm(self) -> Any:
+        return self._bar("Validation sanity check", leave=False)
+
+    def init_train_tqdm(self) -> Any:
+        return self._bar("Training", leave=True, smoothing=0)
+
+    def init_validation_tqdm(self) -> Any:
+        return self._bar("Validating", leave=False, offset=1)
+
+    def init_test_tqdm(self) -> Any:
+        return self._bar("Testing", leave=True)
+
+    @staticmethod
+    def _set_total(bar: Any, total: float) -> None:
+        bar.reset(total=None if math.isinf(total) else int(total))
+
+    def _should_update(self, current: int, total: float) -> bool:
+        return self.is_enabled and (current % self.refresh_rate == 0 or current == total)
+
+    def _update_bar(self, bar: Any) -> None:
+        """Advance by the refresh rate without overshooting the total."""
+        if bar is None:
+            return
+        delta = (
+            self.refresh_rate if bar.total is None else min(self.refresh_rate, bar.total - bar.n)
+        )
+        if delta > 0:
+            bar.update(delta)
+
+    def on_sanity_check_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.val_progress_bar = self.init_sanity_tqdm()
+        self._set_total(self.val_progress_bar, self.total_val_batches)
+
+    def on_sanity_check_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.val_progress_bar is not None:
+            self.val_progress_bar.close()
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # a fresh bar per fit; it stays readable (closed) after fit, as in Lightning 1.0
+        self.main_progress_bar = self.init_train_tqdm()
+
+    def _epoch_total(self, trainer: Trainer) -> float:
         total = trainer.num_training_batches
         if (
             trainer.enable_validation
@@ -109,11 +152,14 @@ class ProgressBar(ProgressBarBase):
                 else max(1, int(total // trainer.val_check_batch))
             )
             total = total + runs * sum(trainer.num_val_batches)
+        return total
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.train_batch_idx = 0
         if self.main_progress_bar is None:
-            self.main_progress_bar = self._bar(f"Epoch {trainer.current_epoch}", total, leave=True)
-        else:
-            self.main_progress_bar.reset(total=None if math.isinf(total) else int(total))
-            self.main_progress_bar.set_description(f"Epoch {trainer.current_epoch}")
+            self.main_progress_bar = self.init_train_tqdm()
+        self._set_total(self.main_progress_bar, self._epoch_total(trainer))
+        self.main_progress_bar.set_description(f"Epoch {trainer.current_epoch}")
 
     def on_train_batch_end(
         self,
@@ -125,25 +171,23 @@ class ProgressBar(ProgressBarBase):
         dataloader_idx: int,
     ) -> None:
         self.train_batch_idx += 1
-        if self.main_progress_bar is not None and self.train_batch_idx % self.refresh_rate == 0:
-            self.main_progress_bar.update(self.refresh_rate)
+        bar = self.main_progress_bar
+        if bar is not None and self._should_update(self.train_batch_idx, bar.total or math.inf):
+            self._update_bar(bar)
             # building the metrics dict costs a sync per value: do it only as often as the
             # terminal is redrawn anyway (tqdm's mininterval), not on every batch
             now = time.monotonic()
             if now - self._postfix_at >= self.POSTFIX_INTERVAL_S:
                 self._postfix_at = now
-                self.main_progress_bar.set_postfix(trainer.progress_bar_dict, refresh=False)
+                bar.set_postfix(trainer.progress_bar_dict, refresh=False)
 
     def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.val_batch_idx = 0
         if trainer.running_sanity_check:
-            self.val_progress_bar = self._bar(
-                "Validation sanity check", sum(trainer.num_val_batches), leave=False, offset=1
-            )
-        else:
-            self.val_progress_bar = self._bar(
-                "Validating", sum(trainer.num_val_batches), leave=False, offset=1
-            )
+            return
+        self._update_bar(self.main_progress_bar)  # fill up what the refresh rate held back
+        self.val_progress_bar = self.init_validation_tqdm()
+        self._set_total(self.val_progress_bar, self.total_val_batches)
 
     def on_validation_batch_end(
         self,
@@ -155,15 +199,16 @@ class ProgressBar(ProgressBarBase):
         dataloader_idx: int,
     ) -> None:
         self.val_batch_idx += 1
-        if self.val_progress_bar is not None and self.val_batch_idx % self.refresh_rate == 0:
-            self.val_progress_bar.update(self.refresh_rate)
-            if not trainer.running_sanity_check and self.main_progress_bar is not None:
-                self.main_progress_bar.update(self.refresh_rate)
+        if self.val_progress_bar is not None and self._should_update(
+            self.val_batch_idx, self.total_val_batches
+        ):
+            self._update_bar(self.val_progress_bar)
+            if not trainer.running_sanity_check:
+                self._update_bar(self.main_progress_bar)
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.val_progress_bar is not None:
-            self.val_progress_bar.close()
-            self.val_progress_bar = None
+            self.val_progress_bar.close()  # kept (closed) so its totals stay readable
         if self.main_progress_bar is not None and not trainer.running_sanity_check:
             self.main_progress_bar.set_postfix(trainer.progress_bar_dict, refresh=True)
 
@@ -172,7 +217,8 @@ class ProgressBar(ProgressBarBase):
 
     def on_test_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.test_batch_idx = 0
-        self.test_progress_bar = self._bar("Testing", sum(trainer.num_test_batches), leave=True)
+        self.test_progress_bar = self.init_test_tqdm()
+        self._set_total(self.test_progress_bar, self.total_test_batches)
 
     def on_test_batch_end(
         self,
@@ -184,17 +230,23 @@ class ProgressBar(ProgressBarBase):
         dataloader_idx: int,
     ) -> None:
         self.test_batch_idx += 1
-        if self.test_progress_bar is not None and self.test_batch_idx % self.refresh_rate == 0:
-            self.test_progress_bar.update(self.refresh_rate)
+        if self.test_progress_bar is not None and self._should_update(
+            self.test_batch_idx, self.total_test_batches
+        ):
+            self._update_bar(self.test_progress_bar)
 
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.test_progress_bar is not None:
             self.test_progress_bar.close()
-            self.test_progress_bar = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # tqdm bars hold the terminal stream, which cannot be pickled (torch.save(trainer))
+        state = self.__dict__.copy()
+        state["main_progress_bar"] = state["val_progress_bar"] = state["test_progress_bar"] = None
+        return state
 
     def close(self) -> None:
-        for name in ("main_progress_bar", "val_progress_bar", "test_progress_bar"):
-            bar = getattr(self, name)
+        """Close the bars; they stay readable (`total`, `n`) as in Lightning 1.0."""
+        for bar in (self.main_progress_bar, self.val_progress_bar, self.test_progress_bar):
             if bar is not None:
                 bar.close()
-                setattr(self, name, None)

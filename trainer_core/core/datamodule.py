@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from trainer_core.core.module import move_data_to_device
+from trainer_core.utilities.apply_func import move_data_to_device
 
 
 class LightningDataModule:

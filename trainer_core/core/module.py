@@ -7,22 +7,25 @@ defaults cost nothing.
 
 from __future__ import annotations
 
-import copy
-import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
 
 from trainer_core.attribute_dict import AttributeDict
 from trainer_core.core import export
-from trainer_core.core import hparams as hp
-from trainer_core.core.summary import summarize
-from trainer_core.exceptions import CheckpointMismatchError, MisconfigurationException
+from trainer_core.core.grads import GradInformation
+from trainer_core.core.hooks import ModelHooks
+from trainer_core.core.hparams_mixin import HyperparametersMixin
+from trainer_core.core.loading import CheckpointLoadingMixin, load_module_state
+from trainer_core.core.memory import ModelSummary
+from trainer_core.exceptions import MisconfigurationException
+from trainer_core.utilities.apply_func import move_data_to_device
 
 if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
+
+__all__ = ["LightningModule", "load_module_state", "move_data_to_device"]
 
 # (on_step, on_epoch) defaults of self.log, by the hook it is called from (Lightning 1.0 table)
 _STEP_HOOKS = frozenset(
@@ -43,14 +46,14 @@ _STEP_HOOKS = frozenset(
 _EPOCH_END_HOOKS = frozenset({"training_epoch_end", "validation_epoch_end", "test_epoch_end"})
 
 
-class LightningModule(nn.Module):
+class LightningModule(ModelHooks, GradInformation, HyperparametersMixin, CheckpointLoadingMixin):
     """Subclass this; implement `training_step` and `configure_optimizers` at least."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.trainer: Trainer | None = None
-        self._hparams: AttributeDict = AttributeDict()
-        self._hparams_initial: AttributeDict = AttributeDict()
+        self._hparams = AttributeDict()
+        self._hparams_initial = AttributeDict()
         self._hparams_name: str | None = None
         self._automatic_optimization: bool | None = None
         self._example_input_array: Any = None
@@ -344,147 +347,6 @@ class LightningModule(nn.Module):
         """Move every tensor in `batch` (nested lists/tuples/dicts) to `device`."""
         return move_data_to_device(batch, device)
 
-    # --- no-op hooks (called in Lightning 1.0's order) ----------------------------------------
-    def on_fit_start(self) -> None: ...
-    def on_fit_end(self) -> None: ...
-    def on_pretrain_routine_start(self) -> None: ...
-    def on_pretrain_routine_end(self) -> None: ...
-    def on_train_start(self) -> None: ...
-    def on_train_end(self) -> None: ...
-    def on_epoch_start(self) -> None: ...
-    def on_epoch_end(self) -> None: ...
-    def on_train_epoch_start(self) -> None: ...
-    def on_train_epoch_end(self, outputs: Any = None) -> None: ...
-    def on_batch_start(self, batch: Any) -> None: ...
-    def on_batch_end(self) -> None: ...
-    def on_train_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int) -> None: ...
-    def on_train_batch_end(
-        self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int
-    ) -> None: ...
-    def on_validation_start(self) -> None: ...
-    def on_validation_end(self) -> None: ...
-    def on_validation_epoch_start(self) -> None: ...
-    def on_validation_epoch_end(self) -> None: ...
-    def on_validation_batch_start(
-        self, batch: Any, batch_idx: int, dataloader_idx: int
-    ) -> None: ...
-    def on_validation_batch_end(
-        self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int
-    ) -> None: ...
-    def on_test_start(self) -> None: ...
-    def on_test_end(self) -> None: ...
-    def on_test_epoch_start(self) -> None: ...
-    def on_test_epoch_end(self) -> None: ...
-    def on_test_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int) -> None: ...
-    def on_test_batch_end(
-        self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int
-    ) -> None: ...
-    def on_after_backward(self) -> None: ...
-    def on_before_zero_grad(self, optimizer: torch.optim.Optimizer) -> None: ...
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
-
-    def on_validation_model_eval(self) -> None:
-        self.eval()
-
-    def on_validation_model_train(self) -> None:
-        self.train()
-
-    def on_test_model_eval(self) -> None:
-        self.eval()
-
-    def on_test_model_train(self) -> None:
-        self.train()
-
-    # --- hyperparameters --------------------------------------------------------------------
-    def save_hyperparameters(
-        self, *args: Any, ignore: list[str] | str | None = None, frame: Any = None
-    ) -> None:
-        """Store `__init__` arguments in `self.hparams` (all, some by name, or one dict/Namespace)."""
-        if frame is None:
-            current = inspect.currentframe()
-            frame = current.f_back if current is not None else None
-        if frame is None:
-            raise MisconfigurationException(
-                "save_hyperparameters could not see __init__'s arguments; pass them as a dict."
-            )
-        init_args = hp.init_args_of_frame(frame)
-        ignored = {ignore} if isinstance(ignore, str) else set(ignore or ())
-        if len(args) == 1 and not isinstance(args[0], str):
-            obj = args[0]
-            self._hparams_name = hp.name_of_object_in_frame(obj, frame)
-            values = hp.to_attribute_dict(obj)
-        else:
-            self._hparams_name = "kwargs"
-            names = [a for a in args if isinstance(a, str)]
-            missing = [n for n in names if n not in init_args]
-            if missing:
-                raise MisconfigurationException(
-                    f"save_hyperparameters{tuple(names)}: {missing} are not arguments of __init__ ({sorted(init_args)})."
-                )
-            values = AttributeDict(
-                {k: v for k, v in init_args.items() if (not names or k in names)}
-            )
-        for key in ignored:
-            values.pop(key, None)
-        self._hparams = values
-        self._hparams_initial = copy.deepcopy(values)
-
-    @property
-    def hparams(self) -> AttributeDict:
-        return self._hparams
-
-    @hparams.setter
-    def hparams(self, value: Any) -> None:
-        self._hparams = hp.to_attribute_dict(value)
-        self._hparams_initial = copy.deepcopy(self._hparams)
-        self._hparams_name = self._hparams_name or "hparams"
-
-    @property
-    def hparams_initial(self) -> AttributeDict:
-        return self._hparams_initial
-
-    @classmethod
-    def load_from_checkpoint(
-        cls,
-        checkpoint_path: str,
-        map_location: Any = None,
-        hparams_file: str | None = None,
-        strict: bool = True,
-        **kwargs: Any,
-    ) -> LightningModule:
-        """Rebuild the module from a checkpoint's hyperparameters (kwargs override) and weights."""
-        checkpoint = torch.load(
-            checkpoint_path, map_location=map_location or "cpu", weights_only=True
-        )
-        if "state_dict" not in checkpoint:
-            raise CheckpointMismatchError(
-                f"{checkpoint_path} has no 'state_dict'; it is not a trainer_core/Lightning checkpoint."
-            )
-        saved = dict(checkpoint.get("hyper_parameters") or {})
-        if hparams_file is not None:
-            import yaml
-
-            with open(hparams_file) as fh:
-                saved.update(yaml.safe_load(fh) or {})
-        saved.update(kwargs)
-        model = cls._from_hparams(saved, checkpoint.get("hparams_name"))
-        model.on_load_checkpoint(checkpoint)
-        load_module_state(
-            model, checkpoint["state_dict"], strict=strict, source=str(checkpoint_path)
-        )
-        return model
-
-    @classmethod
-    def _from_hparams(cls, saved: dict[str, Any], hparams_name: str | None) -> LightningModule:
-        params = inspect.signature(cls.__init__).parameters
-        takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        if hparams_name not in (None, "kwargs") and hparams_name in params:
-            return cls(**{hparams_name: saved})
-        if takes_kwargs:
-            return cls(**saved)
-        return cls(**{k: v for k, v in saved.items() if k in params})
-
     # --- inference helpers ------------------------------------------------------------------
     def freeze(self) -> None:
         """No gradients for any parameter, and eval mode."""
@@ -511,9 +373,9 @@ class LightningModule(nn.Module):
         """Export to ONNX from `input_sample` (or `example_input_array`)."""
         export.to_onnx(self, file_path, input_sample, **kwargs)
 
-    def summarize(self, mode: str = "top") -> str:
-        """A table of layers and parameter counts ('top' or 'full')."""
-        return summarize(self, mode)
+    def summarize(self, mode: str = "top") -> ModelSummary:
+        """A `ModelSummary` of layers and parameter counts ('top' or 'full'); print it for the table."""
+        return ModelSummary(self, mode)
 
     # TorchScript must not compile the trainer-facing API
     __jit_unused_properties__ = [
@@ -532,32 +394,3 @@ class LightningModule(nn.Module):
         "hparams",
         "hparams_initial",
     ]
-
-
-def move_data_to_device(batch: Any, device: torch.device) -> Any:
-    """Recursively move tensors (and objects with `.to`) inside lists, tuples and dicts."""
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, list):
-        return [move_data_to_device(b, device) for b in batch]
-    if isinstance(batch, tuple):
-        moved = [move_data_to_device(b, device) for b in batch]
-        return type(batch)(*moved) if hasattr(batch, "_fields") else tuple(moved)
-    if isinstance(batch, Mapping):
-        return {k: move_data_to_device(v, device) for k, v in batch.items()}
-    if hasattr(batch, "to") and callable(batch.to):
-        return batch.to(device)
-    return batch
-
-
-def load_module_state(
-    module: nn.Module, state_dict: Mapping[str, Any], *, strict: bool, source: str
-) -> None:
-    """`load_state_dict`, with a message that says the checkpoint belongs to another model."""
-    try:
-        module.load_state_dict(state_dict, strict=strict)
-    except RuntimeError as exc:
-        raise CheckpointMismatchError(
-            f"The checkpoint {source} does not fit {type(module).__name__}: {exc}. Load it into the model class "
-            "(and hyperparameters) that wrote it, or pass strict=False to load the matching weights only."
-        ) from exc

@@ -29,16 +29,16 @@ def summarize(model: nn.Module, mode: str = "top") -> str:
     twidth = max([len("Type"), *(len(r[1]) for r in rows)])
     lines = [f"  | {'Name':<{width}} | {'Type':<{twidth}} | Params", "-" * (width + twidth + 20)]
     for i, (name, kind, count) in enumerate(rows):
-        lines.append(f"{i:<2}| {name:<{width}} | {kind:<{twidth}} | {_human(count)}")
+        lines.append(f"{i:<2}| {name:<{width}} | {kind:<{twidth}} | {human_count(count)}")
     total, trainable = _count(model)
     lines.append("-" * (width + twidth + 20))
-    lines.append(f"{_human(trainable)} Trainable params")
-    lines.append(f"{_human(total - trainable)} Non-trainable params")
-    lines.append(f"{_human(total)} Total params")
+    lines.append(f"{human_count(trainable)} Trainable params")
+    lines.append(f"{human_count(total - trainable)} Non-trainable params")
+    lines.append(f"{human_count(total)} Total params")
     return "\n".join(lines)
 
 
-def _human(n: int) -> str:
+def human_count(n: int) -> str:
     for unit, scale in (("M", 1_000_000), ("K", 1_000)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"

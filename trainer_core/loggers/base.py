@@ -58,6 +58,32 @@ class LightningLoggerBase(ABC):
     """Base class of loggers: subclasses implement `log_metrics`, `log_hyperparams`,
     `experiment`, `name` and `version`."""
 
+    # helpers the 1.0 docs show custom loggers using in log_hyperparams
+    @staticmethod
+    def _convert_params(params: Mapping[str, Any] | argparse.Namespace | None) -> dict[str, Any]:
+        if params is None:
+            return {}
+        return dict(vars(params)) if isinstance(params, argparse.Namespace) else dict(params)
+
+    @staticmethod
+    def _flatten_dict(params: Mapping[str, Any], delimiter: str = "/") -> dict[str, Any]:
+        """Nested dicts (and Namespaces) as one level: `{'a': {'b': 1}}` -> `{'a/b': 1}`."""
+        flat: dict[str, Any] = {}
+        for key, value in params.items():
+            if isinstance(value, argparse.Namespace):
+                value = vars(value)
+            if isinstance(value, Mapping):
+                for sub, inner in LightningLoggerBase._flatten_dict(value, delimiter).items():
+                    flat[f"{key}{delimiter}{sub}"] = inner
+            else:
+                flat[str(key)] = value
+        return flat
+
+    @staticmethod
+    def _sanitize_params(params: Mapping[str, Any]) -> dict[str, Any]:
+        """NumPy and tensor values as plain Python values."""
+        return sanitize_params(params)
+
     def __init__(
         self,
         agg_key_funcs: Mapping[str, Callable[[Sequence[float]], float]] | None = None,

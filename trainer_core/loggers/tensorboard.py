@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import torch
@@ -47,6 +48,7 @@ class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
         params = sanitize_params(params)
         self.hparams.update(params)
         write_hparams_yaml(os.path.join(self.log_dir, "hparams.yaml"), self.hparams)
+        writer = self.experiment  # the run's event file exists from its start (Lightning 1.0)
         if not params:
             return
         from torch.utils.tensorboard.summary import hparams as hparams_summary
@@ -57,10 +59,10 @@ class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
             k: v if isinstance(v, bool | int | float | str) else str(v) for k, v in params.items()
         }
         exp, ssi, sei = hparams_summary(scalar_params, metrics or {})
-        writer = self.experiment._get_file_writer()
-        writer.add_summary(exp)
-        writer.add_summary(ssi)
-        writer.add_summary(sei)
+        file_writer = writer._get_file_writer()
+        file_writer.add_summary(exp)
+        file_writer.add_summary(ssi)
+        file_writer.add_summary(sei)
         for key, value in (metrics or {}).items():
             self.experiment.add_scalar(key, value, 0)
 
@@ -76,8 +78,15 @@ class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
         sample = (
             input_array if input_array is not None else getattr(model, "example_input_array", None)
         )
-        if sample is not None:
-            self.experiment.add_graph(model, sample)
+        if sample is None:
+            warnings.warn(
+                "Could not log computational graph since the `model.example_input_array` attribute "
+                "is not set or `input_array` was not given.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return
+        self.experiment.add_graph(model, sample)
 
     def save(self) -> None:
         super().save()

@@ -195,7 +195,8 @@ class Strategy(ABC):
         if directory:
             os.makedirs(directory, exist_ok=True)
         tmp = f"{filepath}.tmp"
-        torch.save(checkpoint, tmp)
+        with open(tmp, "wb") as fh:
+            torch.save(checkpoint, fh)
         os.replace(tmp, filepath)  # a reader never sees a half-written file
 
     def remove_checkpoint(self, filepath: str) -> None:

@@ -75,3 +75,23 @@ def from_argparse_args(trainer_cls: type, args: Namespace | ArgumentParser, **kw
 def parse_argparser(trainer_cls: type, arg_parser: ArgumentParser | Namespace) -> Namespace:
     args = arg_parser.parse_args() if isinstance(arg_parser, ArgumentParser) else arg_parser
     return args
+
+
+class TrainerArgparseMixin:
+    """Mixed into `Trainer`: Lightning 1.0's argparse classmethods."""
+
+    @classmethod
+    def add_argparse_args(cls, parent_parser: ArgumentParser) -> ArgumentParser:
+        return add_argparse_args(cls, parent_parser)
+
+    @classmethod
+    def from_argparse_args(cls, args: Namespace | ArgumentParser, **kwargs: Any) -> Any:
+        return from_argparse_args(cls, args, **kwargs)
+
+    @classmethod
+    def parse_argparser(cls, arg_parser: ArgumentParser | Namespace) -> Namespace:
+        return parse_argparser(cls, arg_parser)
+
+    @classmethod
+    def get_init_arguments_and_types(cls) -> list[tuple[str, str, Any]]:
+        return init_arguments(cls)

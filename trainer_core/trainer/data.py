@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from trainer_core.exceptions import MisconfigurationException
@@ -75,3 +76,28 @@ def iterate_with_last(loader: Any, max_batches: float):  # type: ignore[no-untyp
         yield idx, current, False
         current = following
         idx += 1
+
+
+def without_shuffle(loader: Any) -> Any:
+    """The same DataLoader reading its dataset in order (what `overfit_batches` trains on);
+    other loaders are returned as they are."""
+    from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
+
+    if not isinstance(loader, DataLoader) or not isinstance(loader.sampler, RandomSampler):
+        return loader
+    warnings.warn(
+        "You requested to overfit but enabled training dataloader shuffling; trainer_core turns "
+        "shuffling off for overfit_batches.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return DataLoader(
+        loader.dataset,
+        batch_size=loader.batch_size,
+        sampler=SequentialSampler(loader.dataset),  # type: ignore[arg-type]
+        num_workers=loader.num_workers,
+        collate_fn=loader.collate_fn,
+        pin_memory=loader.pin_memory,
+        drop_last=loader.drop_last,
+        worker_init_fn=loader.worker_init_fn,
+    )

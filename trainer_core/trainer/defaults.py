@@ -60,7 +60,13 @@ def build_callbacks(
         raise MisconfigurationException(
             "checkpoint_callback must be True, False or a ModelCheckpoint."
         )
-    has_bar = any(isinstance(cb, ProgressBarBase) for cb in result)
+    bars = [cb for cb in result if isinstance(cb, ProgressBarBase)]
+    if len(bars) > 1:
+        raise MisconfigurationException(
+            "You added multiple progress bar callbacks to the Trainer, but only one progress bar "
+            "is supported; keep one of them."
+        )
+    has_bar = bool(bars)
     if refresh_rate and refresh_rate > 0 and not has_bar:
         result.append(ProgressBar(refresh_rate=refresh_rate, process_position=process_position))
     # ModelCheckpoint runs after the other callbacks (so EarlyStopping has decided first)

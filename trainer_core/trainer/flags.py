@@ -4,7 +4,6 @@ accepts only at their default, and range checks whose messages say what to pass 
 from __future__ import annotations
 
 import difflib
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,8 +14,6 @@ UNSUPPORTED_FLAGS: dict[str, tuple[Any, str]] = {
     "tpu_cores": (None, "TPUs are not supported; use gpus=1 or the CPU"),
     "auto_select_gpus": (False, "pick the GPU with gpus=[id] instead"),
     "log_gpu_memory": (None, "GPU memory logging is not implemented"),
-    "overfit_batches": (0.0, "use limit_train_batches/limit_val_batches instead"),
-    "track_grad_norm": (-1, "grad-norm tracking is not implemented; log it from on_after_backward"),
     "truncated_bptt_steps": (
         None,
         "truncated BPTT is not implemented; split sequences in training_step",
@@ -46,8 +43,18 @@ def validate_flags(flags: Mapping[str, Any]) -> None:
             raise MisconfigurationException(
                 f"Trainer({flag}={flags[flag]!r}) is not supported: {reason}."
             )
-    if flags["profiler"] not in (None, False):
-        warnings.warn("Trainer(profiler=...) is ignored by trainer_core.", stacklevel=3)
+    norm = flags["track_grad_norm"]
+    if norm not in (-1, "-1") and not (
+        norm == "inf" or (isinstance(norm, int | float) and not isinstance(norm, bool) and norm > 0)
+    ):
+        raise MisconfigurationException(
+            f"track_grad_norm={norm!r}: use -1 (off), a positive p-norm order, or 'inf'."
+        )
+    overfit = flags["overfit_batches"]
+    if isinstance(overfit, bool) or not isinstance(overfit, int | float) or overfit < 0:
+        raise MisconfigurationException(
+            f"overfit_batches={overfit!r}: use 0 (off), a batch count or a fraction in (0, 1]."
+        )
     if flags["amp_backend"] != "native":
         raise MisconfigurationException(
             "amp_backend='apex' is not supported; use the default 'native'."

@@ -11,39 +11,48 @@ from __future__ import annotations
 import inspect
 import math
 import os
-import warnings
-from argparse import ArgumentParser, Namespace
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import torch
 
 from trainer_core.callbacks.base import Callback
 from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
-from trainer_core.callbacks.progress import ProgressBarBase
 from trainer_core.core.datamodule import LightningDataModule
-from trainer_core.core.module import LightningModule, load_module_state
+from trainer_core.core.module import LightningModule
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.loggers.base import LightningLoggerBase
 from trainer_core.precision import make_precision_plugin
+from trainer_core.profiler import make_profiler
 from trainer_core.strategies import Strategy, select_strategy
-from trainer_core.trainer import argparse_flags, checkpointing, evaluation_loop, training_loop
-from trainer_core.trainer.data import as_loader_list, limited_batches
+from trainer_core.trainer import checkpointing, evaluation_loop, training_loop
+from trainer_core.trainer.argparse_flags import TrainerArgparseMixin
+from trainer_core.trainer.data_connector import TrainerDataConnector
 from trainer_core.trainer.defaults import build_callbacks, build_logger
 from trainer_core.trainer.flags import refuse_unknown_flags, validate_flags
+from trainer_core.trainer.hook_dispatch import HookDispatch
 from trainer_core.trainer.hooks import HookTable, positional_arity
 from trainer_core.trainer.logged_results import ResultStore
-from trainer_core.trainer.loop_state import LoopState, StopForCheckpoint, StopRequest
+from trainer_core.trainer.loop_state import LoopState, StopRequest
 from trainer_core.trainer.optimizers import (
     SchedulerConfig,
     parse_configure_optimizers,
     step_scheduler,
 )
+from trainer_core.trainer.properties import TrainerProperties
+from trainer_core.trainer.run_control import TrainerRunControl
+from trainer_core.trainer.states import TrainerState
+from trainer_core.trainer.testing_stage import TrainerTesting
 
 
-class Trainer:
+class Trainer(
+    HookDispatch,
+    TrainerProperties,
+    TrainerRunControl,
+    TrainerDataConnector,
+    TrainerTesting,
+    TrainerArgparseMixin,
+):
     """Runs a LightningModule's training, validation and test loops.
 
     Unknown keyword arguments are refused with the closest known flag name.
@@ -115,6 +124,7 @@ class Trainer:
         )
         self.strategy.precision_plugin = make_precision_plugin(precision, self.strategy.root_device)
         self.precision = precision
+        self.profiler = make_profiler(profiler)
 
         self.fast_dev_run = bool(fast_dev_run)
         if self.fast_dev_run:
@@ -122,6 +132,8 @@ class Trainer:
             limit_train_batches = limit_val_batches = limit_test_batches = 1
             num_sanity_val_steps = 0
             val_check_interval = 1.0
+        if overfit_batches > 0:
+            limit_train_batches = limit_val_batches = overfit_batches
         self.max_epochs = max_epochs
         self.min_epochs = min_epochs
         self.max_steps = max_steps
@@ -145,6 +157,10 @@ class Trainer:
         self.replace_sampler_ddp = replace_sampler_ddp
         self.prepare_data_per_node = prepare_data_per_node
         self.process_position = process_position
+        self.num_processes = num_processes
+        self.num_nodes = num_nodes
+        self.track_grad_norm = track_grad_norm
+        self.overfit_batches = overfit_batches
         self._automatic_optimization_flag = automatic_optimization
         self.default_root_dir = (
             os.fspath(default_root_dir) if default_root_dir is not None else os.getcwd()
@@ -160,12 +176,13 @@ class Trainer:
         self.running_sanity_check = False
         self.testing = False
         self.interrupted = False
-        self.state = "initializing"
+        self._state = TrainerState.INITIALIZING
         self.num_training_batches: float = 0.0
         self.val_check_batch: float = math.inf
         self.loop_state = LoopState()  # the loop's position; checkpoints save it whole
         self.stop_reason = ""  # "preemption" when fit stopped at a requested checkpoint
         self.preemption_checkpoint_path = ""
+        self.tested_ckpt_path: str | None = None  # the checkpoint the last test() loaded
         self._stop_request = StopRequest()
         self._train_loader_source: Any = None  # what fit() was given, for reloading
         self.num_val_batches: list[float] = []
@@ -201,197 +218,6 @@ class Trainer:
         for method in init_hooks.callback_methods("on_init_end"):
             method(self)
 
-    @property
-    def total_batch_idx(self) -> int:
-        """Batches trained across epochs (optimizer frequencies count them)."""
-        return self.loop_state.total_batch_idx
-
-    @total_batch_idx.setter
-    def total_batch_idx(self, value: int) -> None:
-        self.loop_state.total_batch_idx = value
-
-    def request_checkpoint_and_stop(self, reason: str = "preemption") -> None:
-        """Ask a running `fit` to write a checkpoint at the next step boundary and stop.
-
-        Safe to call from a signal handler or any thread (it only sets a flag; see
-        `callbacks.PreemptionHandler` for SIGUSR1/SIGTERM). The checkpoint goes through the
-        ModelCheckpoint callback (its `last.ckpt`, announced with `on_checkpoint_saved`;
-        `preempted.ckpt` under weights_save_path without one) and holds the whole loop state,
-        so `resume_from_checkpoint` continues exactly there. `fit` then returns normally
-        with `state == "interrupted"` and `stop_reason == reason`.
-        """
-        self._stop_request.request(reason)
-
-    def _stop_requested(self) -> bool:
-        requested = self._stop_request.requested
-        if self.world_size > 1:
-            # every rank must stop at the same step, whichever of them got the signal
-            requested = bool(self.strategy.reduce(torch.tensor(float(requested)), "max"))
-        return requested
-
-    def _checkpoint_and_stop(self) -> None:
-        callback = self.checkpoint_callback
-        if callback is not None:
-            path = callback.save_for_resume(self, self.lightning_module)
-        else:
-            path = os.path.join(self.weights_save_path, "preempted.ckpt")
-            self.save_checkpoint(path)
-        self.preemption_checkpoint_path = path
-        raise StopForCheckpoint(path)
-
-    # --- command-line flags (Lightning 1.0's argparse integration) ---------------------------
-    @classmethod
-    def add_argparse_args(cls, parent_parser: ArgumentParser) -> ArgumentParser:
-        return argparse_flags.add_argparse_args(cls, parent_parser)
-
-    @classmethod
-    def from_argparse_args(cls, args: Namespace | ArgumentParser, **kwargs: Any) -> Trainer:
-        trainer: Trainer = argparse_flags.from_argparse_args(cls, args, **kwargs)
-        return trainer
-
-    @classmethod
-    def parse_argparser(cls, arg_parser: ArgumentParser | Namespace) -> Namespace:
-        return argparse_flags.parse_argparser(cls, arg_parser)
-
-    @classmethod
-    def get_init_arguments_and_types(cls) -> list[tuple[str, str, Any]]:
-        return argparse_flags.init_arguments(cls)
-
-    # --- identity and devices (all through the strategy) -------------------------------------
-    @property
-    def global_rank(self) -> int:
-        return self.strategy.global_rank
-
-    @property
-    def local_rank(self) -> int:
-        return self.strategy.local_rank
-
-    @property
-    def node_rank(self) -> int:
-        return self.strategy.node_rank
-
-    @property
-    def world_size(self) -> int:
-        return self.strategy.world_size
-
-    @property
-    def is_global_zero(self) -> bool:
-        return self.strategy.is_global_zero
-
-    @property
-    def num_gpus(self) -> int:
-        return self.strategy.num_gpus
-
-    @property
-    def root_device(self) -> torch.device:
-        return self.strategy.root_device
-
-    @property
-    def on_gpu(self) -> bool:
-        return self.root_device.type == "cuda"
-
-    @property
-    def lightning_module(self) -> LightningModule:
-        if self.model is None:
-            raise MisconfigurationException(
-                "The trainer has no model yet; call trainer.fit(model) first."
-            )
-        return self.model
-
-    @property
-    def checkpoint_callback(self) -> ModelCheckpoint | None:
-        for cb in self.callbacks:
-            if isinstance(cb, ModelCheckpoint):
-                return cb
-        return None
-
-    @property
-    def checkpoint_callbacks(self) -> list[ModelCheckpoint]:
-        return [cb for cb in self.callbacks if isinstance(cb, ModelCheckpoint)]
-
-    @property
-    def progress_bar_callback(self) -> ProgressBarBase | None:
-        for cb in self.callbacks:
-            if isinstance(cb, ProgressBarBase):
-                return cb
-        return None
-
-    @property
-    def log_dir(self) -> str:
-        log_dir = getattr(self.logger, "log_dir", None) if self.logger is not None else None
-        return log_dir or self.default_root_dir
-
-    @property
-    def disable_validation(self) -> bool:
-        return not self.enable_validation
-
-    @property
-    def enable_validation(self) -> bool:
-        """True when fit has a validation loop (a validation_step, a loader and batches)."""
-        module = self.model
-        return (
-            module is not None
-            and _overrides(module, "validation_step")
-            and bool(self.val_dataloaders)
-            and any(n > 0 for n in self.num_val_batches)
-        )
-
-    # --- metrics views ---------------------------------------------------------------------
-    @property
-    def callback_metrics(self) -> dict[str, torch.Tensor]:
-        """Every logged value: the latest step values of this epoch and the last epoch values."""
-        merged = dict(self._callback_metrics)
-        if self._train_results is not None:
-            merged.update(self._train_results.callback_step_metrics())
-        return merged
-
-    @callback_metrics.setter
-    def callback_metrics(self, value: dict[str, Any]) -> None:
-        self._callback_metrics = dict(value)
-
-    @property
-    def progress_bar_metrics(self) -> dict[str, Any]:
-        merged = dict(self._progress_bar_metrics)
-        if self._train_results is not None:
-            merged.update(self._train_results.step_metrics(only_fresh=False, for_prog_bar=True))
-        return merged
-
-    @property
-    def progress_bar_dict(self) -> dict[str, Any]:
-        """What the progress bar shows: the module's items and the prog_bar metrics."""
-        items = self.lightning_module.get_progress_bar_dict() if self.model is not None else {}
-        for key, value in self.progress_bar_metrics.items():
-            items[key] = value.item() if isinstance(value, torch.Tensor) else value
-        return items
-
-    def _running_loss_mean(self) -> float | None:
-        if not self._running_losses:
-            return None
-        return torch.stack(list(self._running_losses)).float().mean().item()
-
-    # --- hooks --------------------------------------------------------------------------------
-    def _call_hook(self, name: str, *args: Any) -> Any:
-        """Callbacks' `name(trainer, module, *args)`, then the module's `name(*args)`."""
-        hooks = self._hooks
-        assert hooks is not None
-        module = self.model
-        for method in hooks.callback_methods(name):
-            method(self, module, *args)
-        module_method = hooks.module_method(name)
-        if module_method is not None:
-            previous = module._current_fx_name  # type: ignore[union-attr]
-            module._current_fx_name = name  # type: ignore[union-attr]
-            try:
-                return module_method(*args)
-            finally:
-                module._current_fx_name = previous  # type: ignore[union-attr]
-        return None
-
-    def _call_callbacks(self, name: str, *args: Any) -> None:
-        assert self._hooks is not None
-        for method in self._hooks.callback_methods(name):
-            method(self, self.model, *args)
-
     # --- fit ----------------------------------------------------------------------------------
     def fit(
         self,
@@ -419,7 +245,7 @@ class Trainer:
         self, model: LightningModule, train_dataloader: Any, val_dataloaders: Any, datamodule: Any
     ) -> int:
         self._attach(model, datamodule, stage="fit")
-        self.state = "running"
+        self.state = TrainerState.RUNNING
         with self._run_guard(), self._determinism():
             self._call_prepare_data(model, datamodule)
             self._call_setup("fit")
@@ -446,8 +272,8 @@ class Trainer:
             training_loop.train(self)
             self._call_hook("on_fit_end")
             self._call_teardown("fit")
-        if self.state == "running":
-            self.state = "finished"
+        if self.state == TrainerState.RUNNING:
+            self.state = TrainerState.FINISHED
         return 1
 
     def _attach(self, model: LightningModule, datamodule: Any, stage: str) -> None:
@@ -480,70 +306,6 @@ class Trainer:
         self._call_callbacks("setup", stage)
         module.setup(stage)
 
-    @contextmanager
-    def _run_guard(self) -> Iterator[None]:
-        """Finalize loggers with the run's outcome; re-raise user errors after that."""
-        try:
-            yield
-        except StopForCheckpoint:
-            self.interrupted = True
-            self.state = "interrupted"
-            self.stop_reason = self._stop_request.reason
-            self._stop_request.clear()
-            self._call_teardown("fit")
-            self._finalize_loggers("interrupted")
-            self._close_progress_bar()
-            return
-        except KeyboardInterrupt:
-            # Lightning 1.0: Ctrl-C ends training gracefully; fit returns
-            self.interrupted = True
-            self.state = "interrupted"
-            self._call_callbacks("on_keyboard_interrupt")
-            self._finalize_loggers("interrupted")
-            self._close_progress_bar()
-            return
-        except BaseException as exc:
-            self.state = "failed"
-            try:
-                self._call_callbacks("on_exception", exc)
-            finally:
-                self._finalize_loggers("failed")
-                self._close_progress_bar()
-            raise
-        self._finalize_loggers("success")
-
-    def _close_progress_bar(self) -> None:
-        bar = self.progress_bar_callback
-        if bar is not None:
-            bar.close()
-
-    def _finalize_loggers(self, status: str) -> None:
-        if self.logger is not None and self.is_global_zero:
-            self.logger.finalize(status)
-
-    @contextmanager
-    def _determinism(self) -> Iterator[None]:
-        """deterministic=True turns on torch's deterministic algorithms for the run only."""
-        if not self.deterministic and not self.benchmark:
-            yield
-            return
-        previous = (
-            torch.are_deterministic_algorithms_enabled(),
-            torch.backends.cudnn.deterministic,
-            torch.backends.cudnn.benchmark,
-        )
-        if self.deterministic:
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-            torch.use_deterministic_algorithms(True)
-            torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = self.benchmark and not self.deterministic
-        try:
-            yield
-        finally:
-            torch.use_deterministic_algorithms(previous[0])
-            torch.backends.cudnn.deterministic = previous[1]
-            torch.backends.cudnn.benchmark = previous[2]
-
     def _init_optimizers(self, model: LightningModule) -> None:
         setup = parse_configure_optimizers(model.configure_optimizers())
         self.optimizers = setup.optimizers
@@ -562,76 +324,6 @@ class Trainer:
                     f"configure_optimizers returned {len(self.optimizers)} optimizers, so training_step must take "
                     "(batch, batch_idx, optimizer_idx)."
                 )
-
-    def _resolve_fit_loaders(
-        self, model: LightningModule, train_loader: Any, val_loaders: Any, datamodule: Any
-    ) -> None:
-        self.train_dataloader = self._request_train_loader(model, train_loader, datamodule)
-        if val_loaders is None:
-            source = (
-                datamodule
-                if datamodule is not None and _overrides_dm(datamodule, "val_dataloader")
-                else model
-            )
-            val_loaders = source.val_dataloader() if _overrides(model, "validation_step") else None
-        self.val_dataloaders = [
-            self.strategy.process_dataloader(v, is_train=False) for v in as_loader_list(val_loaders)
-        ]
-        self.num_val_batches = [
-            limited_batches(v, self.limit_val_batches, "limit_val_batches")
-            for v in self.val_dataloaders
-        ]
-        self._train_loader_source = train_loader
-        if (
-            val_loaders is not None
-            and not _overrides(model, "validation_step")
-            and self.limit_val_batches
-        ):
-            warnings.warn(
-                "Validation dataloaders were given but the model has no validation_step; skipping validation.",
-                stacklevel=3,
-            )
-
-    def _request_train_loader(
-        self, model: LightningModule, train_loader: Any, datamodule: Any
-    ) -> Any:
-        if train_loader is None:
-            source = (
-                datamodule
-                if datamodule is not None and _overrides_dm(datamodule, "train_dataloader")
-                else model
-            )
-            train_loader = source.train_dataloader()
-        if train_loader is None:
-            raise MisconfigurationException(
-                "No training data: implement train_dataloader() in the model or datamodule, or pass "
-                "trainer.fit(model, train_dataloader=...)."
-            )
-        loader = self.strategy.process_dataloader(train_loader, is_train=True)
-        self.num_training_batches = limited_batches(
-            loader, self.limit_train_batches, "limit_train_batches"
-        )
-        if isinstance(self.val_check_interval, int) and not isinstance(
-            self.val_check_interval, bool
-        ):
-            self.val_check_batch = self.val_check_interval
-            if self.val_check_batch > self.num_training_batches:
-                raise MisconfigurationException(
-                    f"val_check_interval={self.val_check_interval} is more than the {self.num_training_batches:g} training "
-                    "batches per epoch; use a smaller int or a float fraction."
-                )
-        else:
-            if math.isinf(self.num_training_batches):
-                if self.val_check_interval != 1.0:
-                    raise MisconfigurationException(
-                        "A float val_check_interval needs a training dataloader with a length; pass an int."
-                    )
-                self.val_check_batch = math.inf
-            else:
-                self.val_check_batch = max(
-                    1, int(self.num_training_batches * self.val_check_interval)
-                )
-        return loader
 
     def _run_sanity_check(self) -> None:
         if not self.enable_validation or self.num_sanity_val_steps == 0:
@@ -679,87 +371,6 @@ class Trainer:
         if self.gradient_clip_val > 0 and optimizer is not None:
             self.strategy.clip_gradients(optimizer, self.gradient_clip_val)
 
-    # --- test ---------------------------------------------------------------------------------
-    def test(
-        self,
-        model: LightningModule | None = None,
-        test_dataloaders: Any = None,
-        ckpt_path: str | None = "best",
-        verbose: bool = True,
-        datamodule: LightningDataModule | None = None,
-    ) -> list[dict[str, float]]:
-        """Run the test loop; returns one dict of test-logged values per test dataloader.
-
-        With no model, tests the fitted model, loading the best ModelCheckpoint weights when
-        `ckpt_path='best'` (or the given path; None keeps the current weights).
-        """
-        if model is None:
-            model = self.model
-            if model is None:
-                raise MisconfigurationException(
-                    "test() without a model needs a fitted trainer; pass model=... ."
-                )
-            if ckpt_path is not None:
-                path = ckpt_path
-                if ckpt_path == "best":
-                    callback = self.checkpoint_callback
-                    path = callback.best_model_path if callback is not None else ""
-                    if not path:
-                        raise MisconfigurationException(
-                            "test(ckpt_path='best') found no best checkpoint; pass ckpt_path=None to test the current "
-                            "weights, or enable ModelCheckpoint."
-                        )
-                checkpoint = checkpointing.load_checkpoint_file(path, self.root_device)
-                load_module_state(model, checkpoint["state_dict"], strict=True, source=path)
-        if datamodule is None:
-            datamodule = self.datamodule if model is self.model else None
-        if not isinstance(model, LightningModule):
-            raise MisconfigurationException(
-                f"test() needs a trainer_core LightningModule, got {type(model).__name__}."
-            )
-        return self.strategy.launch(self._run_test, model, test_dataloaders, verbose, datamodule)
-
-    def _run_test(
-        self, model: LightningModule, test_dataloaders: Any, verbose: bool, datamodule: Any
-    ) -> list[dict[str, float]]:
-        self._attach(model, datamodule, stage="test")
-        if not _overrides(model, "test_step"):
-            raise MisconfigurationException(
-                f"{type(model).__name__} has no test_step(); implement it to run test()."
-            )
-        results: list[dict[str, float]] = []
-        with self._run_guard():
-            self._call_prepare_data(model, datamodule)
-            self._call_setup("test")
-            self.strategy.setup_environment()
-            self.strategy.setup(self, model)
-            if test_dataloaders is None:
-                source = (
-                    datamodule
-                    if datamodule is not None and _overrides_dm(datamodule, "test_dataloader")
-                    else model
-                )
-                test_dataloaders = source.test_dataloader()
-            loaders = [
-                self.strategy.process_dataloader(t, is_train=False)
-                for t in as_loader_list(test_dataloaders)
-            ]
-            if not loaders:
-                raise MisconfigurationException(
-                    "No test data: implement test_dataloader() or pass test_dataloaders=..."
-                )
-            self.test_dataloaders = loaders
-            self.num_test_batches = [
-                limited_batches(t, self.limit_test_batches, "limit_test_batches") for t in loaders
-            ]
-            results = evaluation_loop.run(self, "test", loaders, self.num_test_batches)
-            self._call_teardown("test")
-        self.testing = False
-        if verbose and self.is_global_zero:
-            for idx, result in enumerate(results):
-                print(f"TEST RESULTS (dataloader {idx}): {result}")
-        return results
-
     # --- checkpoints --------------------------------------------------------------------------
     def save_checkpoint(self, filepath: str, weights_only: bool = False) -> None:
         """Write a checkpoint of the current state to `filepath` (rank 0 only)."""
@@ -769,15 +380,13 @@ class Trainer:
         if self.is_global_zero:
             self._call_callbacks("on_checkpoint_saved", os.fspath(filepath))
 
+    def remove_checkpoint(self, filepath: str) -> None:
+        """Delete a checkpoint file (rank 0) and announce it with `on_checkpoint_removed`."""
+        self.strategy.remove_checkpoint(os.fspath(filepath))
+        if self.is_global_zero:
+            self._call_callbacks("on_checkpoint_removed", os.fspath(filepath))
+
     def _restore(self, path: str) -> None:
         checkpoint = checkpointing.load_checkpoint_file(path, self.root_device)
         checkpointing.restore_training_state(self, checkpoint, source=path)
         self._pending_rng_states = checkpoint.get("rng_states")
-
-
-def _overrides(module: LightningModule, name: str) -> bool:
-    return getattr(type(module), name) is not getattr(LightningModule, name)
-
-
-def _overrides_dm(datamodule: Any, name: str) -> bool:
-    return getattr(type(datamodule), name, None) is not getattr(LightningDataModule, name)

@@ -12,7 +12,6 @@ into locals once per epoch and calls only hooks that are overridden.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,12 @@ from trainer_core.trainer.data import iterate_with_last
 from trainer_core.trainer.hooks import positional_arity
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.optimizers import step_scheduler
+from trainer_core.trainer.step_outputs import (
+    closure_for,
+    detached_output,
+    extract_loss,
+    step_result,
+)
 
 if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
@@ -45,7 +50,8 @@ def train(trainer: Trainer) -> None:
             trainer.train_dataloader = trainer._request_train_loader(
                 module, trainer._train_loader_source, trainer.datamodule
             )
-        run_epoch(trainer)
+        with trainer.profiler.profile("run_training_epoch"):
+            run_epoch(trainer)
         if epoch + 1 < trainer.max_epochs and trainer._stop_requested():
             trainer._checkpoint_and_stop()  # at the epoch boundary: an epoch-end checkpoint
         if trainer.should_stop:
@@ -57,6 +63,7 @@ def train(trainer: Trainer) -> None:
         if trainer.max_steps is not None and trainer.global_step >= trainer.max_steps:
             break
     trainer._call_hook("on_train_end")
+    trainer.profiler.describe()
 
 
 def _accumulation_for(trainer: Trainer, epoch: int) -> int:
@@ -109,7 +116,6 @@ def run_epoch(trainer: Trainer) -> None:
     m_train_batch_end = hooks.module_method("on_train_batch_end")
     m_after_backward = hooks.module_method("on_after_backward")
     m_before_zero_grad = hooks.module_method("on_before_zero_grad")
-    want_batch_end_outputs = bool(cb_train_batch_end) or m_train_batch_end is not None
     transfer = (
         strategy.needs_batch_transfer or hooks.module_method("transfer_batch_to_device") is not None
     )
@@ -120,6 +126,7 @@ def run_epoch(trainer: Trainer) -> None:
     terminate_on_nan = trainer.terminate_on_nan
     logger_on = trainer.logger is not None
     log_every = trainer.log_every_n_steps
+    track_norm = None if trainer.track_grad_norm in (-1, "-1") else trainer.track_grad_norm
     fast_dev_run = trainer.fast_dev_run
     max_steps = trainer.max_steps if trainer.max_steps is not None else math.inf
     validate_this_epoch = (
@@ -136,8 +143,10 @@ def run_epoch(trainer: Trainer) -> None:
 
     stop_request = trainer._stop_request
     distributed = trainer.world_size > 1
-    outputs: list[Any] = []
+    outputs: list[Any] = []  # what training_epoch_end receives
     trainer._epoch_outputs = outputs
+    # Lightning 1.0's hook outputs: per optimizer, per batch, per tbptt split (one split here)
+    outputs_by_optimizer: list[list[Any]] = [[] for _ in range(max(1, len(optimizers)))]
     usable_losses = 0
     batches_seen = 0
     skip, resume_payload = mid_epoch.skipped_batches(trainer)
@@ -172,7 +181,7 @@ def run_epoch(trainer: Trainer) -> None:
             break
 
         stepping = (batch_idx + 1) % accumulate == 0 or is_last
-        kept: Any = None
+        batch_outputs: list[Any] = []  # on_train_batch_end's `outputs`
         active: Sequence[int | None]
         if automatic:
             if frequencies:
@@ -193,7 +202,7 @@ def run_epoch(trainer: Trainer) -> None:
                     module._current_fx_name = "training_step_end"
                     out = step_end(out)
                 module._current_fx_name = None
-                loss = _extract_loss(out, store, module)
+                loss = extract_loss(out, store, module)
                 if loss is None:
                     continue
                 usable_losses += 1
@@ -211,6 +220,10 @@ def run_epoch(trainer: Trainer) -> None:
                             method(trainer, module)
                         if m_after_backward is not None:
                             m_after_backward()
+                        if track_norm is not None and (trainer.global_step + 1) % log_every == 0:
+                            trainer._log_to_logger(
+                                module.grad_norm(track_norm), trainer.global_step
+                            )
                         if clip > 0:
                             strategy.clip_gradients(optimizer, clip)
                         strategy.optimizer_step(
@@ -218,7 +231,7 @@ def run_epoch(trainer: Trainer) -> None:
                             opt_idx or 0,
                             epoch,
                             batch_idx,
-                            _closure(trainer, batch, batch_idx, opt_idx, accumulate),
+                            closure_for(trainer, batch, batch_idx, opt_idx, accumulate),
                         )
                         for method in cb_before_zero_grad:
                             method(trainer, module, optimizer)
@@ -227,10 +240,12 @@ def run_epoch(trainer: Trainer) -> None:
                         module.optimizer_zero_grad(epoch, batch_idx, optimizer, opt_idx or 0)
                 if track_running_loss:
                     running_losses.append(loss.detach())
-                if gather or want_batch_end_outputs:
-                    kept = _detached_output(out, loss)
-                    if gather:
-                        outputs.append(kept)
+                if gather:
+                    kept = detached_output(out, loss)
+                    outputs.append(kept)
+                    splits = [step_result(kept)]
+                    batch_outputs.append(splits)
+                    outputs_by_optimizer[opt_idx or 0].append(splits)
             for param, flag in grad_flags:
                 param.requires_grad = flag
         else:
@@ -246,19 +261,22 @@ def run_epoch(trainer: Trainer) -> None:
             module._current_fx_name = None
             usable_losses += 1
             stepping = True  # in manual optimization every batch counts as a step
-            if gather or want_batch_end_outputs:
-                kept = _detached_output(out, None)
-                if gather and kept is not None:
+            if gather:
+                kept = detached_output(out, None)
+                if kept is not None:
                     outputs.append(kept)
+                    splits = [step_result(kept)]
+                    batch_outputs.append(splits)
+                    outputs_by_optimizer[0].append(splits)
 
         for method in cb_batch_end:
             method(trainer, module)
         if m_batch_end is not None:
             m_batch_end()
         for method in cb_train_batch_end:
-            method(trainer, module, kept, batch, batch_idx, 0)
+            method(trainer, module, batch_outputs, batch, batch_idx, 0)
         if m_train_batch_end is not None:
-            m_train_batch_end(kept, batch, batch_idx, 0)
+            m_train_batch_end(batch_outputs, batch, batch_idx, 0)
         state.batches_done = batch_idx + 1
 
         if logger_on and (
@@ -305,7 +323,7 @@ def run_epoch(trainer: Trainer) -> None:
             "return the loss tensor (or a dict with a 'loss' key). For manual optimization set "
             "self.automatic_optimization = False (or Trainer(automatic_optimization=False))."
         )
-    _end_epoch(trainer, store, outputs, gather)
+    _end_epoch(trainer, store, outputs, outputs_by_optimizer, gather)
 
 
 def _may_stop(trainer: Trainer) -> bool:
@@ -321,90 +339,13 @@ def _optimizer_for_frequency(frequencies: list[int], total_batch_idx: int) -> in
     return len(frequencies) - 1
 
 
-def _closure(
-    trainer: Trainer, batch: Any, batch_idx: int, opt_idx: int | None, accumulate: int
-) -> Any:
-    """Re-runs forward and backward; only LBFGS-style optimizers call it (Lightning 1.0)."""
-    if not isinstance(trainer.optimizers[opt_idx or 0], torch.optim.LBFGS):
-        return None
-
-    def closure() -> torch.Tensor:
-        module = trainer.lightning_module
-        optimizer = trainer.optimizers[opt_idx or 0]
-        optimizer.zero_grad()
-        with torch.enable_grad():
-            module._current_fx_name = "training_step"
-            out = (
-                trainer.strategy.training_step(batch, batch_idx, opt_idx)
-                if len(trainer.optimizers) > 1
-                else trainer.strategy.training_step(batch, batch_idx)
-            )
-            module._current_fx_name = None
-            loss = out["loss"] if isinstance(out, dict) else out
-            trainer.strategy.backward(loss / accumulate, optimizer, opt_idx or 0)
-        return loss
-
-    return closure
-
-
-def _extract_loss(out: Any, store: ResultStore, module: Any) -> torch.Tensor | None:
-    if isinstance(out, torch.Tensor):
-        loss = out
-    elif isinstance(out, dict):
-        if "log" in out or "progress_bar" in out:
-            _legacy_result_dict(out, module)
-        if "loss" not in out:
-            raise MisconfigurationException(
-                f"training_step returned a dict without 'loss' (keys: {sorted(out)}); add 'loss': <tensor> "
-                "(other keys go to training_epoch_end)."
-            )
-        loss = out["loss"]
-        if not isinstance(loss, torch.Tensor):
-            raise MisconfigurationException(
-                f"training_step returned 'loss' of type {type(loss).__name__}; return a tensor."
-            )
-    elif out is None:
-        warnings.warn("training_step returned None; skipping this batch.", stacklevel=3)
-        return None
-    else:
-        raise MisconfigurationException(
-            f"training_step returned {type(out).__name__}; under automatic optimization return the loss tensor, a dict "
-            "with 'loss', or None to skip the batch."
-        )
-    if not loss.requires_grad and torch.is_grad_enabled():
-        raise MisconfigurationException(
-            "training_step returned a loss that is not attached to the graph (no grad_fn): do not detach it, call "
-            ".item() on it or compute it under torch.no_grad()."
-        )
-    return loss
-
-
-def _legacy_result_dict(out: dict[str, Any], module: Any) -> None:
-    warnings.warn(
-        "Returning 'log'/'progress_bar' dicts from training_step is the deprecated 0.9 style; use self.log().",
-        DeprecationWarning,
-        stacklevel=4,
-    )
-    module._current_fx_name = "training_step"
-    for name, value in (out.get("log") or {}).items():
-        module.log(name, value, prog_bar=False, logger=True)
-    for name, value in (out.get("progress_bar") or {}).items():
-        module.log(name, value, prog_bar=True, logger=False)
-    module._current_fx_name = None
-
-
-def _detached_output(out: Any, loss: torch.Tensor | None) -> Any:
-    if isinstance(out, torch.Tensor):
-        return {"loss": out.detach()}
-    if isinstance(out, dict):
-        kept = {k: (v.detach() if isinstance(v, torch.Tensor) else v) for k, v in out.items()}
-        if loss is not None:
-            kept["loss"] = loss.detach()
-        return kept
-    return out
-
-
-def _end_epoch(trainer: Trainer, store: ResultStore, outputs: list[Any], gather: bool) -> None:
+def _end_epoch(
+    trainer: Trainer,
+    store: ResultStore,
+    outputs: list[Any],
+    outputs_by_optimizer: list[list[Any]],
+    gather: bool,
+) -> None:
     module = trainer.lightning_module
     trainer.loop_state.mid_epoch = False
     if gather:
@@ -419,7 +360,7 @@ def _end_epoch(trainer: Trainer, store: ResultStore, outputs: list[Any], gather:
     _publish_train_results(trainer, store)
     # epoch-end hooks may still self.log (common in 2.x-style code); publish what they add
     trainer._call_hook("on_epoch_end")
-    trainer._call_hook("on_train_epoch_end", outputs if gather else None)
+    trainer._call_hook("on_train_epoch_end", outputs_by_optimizer)
     _publish_train_results(trainer, store)
     module._results = None
     trainer._step_epoch_schedulers(trainer.current_epoch, trainer.callback_metrics)

@@ -1,0 +1,112 @@
+"""What a training step returns: the loss it holds, the detached copy kept for epoch-end and
+batch-end hooks, 0.9-style 'log'/'progress_bar' dicts, and the LBFGS closure."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from trainer_core.exceptions import MisconfigurationException
+from trainer_core.trainer.logged_results import ResultStore
+
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
+
+
+def closure_for(
+    trainer: Trainer, batch: Any, batch_idx: int, opt_idx: int | None, accumulate: int
+) -> Any:
+    """Re-runs forward and backward; only LBFGS-style optimizers call it (Lightning 1.0)."""
+    if not isinstance(trainer.optimizers[opt_idx or 0], torch.optim.LBFGS):
+        return None
+
+    def closure() -> torch.Tensor:
+        module = trainer.lightning_module
+        optimizer = trainer.optimizers[opt_idx or 0]
+        optimizer.zero_grad()
+        with torch.enable_grad():
+            module._current_fx_name = "training_step"
+            out = (
+                trainer.strategy.training_step(batch, batch_idx, opt_idx)
+                if len(trainer.optimizers) > 1
+                else trainer.strategy.training_step(batch, batch_idx)
+            )
+            module._current_fx_name = None
+            loss = out["loss"] if isinstance(out, dict) else out
+            trainer.strategy.backward(loss / accumulate, optimizer, opt_idx or 0)
+        return loss
+
+    return closure
+
+
+def extract_loss(out: Any, store: ResultStore, module: Any) -> torch.Tensor | None:
+    if isinstance(out, torch.Tensor):
+        loss = out
+    elif isinstance(out, dict):
+        if "log" in out or "progress_bar" in out:
+            _legacy_result_dict(out, module)
+        if "loss" not in out:
+            raise MisconfigurationException(
+                f"training_step returned a dict without 'loss' (keys: {sorted(out)}); add 'loss': <tensor> "
+                "(other keys go to training_epoch_end)."
+            )
+        loss = out["loss"]
+        if not isinstance(loss, torch.Tensor):
+            raise MisconfigurationException(
+                f"training_step returned 'loss' of type {type(loss).__name__}; return a tensor."
+            )
+    elif out is None:
+        warnings.warn("training_step returned None; skipping this batch.", stacklevel=3)
+        return None
+    else:
+        raise MisconfigurationException(
+            f"training_step returned {type(out).__name__}; under automatic optimization return the loss tensor, a dict "
+            "with 'loss', or None to skip the batch."
+        )
+    if not loss.requires_grad and torch.is_grad_enabled():
+        raise MisconfigurationException(
+            "training_step returned a loss that is not attached to the graph (no grad_fn): do not detach it, call "
+            ".item() on it or compute it under torch.no_grad()."
+        )
+    return loss
+
+
+def _legacy_result_dict(out: dict[str, Any], module: Any) -> None:
+    warnings.warn(
+        "Returning 'log'/'progress_bar' dicts from training_step is the deprecated 0.9 style; use self.log().",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+    module._current_fx_name = "training_step"
+    for name, value in (out.get("log") or {}).items():
+        module.log(name, value, prog_bar=False, logger=True)
+    for name, value in (out.get("progress_bar") or {}).items():
+        module.log(name, value, prog_bar=True, logger=False)
+    module._current_fx_name = None
+
+
+def detached_output(out: Any, loss: torch.Tensor | None) -> Any:
+    if isinstance(out, torch.Tensor):
+        return {"loss": out.detach()}
+    if isinstance(out, dict):
+        kept = {k: (v.detach() if isinstance(v, torch.Tensor) else v) for k, v in out.items()}
+        if loss is not None:
+            kept["loss"] = loss.detach()
+        return kept
+    return out
+
+
+def step_result(kept: Any) -> Any:
+    """One training step's output as Lightning 1.0's hooks see it: the loss under 'minimize'
+    (and 'loss'), the step's other keys under 'extra' and at the top level."""
+    if not isinstance(kept, dict):
+        return kept
+    extra = {k: v for k, v in kept.items() if k != "loss"}
+    result: dict[str, Any] = dict(extra)
+    result["extra"] = extra
+    if "loss" in kept:
+        result["minimize"] = kept["loss"]
+        result["loss"] = kept["loss"]
+    return result

@@ -1,0 +1,110 @@
+"""`Trainer.test`: the test loop over the fitted (or best checkpointed) or given model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from trainer_core.core.datamodule import LightningDataModule
+from trainer_core.core.module import LightningModule, load_module_state
+from trainer_core.exceptions import MisconfigurationException
+from trainer_core.trainer import checkpointing, evaluation_loop
+from trainer_core.trainer.data import as_loader_list, limited_batches
+from trainer_core.trainer.data_connector import overrides, overrides_dm
+from trainer_core.trainer.states import TrainerState
+
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
+
+
+class TrainerTesting:
+    """Mixed into `Trainer`: `test()`."""
+
+    # --- test ---------------------------------------------------------------------------------
+    def test(
+        self,
+        model: LightningModule | None = None,
+        test_dataloaders: Any = None,
+        ckpt_path: str | None = "best",
+        verbose: bool = True,
+        datamodule: LightningDataModule | None = None,
+    ) -> list[dict[str, float]]:
+        """Run the test loop; returns one dict of test-logged values per test dataloader.
+
+        With no model, tests the fitted model, loading the best ModelCheckpoint weights when
+        `ckpt_path='best'` (or the given path; None keeps the current weights).
+        """
+        trainer = cast("Trainer", self)
+        if model is None:
+            model = trainer.model
+            if model is None:
+                raise MisconfigurationException(
+                    "test() without a model needs a fitted trainer; pass model=... ."
+                )
+            if ckpt_path is not None:
+                path = ckpt_path
+                if ckpt_path == "best":
+                    callback = trainer.checkpoint_callback
+                    path = callback.best_model_path if callback is not None else ""
+                    if not path:
+                        raise MisconfigurationException(
+                            "test(ckpt_path='best') found no best checkpoint; pass ckpt_path=None to test the current "
+                            "weights, or enable ModelCheckpoint."
+                        )
+                trainer.tested_ckpt_path = path  # which weights test() used (Lightning 1.0)
+                checkpoint = checkpointing.load_checkpoint_file(path, trainer.root_device)
+                load_module_state(model, checkpoint["state_dict"], strict=True, source=path)
+        if datamodule is None:
+            datamodule = trainer.datamodule if model is trainer.model else None
+        if not isinstance(model, LightningModule):
+            raise MisconfigurationException(
+                f"test() needs a trainer_core LightningModule, got {type(model).__name__}."
+            )
+        return trainer.strategy.launch(
+            trainer._run_test, model, test_dataloaders, verbose, datamodule
+        )
+
+    def _run_test(
+        self, model: LightningModule, test_dataloaders: Any, verbose: bool, datamodule: Any
+    ) -> list[dict[str, float]]:
+        trainer = cast("Trainer", self)
+        trainer._attach(model, datamodule, stage="test")
+        if not overrides(model, "test_step"):
+            raise MisconfigurationException(
+                f"{type(model).__name__} has no test_step(); implement it to run test()."
+            )
+        results: list[dict[str, float]] = []
+        trainer.state = TrainerState.RUNNING
+        with trainer._run_guard():
+            trainer._call_prepare_data(model, datamodule)
+            trainer._call_setup("test")
+            trainer.strategy.setup_environment()
+            trainer.strategy.setup(trainer, model)
+            if test_dataloaders is None:
+                source = (
+                    datamodule
+                    if datamodule is not None and overrides_dm(datamodule, "test_dataloader")
+                    else model
+                )
+                test_dataloaders = source.test_dataloader()
+            loaders = [
+                trainer.strategy.process_dataloader(t, is_train=False)
+                for t in as_loader_list(test_dataloaders)
+            ]
+            if not loaders:
+                raise MisconfigurationException(
+                    "No test data: implement test_dataloader() or pass test_dataloaders=..."
+                )
+            trainer.test_dataloaders = loaders
+            trainer.num_test_batches = [
+                limited_batches(t, trainer.limit_test_batches, "limit_test_batches")
+                for t in loaders
+            ]
+            results = evaluation_loop.run(trainer, "test", loaders, trainer.num_test_batches)
+            trainer._call_teardown("test")
+        trainer.testing = False
+        if trainer.state == TrainerState.RUNNING:
+            trainer.state = TrainerState.FINISHED
+        if verbose and trainer.is_global_zero:
+            for idx, result in enumerate(results):
+                print(f"TEST RESULTS (dataloader {idx}): {result}")
+        return results
