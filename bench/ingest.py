@@ -22,7 +22,6 @@ the load average is printed next to every figure.
 """
 
 import argparse
-import json
 import multiprocessing
 import os
 import secrets
@@ -35,8 +34,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,85 +41,27 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redis import Redis
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, select, text
 
 import server.models
+from bench.scaffold import PG, WORKER, emit, running_run, scratch_database
 from runyard.schemas.events import EventAdapter, MetricPoint, MetricsEvent, ReceivedEventAdapter
 from runyard.schemas.streams import EVENT_FIELD, events_stream
-from server.attempts.models import AttemptNode, RunAttempt
 from server.db import make_engine, make_session_factory
-from server.experiments.models import Experiment
 from server.ingest.consumer import Ingester, IngestOptions
 from server.ingest.metric_rows import metric_rows
 from server.metrics.models import MetricSeries
 from server.metrics.service import export_series, get_series
-from server.projects.models import Project
-from server.runs.models import Run
-from server.users.models import User
 
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/{}"
-PG_ADMIN = PG.format("test")
 REDIS_URL = "redis://127.0.0.1:6379/0"
 METRIC_TABLES = ("metric_blocks", "metric_rollups", "metric_coarse_rollups", "metric_series")
 
 
-def _emit(bench: str, value: float, unit: str, target: str, **extra: object) -> None:
-    record = {"bench": bench, "value": round(value, 3), "unit": unit, "target": target}
-    record |= extra | {"load_average_1m": round(os.getloadavg()[0], 2)}
-    print(json.dumps(record), flush=True)
-
-
-@contextmanager
-def _database() -> Iterator[tuple[str, Engine]]:
-    name = f"runyard_bench_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(PG.format(name))
-    try:
-        yield name, engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-WORKER = "bench-worker"
-
-
 def _make_run(session_factory) -> tuple[str, int]:  # type: ignore[no-untyped-def]
-    """A running run whose attempt 1 is held by WORKER (the ingester stores only events of the
-    worker holding their attempt). Returns the run id and the attempt's fence."""
+    """A running run whose attempt 1 is held by WORKER. Returns the run id and the fence."""
     with session_factory() as session:
-        user = User(email="bench@example.test", name="bench", is_admin=True)
-        session.add(user)
-        session.flush()
-        project = Project(name="bench", created_by=user.id)
-        session.add(project)
-        session.flush()
-        spec = {"name": "bench", "project": "bench", "model": {"entrypoint": "a.b:C"}}
-        experiment = Experiment(
-            project_id=project.id, owner_id=user.id, name="bench", spec=spec, tags=[]
-        )
-        session.add(experiment)
-        session.flush()
-        run = Run(
-            experiment_id=experiment.id,
-            project_id=project.id,
-            owner_id=user.id,
-            state="running",
-            spec=spec,
-            params={},
-        )
-        session.add(run)
-        session.flush()
-        attempt = RunAttempt(run_id=run.id, attempt=1, created_at=datetime.now(UTC))
-        session.add(attempt)
-        session.flush()
-        session.add(AttemptNode(fence=attempt.fence, node_rank=0, worker_name=WORKER, slots=[]))
-        session.commit()
-        return run.id, attempt.fence
+        _, run_id, fence = running_run(session)
+        return run_id, fence
 
 
 def _value(step: int) -> float:
@@ -221,7 +160,7 @@ def _bytes(engine: Engine, tables: tuple[str, ...]) -> int:
 
 
 def _bench_runyard(args: argparse.Namespace, ingesters: int, final: bool) -> None:
-    with _database() as (name, engine):
+    with scratch_database("runyard_bench") as (name, engine):
         server.models.metadata.create_all(engine)
         session_factory = make_session_factory(engine)
         run_id, fence = _make_run(session_factory)
@@ -239,7 +178,7 @@ def _bench_runyard(args: argparse.Namespace, ingesters: int, final: bool) -> Non
             publisher.join()
             if final:
                 seconds = time.perf_counter() - started
-                _emit(
+                emit(
                     "publish_points_per_s",
                     total / seconds,
                     "points/s",
@@ -287,7 +226,7 @@ def _bench_runyard(args: argparse.Namespace, ingesters: int, final: bool) -> Non
                 select(MetricSeries.points).where(MetricSeries.run_id == run_id)
             )
         label = f"{ingesters}_ingester{'s' if ingesters > 1 else ''}"
-        _emit(
+        emit(
             f"ingest_points_per_s_runyard_{label}",
             total / elapsed,
             "points/s",
@@ -297,7 +236,7 @@ def _bench_runyard(args: argparse.Namespace, ingesters: int, final: bool) -> Non
             points_per_event=args.points_per_event,
             seconds=round(elapsed, 2),
         )
-        _emit(
+        emit(
             f"ingest_points_per_cpu_second_runyard_{label}",
             total / (ingest_cpu + pg_cpu),
             "points/cpu-s",
@@ -308,7 +247,7 @@ def _bench_runyard(args: argparse.Namespace, ingesters: int, final: bool) -> Non
         if not final:
             return
         size = _bytes(engine, METRIC_TABLES)
-        _emit(
+        emit(
             "bytes_per_point_runyard",
             size / total,
             "bytes/point",
@@ -346,7 +285,7 @@ def _cpu_plan(args: argparse.Namespace) -> None:
     t2 = time.process_time()
     metric_rows(parsed)
     t3 = time.process_time()
-    _emit(
+    emit(
         "ingester_cpu_plan",
         (t3 - t1) / n * 1e6,
         "us/point",
@@ -369,7 +308,7 @@ def _read_figures(args: argparse.Namespace, session_factory, run_id: str, total:
             series = get_series(session, run_id, "loss", 2000, None, None)
             timings.append((time.perf_counter() - t0) * 1000)
     timings.sort()
-    _emit(
+    emit(
         "downsampled_query_ms_runyard",
         statistics.median(timings),
         "ms (p50)",
@@ -385,7 +324,7 @@ def _read_figures(args: argparse.Namespace, session_factory, run_id: str, total:
             _, body = export_series(session, session_factory, run_id, "loss", fmt)
             size = sum(len(chunk) for chunk in body)
             seconds = time.perf_counter() - t0
-        _emit(
+        emit(
             f"full_export_points_per_s_runyard_{fmt}",
             total / seconds,
             "points/s",
@@ -422,7 +361,7 @@ def _free_port() -> int:
 
 
 def _bench_mlflow(args: argparse.Namespace, python: str, workers: int) -> None:
-    with _database() as (name, engine):
+    with scratch_database("runyard_bench") as (name, engine):
         port = _free_port()
         home = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
         url = f"http://127.0.0.1:{port}"
@@ -487,7 +426,7 @@ def _bench_mlflow(args: argparse.Namespace, python: str, workers: int) -> None:
             elapsed = time.perf_counter() - started
             server_cpu = _cpu_seconds(server_pids) - before[0]
             pg_cpu = _cpu_seconds(_backends(engine, name)) - before[1]
-            _emit(
+            emit(
                 f"ingest_points_per_s_mlflow_{workers}_workers",
                 total / elapsed,
                 "points/s",
@@ -496,7 +435,7 @@ def _bench_mlflow(args: argparse.Namespace, python: str, workers: int) -> None:
                 log_batch_clients=clients,
                 seconds=round(elapsed, 2),
             )
-            _emit(
+            emit(
                 f"ingest_points_per_cpu_second_mlflow_{workers}_workers",
                 total / (server_cpu + pg_cpu),
                 "points/cpu-s",
@@ -505,7 +444,7 @@ def _bench_mlflow(args: argparse.Namespace, python: str, workers: int) -> None:
                 postgres_us_per_point=round(pg_cpu / total * 1e6, 3),
             )
             size = _bytes(engine, ("metrics", "latest_metrics"))
-            _emit("bytes_per_point_mlflow", size / total, "bytes/point", "", total_bytes=size)
+            emit("bytes_per_point_mlflow", size / total, "bytes/point", "", total_bytes=size)
         finally:
             if server.poll() is None:
                 os.killpg(server.pid, signal.SIGTERM)
@@ -572,7 +511,7 @@ def main() -> None:
         return
     python = _mlflow_python(args.mlflow_python)
     if python is None:
-        _emit("mlflow", 0, "", "", skipped="mlflow is not installed; pass --mlflow-python")
+        emit("mlflow", 0, "", "", skipped="mlflow is not installed; pass --mlflow-python")
         return
     for workers in (1, 4):
         _bench_mlflow(args, python, workers)

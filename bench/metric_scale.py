@@ -30,25 +30,22 @@ behind --billion.
 """
 
 import argparse
-import json
-import os
-import secrets
 import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 # Runnable as `python bench/metric_scale.py` from a checkout that is not pip-installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 import server.models
-from server.db import make_engine, make_session_factory
+from bench.scaffold import emit, scratch_database
+from server.db import make_session_factory
 from server.experiments.models import Experiment
 from server.metrics.blocks import BLOCK_POINTS, DENSE_STEPS, FORMAT_VERSION, ONE_EPOCH, ONE_WRITER
 from server.metrics.models import COARSE_ROLLUP_WIDTH, ROLLUP_WIDTH
@@ -57,34 +54,10 @@ from server.projects.models import Project
 from server.runs.models import Run
 from server.users.models import User
 
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/{}"
-PG_ADMIN = PG.format("test")
 SERIES = 10_000
 RUNS = 100
 PROBE_POINTS = 25 * COARSE_ROLLUP_WIDTH  # 102,400: a long run's series, read through rollups
 TABLES = ("metric_blocks", "metric_rollups", "metric_coarse_rollups", "metric_series")
-
-
-def _emit(bench: str, value: float, unit: str, target: str, **extra: object) -> None:
-    record = {"bench": bench, "value": round(value, 3), "unit": unit, "target": target}
-    record |= extra | {"load_average_1m": round(os.getloadavg()[0], 2)}
-    print(json.dumps(record), flush=True)
-
-
-@contextmanager
-def _database() -> Iterator[tuple[str, Engine]]:
-    name = f"runyard_scale_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(PG.format(name))
-    try:
-        yield name, engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _make_runs(session: Session) -> list[str]:
@@ -276,13 +249,13 @@ def _p50_ms(action: Callable[[], object], queries: int) -> tuple[float, float]:
 
 
 def _bench_size(total: int, queries: int, smallest: dict[str, float]) -> None:
-    with _database() as (_, engine):
+    with scratch_database("runyard_scale") as (_, engine):
         server.models.metadata.create_all(engine)
         session_factory = make_session_factory(engine)
         with session_factory() as session:
             run_ids = _make_runs(session)
         seeded = _seed(engine, run_ids, total)
-        _emit(
+        emit(
             "metric_scale_seed",
             float(seeded["seed_seconds"]),  # type: ignore[arg-type]
             "s",
@@ -306,7 +279,7 @@ def _bench_size(total: int, queries: int, smallest: dict[str, float]) -> None:
         }
         for name, (p50, p95, extra) in figures.items():
             smallest.setdefault(name, p50)
-            _emit(
+            emit(
                 f"metric_scale_{name}",
                 p50,
                 "ms (p50)",

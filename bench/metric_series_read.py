@@ -12,7 +12,6 @@ each of 8 concurrent ones, the answer's size, and the server's CPU per request.
 """
 
 import argparse
-import json
 import multiprocessing
 import os
 import secrets
@@ -31,26 +30,14 @@ import httpx
 from sqlalchemy import create_engine, text
 
 import server.models
+from bench.scaffold import PG, WORKER, emit, running_run
 from runyard.schemas.events import MetricPoint, MetricsEvent
-from server.attempts.models import AttemptNode, RunAttempt
 from server.db import make_engine, make_session_factory
-from server.experiments.models import Experiment
 from server.ingest.writer import write_batch
-from server.projects.models import Project
-from server.runs.models import Run
 from server.settings import Settings
-from server.users.models import User
 from server.users.tokens import issue_token
 
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/{}"
 REDIS_URL = "redis://127.0.0.1:6379/0"
-WORKER = "bench-worker"
-
-
-def _emit(bench: str, value: float, unit: str, target: str, **extra: object) -> None:
-    record = {"bench": bench, "value": round(value, 3), "unit": unit, "target": target}
-    record |= extra | {"load_average_1m": round(os.getloadavg()[0], 2)}
-    print(json.dumps(record), flush=True)
 
 
 def _seed(url: str, keys: int, steps: int) -> tuple[str, str]:
@@ -59,35 +46,9 @@ def _seed(url: str, keys: int, steps: int) -> tuple[str, str]:
     engine = make_engine(url)
     server.models.metadata.create_all(engine)
     with make_session_factory(engine)() as session:
-        user = User(email="bench@example.test", name="bench", is_admin=True)
-        session.add(user)
-        session.flush()
-        _, token = issue_token(session, kind="user", name="bench", user_id=user.id)
-        project = Project(name="bench", created_by=user.id)
-        session.add(project)
-        session.flush()
-        spec = {"name": "bench", "project": "bench", "model": {"entrypoint": "a.b:C"}}
-        experiment = Experiment(
-            project_id=project.id, owner_id=user.id, name="bench", spec=spec, tags=[]
-        )
-        session.add(experiment)
-        session.flush()
-        run = Run(
-            experiment_id=experiment.id,
-            project_id=project.id,
-            owner_id=user.id,
-            state="running",
-            spec=spec,
-            params={},
-        )
-        session.add(run)
-        session.flush()
-        attempt = RunAttempt(run_id=run.id, attempt=1, created_at=datetime.now(UTC))
-        session.add(attempt)
-        session.flush()
-        session.add(AttemptNode(fence=attempt.fence, node_rank=0, worker_name=WORKER, slots=[]))
+        user_id, run_id, fence = running_run(session)
+        _, token = issue_token(session, kind="user", name="bench", user_id=user_id)
         session.commit()
-        run_id, fence = run.id, attempt.fence
     names = [f"layer{i:04d}/grad_norm" for i in range(keys)]
     per_event = max(1, 50_000 // steps)  # keys per event: ~50,000 points, as a worker sends
     events = [
@@ -190,7 +151,7 @@ def main() -> None:
             cpu0 = _cpu_seconds(server_process.pid)
             alone = [one(client)[0] for _ in range(args.repeats)]
             cpu_alone = (_cpu_seconds(server_process.pid) - cpu0) / args.repeats
-        _emit(
+        emit(
             "metric_series_read_s_alone",
             statistics.median(alone),
             "s (p50)",
@@ -211,7 +172,7 @@ def main() -> None:
         finally:
             for client in clients:
                 client.close()
-        _emit(
+        emit(
             f"metric_series_read_s_{args.concurrent}_at_once",
             statistics.median(together),
             "s (p50 of each)",
