@@ -145,8 +145,12 @@ class Scheduler:
                 recent_gpu_seconds=snapshot.recent_gpu_seconds,
             )
             report.decision_ms = (time.perf_counter() - began) * 1000
+            # Placements are dated after the snapshot was read, not at the tick's start: a slot
+            # its previous holder released while this tick ran is then never recorded as held
+            # by the new attempt before that release.
+            placed_at = max(self._clock(), now)
             for placed in decision.assignments:
-                send = self._mark_scheduled(session, placed, snapshot.worker_ids, now)
+                send = self._mark_scheduled(session, placed, snapshot.worker_ids, placed_at)
                 if send is not None:
                     sends.append(send)
                     report.dispatched.append(send.run_id)

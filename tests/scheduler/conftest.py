@@ -75,9 +75,13 @@ def redis() -> Iterator[Redis]:
 class Clock:
     def __init__(self) -> None:
         self.now = utcnow()
+        self.advance_per_reading = 0.0
+        """Seconds each reading moves the clock on (time passing while a tick runs)."""
 
     def __call__(self) -> datetime:
-        return self.now
+        reading = self.now
+        self.now += timedelta(seconds=self.advance_per_reading)
+        return reading
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)

@@ -5,6 +5,7 @@ known to be gone, and workers judged dead only over time in which they could be 
 import base64
 import json
 import socket
+from datetime import timedelta
 
 from celery import Celery
 from redis import Redis
@@ -114,6 +115,30 @@ def test_slots_of_an_ended_attempt_stay_held_until_its_worker_confirms_the_stop(
         node.released_at = clock.now  # the worker confirmed the stop
         s.commit()
     assert scheduler.tick().dispatched == [second]
+
+
+def test_a_slot_released_while_a_tick_runs_is_given_out_dated_after_its_release(
+    make_scheduler, factory, clock
+):
+    factory.worker("w1", slots=1)
+    first = factory.run()
+    second = factory.run()
+    scheduler = make_scheduler()
+    scheduler.tick()
+    factory.accept(first)
+    with factory.sessions() as s:
+        transition(s, s.get(Run, first), RunState.completed, "completed")
+        node = factory.node(first)
+        s.add(node)
+        # The worker's confirmation lands after the next tick has read the clock, before it
+        # reads the slots.
+        node.released_at = clock.now + timedelta(seconds=0.5)
+        released = node.released_at
+        s.commit()
+    factory.heartbeat("w1")
+    clock.advance_per_reading = 1.0
+    assert scheduler.tick().dispatched == [second]
+    assert factory.node(second).dispatched_at >= released  # never two holders on record
 
 
 def test_only_one_of_two_schedulers_leads_and_the_other_takes_over_when_it_stops(
