@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from server.attempts.models import AttemptNode, RunAttempt
 from server.cluster.service import OTHER_TEAMS
 from server.db import utcnow
 from server.workers.models import Worker
@@ -110,6 +111,7 @@ def test_queue_lists_higher_priority_first(
 
 def test_queue_puts_the_user_with_less_recent_gpu_time_first(
     client: TestClient,
+    session: Session,
     team: Any,
     make_user: Callable[..., Any],
     add_member: Callable[..., Any],
@@ -120,13 +122,27 @@ def test_queue_puts_the_user_with_less_recent_gpu_time_first(
     light, _ = make_user()
     add_member(project, light, "member")
     now = utcnow()
-    make_run(
+    done = make_run(
         project,
         heavy,
         state="completed",
         started_at=now - timedelta(hours=2),
         finished_at=now - timedelta(hours=1),
     )
+    attempt = RunAttempt(run_id=done.id, attempt=1, created_at=now - timedelta(hours=2))
+    session.add(attempt)
+    session.flush()
+    session.add(  # its slot was held for that hour: the GPU time fair share counts
+        AttemptNode(
+            fence=attempt.fence,
+            node_rank=0,
+            worker_name="gpu-1",
+            slots=["0"],
+            dispatched_at=now - timedelta(hours=2),
+            released_at=now - timedelta(hours=1),
+        )
+    )
+    session.commit()
     heavy_queued = make_run(project, heavy, queued_at=now - timedelta(minutes=10))
     light_queued = make_run(project, light, queued_at=now)
 
