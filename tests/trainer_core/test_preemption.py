@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 from typing import Any
 
 import torch
 
 import trainer_core as pl
 from tests.trainer_core.models import RegressionModel, loader, quiet_trainer
-from tests.worker.polling import wait_for
 from trainer_core.callbacks import ModelCheckpoint, PreemptionHandler
 
 
@@ -163,22 +161,27 @@ def test_run_stopped_inside_an_epoch_resumes_bit_for_bit(tmp_path: Any) -> None:
     assert resumed.epoch_sums[-2:] == reference[0].epoch_sums[-2:]
 
 
+class SignalAtStep(pl.Callback):
+    """Sends this process SIGUSR1 once training reaches a step, as a scheduler would: from
+    inside the loop, so the signal lands mid-epoch however fast or slow the machine is."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self.sent = False
+
+    def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
+        if trainer.global_step >= self.step and not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+
 def test_sigusr1_checkpoints_at_the_next_step_and_the_resumed_run_matches(tmp_path: Any) -> None:
     reference = _uninterrupted(tmp_path / "a")
 
     pl.seed_everything(11)
     first = Rows()
-    trainer = _trainer(tmp_path / "b", first, PreemptionHandler())
-    main_pid = os.getpid()
-
-    def preempt() -> None:
-        wait_for(lambda: trainer.global_step >= 7, timeout=120, what="training to reach step 7")
-        os.kill(main_pid, signal.SIGUSR1)
-
-    sender = threading.Thread(target=preempt)
-    sender.start()
+    trainer = _trainer(tmp_path / "b", first, PreemptionHandler(), SignalAtStep(7))
     trainer.fit(BusyModel())
-    sender.join()
     assert trainer.state == "interrupted" and trainer.stop_reason == "preemption"
     assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL  # the handler is put back
 
