@@ -95,9 +95,9 @@ def test_slots_of_scheduled_runs_are_not_given_out_again(make_scheduler, factory
     assert factory.get(second).state == "queued"
 
 
-def test_slots_of_an_ended_attempt_stay_held_until_its_worker_confirms_the_stop(
-    make_scheduler, factory, clock
-):
+def _one_slot_whose_run_ended(make_scheduler, factory, ended: RunState) -> tuple:
+    """A one-slot worker whose accepted run has just ended, and a second run queued behind it;
+    its node is not released yet. Returns the scheduler, the two runs."""
     factory.worker("w1", slots=1)
     first = factory.run()
     second = factory.run()
@@ -105,8 +105,15 @@ def test_slots_of_an_ended_attempt_stay_held_until_its_worker_confirms_the_stop(
     scheduler.tick()
     factory.accept(first)
     with factory.sessions() as s:
-        transition(s, s.get(Run, first), RunState.canceled, "canceled by ann")
+        transition(s, s.get(Run, first), ended, f"{ended.value} for the test")
         s.commit()
+    return scheduler, first, second
+
+
+def test_slots_of_an_ended_attempt_stay_held_until_its_worker_confirms_the_stop(
+    make_scheduler, factory, clock
+):
+    scheduler, first, second = _one_slot_whose_run_ended(make_scheduler, factory, RunState.canceled)
     factory.heartbeat("w1")
     assert scheduler.tick().dispatched == []  # its processes may still be stopping
     with factory.sessions() as s:
@@ -120,14 +127,10 @@ def test_slots_of_an_ended_attempt_stay_held_until_its_worker_confirms_the_stop(
 def test_a_slot_released_while_a_tick_runs_is_given_out_dated_after_its_release(
     make_scheduler, factory, clock
 ):
-    factory.worker("w1", slots=1)
-    first = factory.run()
-    second = factory.run()
-    scheduler = make_scheduler()
-    scheduler.tick()
-    factory.accept(first)
+    scheduler, first, second = _one_slot_whose_run_ended(
+        make_scheduler, factory, RunState.completed
+    )
     with factory.sessions() as s:
-        transition(s, s.get(Run, first), RunState.completed, "completed")
         node = factory.node(first)
         s.add(node)
         # The worker's confirmation lands after the next tick has read the clock, before it
