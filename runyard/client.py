@@ -465,6 +465,11 @@ class Client:
         )
         return BatchStored.model_validate(answer)
 
+    def external_run_heartbeat(self, run_id: str) -> ExternalRunPublic:
+        return ExternalRunPublic.model_validate(
+            self._call("POST", f"/api/v1/external-runs/{run_id}/heartbeat")
+        )
+
     def finish_external_run(self, run_id: str, finish: ExternalFinish) -> ExternalRunPublic:
         body = self._call(
             "POST", f"/api/v1/external-runs/{run_id}/finish", json=finish.model_dump(mode="json")

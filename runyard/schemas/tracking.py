@@ -86,6 +86,11 @@ class ExternalRunPublic(BaseModel):
     state: RunState
     last_seq: int | None = Field(description="the greatest batch seq stored, None before any")
     url: str = Field(description="the run's page in the dashboard, relative to the server")
+    abandoned: bool = Field(
+        default=False,
+        description="failed by the scheduler because its client went silent; any batch, "
+        "heartbeat or end from its client makes it running again",
+    )
 
 
 def flat_params(config: dict[str, Any], prefix: str = "") -> dict[str, ParamValue]:

@@ -20,7 +20,7 @@ from typing import Any
 from runyard.client import ApiError, Client, ConnectionFailed, RunyardError
 from runyard.schemas.states import TERMINAL_STATES
 from runyard.schemas.tracking import ExternalFinish, ExternalRunCreate
-from runyard.tracking.run import Delivery, Run, deliver
+from runyard.tracking.run import HEARTBEAT_SECONDS, Delivery, Run, deliver
 from runyard.tracking.spool import Spool, orphans, spool_root
 
 __all__ = ["Run", "init", "recover_spools"]
@@ -44,6 +44,7 @@ def init(
     token: str | None = None,
     spool_dir: Path | None = None,
     flush_interval: float = 2.0,
+    heartbeat_interval: float = HEARTBEAT_SECONDS,
 ) -> Run:
     """A new run in `project` (which must exist, with you a member), or, with `resume`, the
     external run of that id, carrying on where its last process stopped (its spooled batches
@@ -54,6 +55,8 @@ def init(
         recover_spools(client, root, keep=resume)
         if resume is not None:
             info = client.external_run(resume)
+            if info.abandoned:  # given up while this client was away: it runs again
+                info = client.external_run_heartbeat(resume)
             if info.state in TERMINAL_STATES:
                 raise RunyardError(
                     f"run {resume} is {info.state.value}; it cannot be resumed. Start a new one "
@@ -71,7 +74,14 @@ def init(
                 f"run {info.id} is being logged by another live process on this machine"
             )
         seqs = [s for s in (info.last_seq, spool.max_seq()) if s is not None]
-        run = Run(client, info, spool, max(seqs) + 1 if seqs else 0, flush_interval=flush_interval)
+        run = Run(
+            client,
+            info,
+            spool,
+            max(seqs) + 1 if seqs else 0,
+            flush_interval=flush_interval,
+            heartbeat_interval=heartbeat_interval,
+        )
     except BaseException:
         client.close()
         raise

@@ -38,6 +38,10 @@ log = logging.getLogger("runyard.tracking")
 
 Ending = Literal["completed", "failed", "canceled"]
 
+HEARTBEAT_SECONDS = 60.0
+"""How often a run tells the server it is alive. The server gives up external runs silent for
+its timeout (10 minutes by default) as abandoned; a heartbeat brings one back."""
+
 
 def _transient(exc: BaseException) -> bool:
     """Worth another try: the server is away, overloaded or failing for now."""
@@ -121,6 +125,7 @@ class Run:
         next_seq: int,
         *,
         flush_interval: float = 2.0,
+        heartbeat_interval: float = HEARTBEAT_SECONDS,
         delivery: Delivery | None = None,
     ) -> None:
         self.id = info.id
@@ -130,6 +135,7 @@ class Run:
         self._spool = spool
         self._next_seq = next_seq
         self._interval = flush_interval
+        self._heartbeat_interval = heartbeat_interval
         self._delivery = delivery or Delivery()
         self._points: list[tuple[str, int, float, int | None, float]] = []
         self._params: dict[str, ParamValue] = {}
@@ -196,13 +202,25 @@ class Run:
                 params = {}
 
     def _loop(self) -> None:
+        next_beat = time.monotonic() + self._heartbeat_interval
         while not self._stop.is_set():
-            self._wake.wait(self._interval)
+            self._wake.wait(min(self._interval, self._heartbeat_interval))
             self._wake.clear()
             try:
                 self.flush()
             except Exception:  # the thread must outlive any one failure; the spool keeps it
                 log.exception("run %s: sending batches failed; retrying later", self.id)
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + self._heartbeat_interval
+                self._beat()
+
+    def _beat(self) -> None:
+        """Tells the server this process is alive even when it logs nothing for a while."""
+        try:
+            self._client.external_run_heartbeat(self.id)
+        except (ConnectionFailed, ApiError) as exc:
+            if not _transient(exc):
+                log.warning("run %s: the server refused its heartbeat: %s", self.id, exc)
 
     # --- the end --------------------------------------------------------------------------
     def finish(self, state: Ending = "completed", reason: str | None = None) -> bool:

@@ -54,6 +54,11 @@ class Run(Base):
     trial not started yet and for runs outside an adaptive search."""
     notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     """Markdown the team writes about the run (PATCH /runs/{id})."""
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """External runs: when their client was last heard (a batch, a heartbeat, its end)."""
+    abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """External runs failed by the scheduler because their client went silent; cleared when
+    the client is heard again (the run is running again)."""
 
 
 class RunTransition(Base):

@@ -48,6 +48,7 @@ from server.scheduler.placement import Assignment, NodePlacement, decide
 from server.scheduler.preempt import request_preemptions
 from server.scheduler.settings import SchedulerSettings
 from server.scheduler.snapshot import take_snapshot
+from server.tracking.abandonment import give_up_silent_runs
 from server.users.tokens import issue_run_token
 from server.workers.models import Worker
 
@@ -66,6 +67,8 @@ class TickReport:
     failed: list[str] = field(default_factory=list)
     preempted: list[str] = field(default_factory=list)
     """Runs asked to checkpoint and stop to make room this tick."""
+    abandoned: list[str] = field(default_factory=list)
+    """External runs failed because their client went silent."""
     searched: SearchReport = field(default_factory=SearchReport)
     """What the ASHA searches did this tick."""
     decision_ms: float = 0.0
@@ -132,6 +135,7 @@ class Scheduler:
             if redis_up:
                 self._read_beats(session, now)
             sends = self._recover(session, now, report)
+            report.abandoned = self._give_up_silent_external_runs(session, now)
             # Trials an ASHA search starts or promotes now are placed in this same tick.
             report.searched = advance_searches(session, now)
             snapshot = take_snapshot(session, self.settings, now)
@@ -160,6 +164,13 @@ class Scheduler:
             session.commit()
         self._tell_redis(records, sends, snapshot.addresses)
         return report
+
+    def _give_up_silent_external_runs(self, session: Session, now: datetime) -> list[str]:
+        # External clients talk to the server only: their silence counts while it was up.
+        silence = timedelta(seconds=self.settings.external_run_timeout_seconds)
+        if not self.liveness.channel_up_for("http", silence, now):
+            return []
+        return give_up_silent_runs(session, now, silence)
 
     def _redis_answers(self) -> bool:
         try:

@@ -45,6 +45,11 @@ class Liveness:
             for since in self.healthy_since.values()
         )
 
+    def channel_up_for(self, channel: str, span: timedelta, now: datetime) -> bool:
+        """`channel` has been up, as far as this leader saw, for the whole of `span`."""
+        since = self.healthy_since[channel]
+        return since is not None and now - since >= span
+
     def is_dead(self, last_heard: datetime, now: datetime) -> bool:
         """Silent (on every channel) for the timeout while someone could hear it."""
         return now - last_heard > self.timeout and self.could_hear_throughout(now)

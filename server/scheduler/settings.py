@@ -30,6 +30,13 @@ class SchedulerSettings(BaseSettings):
         description="the server counts as down (no heartbeats can arrive) this long after it "
         "last recorded its presence",
     )
+    external_run_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="a run logged from outside the cluster (runyard.init, MLflow's client) whose "
+        "client is silent this long while the server is up is failed as abandoned; anything "
+        "the client sends later makes it running again",
+    )
     fair_share_window_seconds: float = Field(default=7 * 24 * 3600, gt=0)
 
     public_url: str = Field(

@@ -61,6 +61,19 @@ def post_batch(
     )
 
 
+@router.post("/external-runs/{run_id}/heartbeat", responses={**NOT_FOUND})
+def send_external_run_heartbeat(
+    run_id: str, user: CurrentUser, session: SessionDep
+) -> ExternalRunPublic:
+    """Tells the server the run's client is alive while it has nothing to send (runyard.init
+    sends one every minute of quiet). A run silent for `RUNYARD_SCHEDULER_EXTERNAL_RUN_TIMEOUT_SECONDS`
+    while the server was up is failed as abandoned; this, a batch or an end makes it running
+    again."""
+    run = service.writable_external_run(session, user, run_id, lock=True)
+    service.heartbeat(session, run)
+    return service.external_run_public(session, run)
+
+
 @router.post("/external-runs/{run_id}/finish", responses={**NOT_FOUND, **CONFLICT})
 def finish_external_run(
     run_id: str,

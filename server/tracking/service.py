@@ -41,6 +41,7 @@ from server.projects.service import project_by_name, require_role
 from server.runs.models import Run, RunTransition
 from server.runs.repository import get_readable_run, replace_params, store_params
 from server.runs.service import transition
+from server.tracking.abandonment import hear_from
 from server.tracking.models import ExternalBatch
 from server.users.models import User
 
@@ -114,6 +115,7 @@ def create_in_project(
         created_at=now,
         queued_at=None,
         started_at=now,
+        last_contact_at=now,
     )
     session.add(run)
     session.flush()
@@ -134,7 +136,8 @@ def create_in_project(
 
 def writable_external_run(session: Session, user: User, run_id: str, *, lock: bool) -> Run:
     """The external run, if the caller may log into it: its owner, or an admin of its project
-    (a member of the project otherwise gets 403, anyone else 404)."""
+    (a member of the project otherwise gets 403, anyone else 404). Locking it means its client
+    is heard: the contact is recorded, and a run given up as abandoned runs again."""
     run = get_readable_run(session, user, run_id)
     if run.kind != RunKind.external.value:
         raise Conflict(
@@ -148,6 +151,7 @@ def writable_external_run(session: Session, user: User, run_id: str, *, lock: bo
         locked = session.get(Run, run.id, with_for_update=True, populate_existing=True)
         assert locked is not None
         run = locked
+        hear_from(session, run, utcnow())
     return run
 
 
@@ -161,6 +165,7 @@ def external_run_public(session: Session, run: Run) -> ExternalRunPublic:
         state=RunState(run.state),
         last_seq=last_seq(session, run.id),
         url=f"/runs/{run.id}",
+        abandoned=run.abandoned_at is not None,
     )
 
 
@@ -182,7 +187,7 @@ def store_batch(
     if seq is None:
         seq = (last_seq(session, run.id) or 0) + 1
     elif session.get(ExternalBatch, (run.id, seq)) is not None:
-        session.rollback()
+        session.commit()  # only the contact
         return BatchStored(seq=seq, duplicate=True, points=0)
     if RunState(run.state) in TERMINAL_STATES:
         raise Conflict(
@@ -245,6 +250,11 @@ def set_external_tags(session: Session, run: Run, tags: dict[str, str]) -> None:
     spec = dict(run.spec or {})
     spec["tags"] = {**spec.get("tags", {}), **tags}
     run.spec = spec
+    session.commit()
+
+
+def heartbeat(session: Session, run: Run) -> None:
+    """The (locked, so heard) run's client is alive with nothing to send; commits."""
     session.commit()
 
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,9 @@ import pytest
 
 import runyard
 from runyard.client import ApiError, Client
+from server.db import make_engine, make_session_factory, utcnow
+from server.runs.models import Run as RunRow
+from server.tracking.abandonment import give_up_silent_runs
 from tests.e2e.live_server import live_server
 from tests.e2e.stack import free_port
 from tests.worker.polling import wait_for
@@ -380,3 +384,37 @@ def test_a_fit_that_raises_ends_its_runyard_logger_run_failed(server, spool, tmp
     shown = run_of(server, logger.version)
     assert shown["state"] == "failed" and "failed" in shown["exit_reason"]
     assert [p["step"] for p in full_series(server, logger.version, "train_loss")] == [0, 1]
+
+
+def _server_sessions(server):
+    return make_session_factory(make_engine(server.settings.database_url))
+
+
+def _last_contact(server, run_id):
+    with _server_sessions(server)() as session:
+        return session.get(RunRow, run_id).last_contact_at
+
+
+def test_a_quiet_run_keeps_telling_the_server_it_is_alive(server, spool):
+    run = _init(server, spool, project="vision", name="quiet", heartbeat_interval=0.05)
+    first = _last_contact(server, run.id)
+    wait_for(lambda: _last_contact(server, run.id) > first, timeout=30, what="a heartbeat")
+    assert run.finish() is True
+
+
+def test_a_killed_client_given_up_as_abandoned_is_resumed_and_runs_again(server, spool, tmp_path):
+    child = _start_child(server.url, server.admin_token, spool, tmp_path, "new", "0")
+    run_id, durable = _read_until(child, 300)
+    _kill(child)
+    with _server_sessions(server)() as session:  # the scheduler's verdict, an hour later
+        later = utcnow() + timedelta(hours=1)
+        assert run_id in give_up_silent_runs(session, later, timedelta(minutes=10))
+        session.commit()
+    assert run_of(server, run_id)["state"] == "failed"
+    resumed = _init(server, spool, resume=run_id)
+    assert run_of(server, run_id)["state"] == "running"
+    for step in range(durable + 1, durable + 51):
+        resumed.log({"loss": 1.0 / (step + 1), "acc": step / 1000}, step=step)
+    assert resumed.finish() is True
+    assert run_of(server, run_id)["state"] == "completed"
+    _assert_each_step_once(server.url, server.admin_token, run_id, list(range(durable + 51)))

@@ -2,11 +2,13 @@
 fed idempotent batches through the metric store, finished by their client, never scheduled."""
 
 import time
+from datetime import timedelta
 
 from runyard.schemas.tracking import RunKind
 from server.db import utcnow
 from server.scheduler.settings import SchedulerSettings
 from server.scheduler.snapshot import take_snapshot
+from server.tracking.abandonment import give_up_silent_runs
 
 
 def _create(client, headers, project, name="laptop", **extra):
@@ -205,3 +207,52 @@ def test_an_external_runs_config_and_logged_params_filter_and_sort_the_runs_list
         (slow, 0.5),
         (fast, 0.1),
     ]
+
+
+def _give_up(session, run_id):
+    """What the scheduler does to a run whose client went silent past its timeout."""
+    later = utcnow() + timedelta(hours=1)
+    assert give_up_silent_runs(session, later, timedelta(minutes=10)) == [run_id]
+    session.commit()
+
+
+def test_a_heartbeat_records_that_the_client_is_alive(client, make_user, make_project, auth):
+    user, token = make_user()
+    run_id = _create(client, auth(token), make_project(user)).json()["id"]
+    beat = client.post(f"/api/v1/external-runs/{run_id}/heartbeat", headers=auth(token))
+    assert beat.status_code == 200, beat.text
+    assert beat.json()["state"] == "running" and beat.json()["abandoned"] is False
+    _outsider, outsider_token = make_user()
+    assert (
+        client.post(f"/api/v1/external-runs/{run_id}/heartbeat", headers=auth(outsider_token))
+    ).status_code == 404
+
+
+def test_an_abandoned_run_takes_its_clients_late_batches_and_runs_again(
+    client, session, make_user, make_project, auth
+):
+    user, token = make_user()
+    run_id = _create(client, auth(token), make_project(user)).json()["id"]
+    url = f"/api/v1/external-runs/{run_id}/batches"
+    client.post(url, json=_batch(0, range(5)), headers=auth(token))
+    _give_up(session, run_id)
+    shown = client.get(f"/api/v1/external-runs/{run_id}", headers=auth(token)).json()
+    assert shown["state"] == "failed" and shown["abandoned"] is True
+    late = client.post(url, json=_batch(1, range(5, 10)), headers=auth(token))
+    assert late.json() == {"seq": 1, "duplicate": False, "points": 5}
+    assert _points(client, auth(token), run_id) == [(s, float(s)) for s in range(10)]
+    back = client.get(f"/api/v1/external-runs/{run_id}", headers=auth(token)).json()
+    assert back["state"] == "running" and back["abandoned"] is False
+    done = client.post(
+        f"/api/v1/external-runs/{run_id}/finish", json={"state": "completed"}, headers=auth(token)
+    )
+    assert done.status_code == 200 and done.json()["state"] == "completed"
+
+
+def test_a_finished_run_is_never_given_up(client, session, make_user, make_project, auth):
+    user, token = make_user()
+    run_id = _create(client, auth(token), make_project(user)).json()["id"]
+    client.post(
+        f"/api/v1/external-runs/{run_id}/finish", json={"state": "completed"}, headers=auth(token)
+    )
+    assert give_up_silent_runs(session, utcnow() + timedelta(hours=1), timedelta(minutes=1)) == []

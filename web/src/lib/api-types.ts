@@ -212,6 +212,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/external-runs/{run_id}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send External Run Heartbeat
+         * @description Tells the server the run's client is alive while it has nothing to send (runyard.init
+         *     sends one every minute of quiet). A run silent for `RUNYARD_SCHEDULER_EXTERNAL_RUN_TIMEOUT_SECONDS`
+         *     while the server was up is failed as abandoned; this, a batch or an end makes it running
+         *     again.
+         */
+        post: operations["sendExternalRunHeartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects": {
         parameters: {
             query?: never;
@@ -1275,6 +1298,12 @@ export interface components {
          * @description What a client needs to log into a run, new or resumed.
          */
         ExternalRunPublic: {
+            /**
+             * Abandoned
+             * @description failed by the scheduler because its client went silent; any batch, heartbeat or end from its client makes it running again
+             * @default false
+             */
+            abandoned: boolean;
             /** Experiment Id */
             experiment_id: string;
             /** Id */
@@ -3052,6 +3081,64 @@ export interface operations {
             };
             /** @description conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    sendExternalRunHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExternalRunPublic"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
