@@ -28,8 +28,10 @@ mkdir -p "$SUITE_DIR"
 
 if [ ! -d "$SUITE_DIR/src/tests" ]; then
   echo "suite: extracting tests/ of $TAG"
-  mkdir -p "$SUITE_DIR/src"
-  git --git-dir="$GIT_DIR_ARG" archive --format=tar "$TAG" tests | tar -x -C "$SUITE_DIR/src"
+  mkdir -p "$SUITE_DIR/src/tests"
+  # The subtree alone: a fetched snapshot may lack large blobs elsewhere (docs' images),
+  # which make `git archive TAG tests` fail.
+  git --git-dir="$GIT_DIR_ARG" archive --format=tar "$TAG:tests" | tar -x -C "$SUITE_DIR/src/tests"
 fi
 "$REPO/.venv/bin/python" "$HERE/make_mnist.py" "$SUITE_DIR/Datasets"
 
