@@ -4,12 +4,16 @@
     python bench/ingest.py --events 200            # a quicker run
     python bench/ingest.py --mlflow-python /path/to/venv/bin/python   # MLflow side by side
     python bench/ingest.py --only mlflow --mlflow-python ...         # one side only
+    python bench/ingest.py --format points         # events in the older one-object-per-point format
 
 An MLflow venv apart from the project's (MLflow 2.22 needs SQLAlchemy 2.0, not 2.1):
     python -m venv mlflow-venv && mlflow-venv/bin/pip install mlflow==2.22.0 \
         psycopg2-binary==2.9.10 sqlalchemy==2.0.41
 
-For 1 and then 2 ingester processes at once (each against a fresh PostgreSQL database):
+First `ingester_cpu_plan`, for each event format (the columns workers send, and the older
+format): where the ingester's CPU per point goes (validation, columns, the block writer) and
+PostgreSQL's for the same writes (docs/metric-store.md has the figures and what they mean).
+Then, for 2 and then 1 ingester processes at once (each against a fresh PostgreSQL database):
 publishes metric events to a Redis stream from another process, as workers would, then lets
 the real ingesters drain the backlog and reports points/s end to end, the CPU each side spent
 per point (ingester processes vs PostgreSQL backends, read from /proc: where the time goes),
