@@ -4,12 +4,16 @@
     python bench/ingest.py --events 200            # a quicker run
     python bench/ingest.py --mlflow-python /path/to/venv/bin/python   # MLflow side by side
     python bench/ingest.py --only mlflow --mlflow-python ...         # one side only
+    python bench/ingest.py --format points         # events in the older one-object-per-point format
 
 An MLflow venv apart from the project's (MLflow 2.22 needs SQLAlchemy 2.0, not 2.1):
     python -m venv mlflow-venv && mlflow-venv/bin/pip install mlflow==2.22.0 \
         psycopg2-binary==2.9.10 sqlalchemy==2.0.41
 
-For 1 and then 2 ingester processes at once (each against a fresh PostgreSQL database):
+First `ingester_cpu_plan`, for each event format (the columns workers send, and the older
+format): where the ingester's CPU per point goes (validation, columns, the block writer) and
+PostgreSQL's for the same writes (docs/metric-store.md has the figures and what they mean).
+Then, for 2 and then 1 ingester processes at once (each against a fresh PostgreSQL database):
 publishes metric events to a Redis stream from another process, as workers would, then lets
 the real ingesters drain the backlog and reports points/s end to end, the CPU each side spent
 per point (ingester processes vs PostgreSQL backends, read from /proc: where the time goes),
@@ -45,11 +49,19 @@ from sqlalchemy import Engine, select, text
 
 import server.models
 from bench.scaffold import PG, WORKER, emit, running_run, scratch_database
-from runyard.schemas.events import EventAdapter, MetricPoint, MetricsEvent, ReceivedEventAdapter
+from runyard.schemas.events import (
+    Event,
+    EventAdapter,
+    MetricColumnsEvent,
+    MetricPoint,
+    MetricsEvent,
+    ReceivedEventAdapter,
+)
 from runyard.schemas.streams import EVENT_FIELD, events_stream
 from server.db import make_engine, make_session_factory
 from server.ingest.consumer import Ingester, IngestOptions
 from server.ingest.metric_rows import metric_rows
+from server.ingest.writer import write_batch
 from server.metrics.models import MetricSeries
 from server.metrics.service import export_series, get_series
 
@@ -82,21 +94,30 @@ def _points(base: int, n: int) -> list[MetricPoint]:
     ]
 
 
-def _publish(prefix: str, run_id: str, fence: int, events: int, per_event: int) -> None:
+def _event(run_id: str, fence: int, seq: int, per_event: int, fmt: str) -> Event:
+    """One event of `per_event` points: as workers send them (columns), or in the older
+    format (one JSON object per point) that the ingester still reads."""
+    envelope = {
+        "run_id": run_id,
+        "attempt": 1,
+        "fence": fence,
+        "worker": WORKER,
+        "seq": seq,
+        "ts": datetime.now(UTC),
+    }
+    points = _points(seq * per_event, per_event)
+    if fmt == "columns":
+        return MetricColumnsEvent.of_points(points, **envelope)
+    return MetricsEvent(points=points, **envelope)  # type: ignore[arg-type]
+
+
+def _publish(prefix: str, run_id: str, fence: int, events: int, per_event: int, fmt: str) -> None:
     """Runs in its own process, as a worker would (and so off the ingesters' CPU account)."""
     redis = Redis.from_url(REDIS_URL)
     pipe = redis.pipeline(transaction=False)
     for seq in range(events):
-        event = MetricsEvent(
-            run_id=run_id,
-            attempt=1,
-            fence=fence,
-            worker=WORKER,
-            seq=seq,
-            ts=datetime.now(UTC),
-            points=_points(seq * per_event, per_event),
-        )
-        pipe.xadd(events_stream(prefix), {EVENT_FIELD: event.model_dump_json()})
+        event = _event(run_id, fence, seq, per_event, fmt)
+        pipe.xadd(events_stream(prefix), {EVENT_FIELD: EventAdapter.dump_json(event)})
         if seq % 50 == 49:
             pipe.execute()
     pipe.execute()
@@ -172,7 +193,8 @@ def _bench_runyard(args: argparse.Namespace, ingesters: int, final: bool) -> Non
             spawn = multiprocessing.get_context("spawn")
             started = time.perf_counter()
             publisher = spawn.Process(
-                target=_publish, args=(prefix, run_id, fence, args.events, args.points_per_event)
+                target=_publish,
+                args=(prefix, run_id, fence, args.events, args.points_per_event, args.format),
             )
             publisher.start()
             publisher.join()
@@ -231,6 +253,7 @@ def _bench_runyard(args: argparse.Namespace, ingesters: int, final: bool) -> Non
             total / elapsed,
             "points/s",
             ">= 300000",
+            format=args.format,
             points=stored,
             events=args.events,
             points_per_event=args.points_per_event,
@@ -259,45 +282,62 @@ def _bench_runyard(args: argparse.Namespace, ingesters: int, final: bool) -> Non
 
 
 def _cpu_plan(args: argparse.Namespace) -> None:
-    """Where the ingester's own time goes, per point, on one batch in this process: reading
-    JSON into events (pydantic), and turning them into per-series columns."""
-    events = [
-        MetricsEvent(
-            run_id="r",
-            attempt=1,
-            fence=1,
-            worker=WORKER,
-            seq=s,
-            ts=datetime.now(UTC),
-            points=_points(s * 1000, 1000),
+    """Where the time goes, per point, for each event format: this process reads a few batches
+    as the ingester does (pydantic's validate_json of each entry, then the batch's per-series
+    columns) and writes them with the ingester's writer into a fresh database, timing its own
+    CPU for each stage and PostgreSQL's backend (from /proc) for the writes. Redis reads and the
+    acknowledgements are not in it (they are in the end-to-end figures)."""
+    batches = 5
+    per_event = args.points_per_event
+    for fmt in ("columns", "points"):
+        with scratch_database("runyard_plan") as (name, engine):
+            server.models.metadata.create_all(engine)
+            session_factory = make_session_factory(engine)
+            run_id, fence = _make_run(session_factory)
+            payloads = [
+                [
+                    EventAdapter.dump_json(
+                        _event(run_id, fence, b * args.batch_size + i, per_event, fmt)
+                    )
+                    for i in range(args.batch_size)
+                ]
+                for b in range(batches)
+            ]
+            n = batches * args.batch_size * per_event
+            spent = {"validate_json": 0.0, "columns": 0.0, "write": 0.0, "postgres": 0.0}
+            with session_factory() as session:
+                session.connection()
+                backends = _backends(engine, name)
+                session.rollback()
+                for payload in payloads:
+                    t0 = time.process_time()
+                    # Kept alive as a batch is in the ingester (so the garbage collector's
+                    # passes over them are counted, as they are there).
+                    parsed = [ReceivedEventAdapter.validate_json(p) for p in payload]
+                    t1 = time.process_time()
+                    rows = metric_rows(parsed)
+                    t2 = time.process_time()
+                    pg_before = _cpu_seconds(backends)
+                    write_batch(session, parsed, rows)
+                    t3 = time.process_time()
+                    spent["postgres"] += _cpu_seconds(backends) - pg_before
+                    spent["validate_json"] += t1 - t0
+                    spent["columns"] += t2 - t1
+                    spent["write"] += t3 - t2
+        per_point = {f"{k}_us_per_point": round(v / n * 1e6, 3) for k, v in spent.items()}
+        ingester = spent["validate_json"] + spent["columns"] + spent["write"]
+        emit(
+            "ingester_cpu_plan",
+            ingester / n * 1e6,
+            "us/point",
+            "",
+            format=fmt,
+            points=n,
+            **per_point,
+            note="value: the ingester's CPU per point (validate_json + columns + write, the "
+            "last being the block writer's Python: merging, encoding and deflating blocks, "
+            "rollups, building statements); postgres: its backend's CPU for the same writes",
         )
-        for s in range(args.batch_size)
-    ]
-    payloads = [EventAdapter.dump_json(e) for e in events]
-    n = len(events) * 1000
-    t0 = time.process_time()
-    # The baseline: a pydantic model per point. Kept alive as a batch is in the ingester
-    # (so the garbage collector's passes over them are counted, as they are there).
-    models = [EventAdapter.validate_json(p) for p in payloads]
-    t1 = time.process_time()
-    del models
-    parsed = [ReceivedEventAdapter.validate_json(p) for p in payloads]
-    t2 = time.process_time()
-    metric_rows(parsed)
-    t3 = time.process_time()
-    emit(
-        "ingester_cpu_plan",
-        (t3 - t1) / n * 1e6,
-        "us/point",
-        "",
-        validate_json_us_per_point=round((t2 - t1) / n * 1e6, 3),
-        validate_json_into_models_us_per_point=round((t1 - t0) / n * 1e6, 3),
-        columns_us_per_point=round((t3 - t2) / n * 1e6, 3),
-        note="validate_json is what the ingester does (points as dicts); into_models is the "
-        "same JSON read into a MetricPoint model per point, as before. The rest of the "
-        "ingester's CPU per point (above) is Redis reads and the block writer; PostgreSQL's is "
-        "postgres_us_per_point",
-    )
 
 
 def _read_figures(args: argparse.Namespace, session_factory, run_id: str, total: int) -> None:  # type: ignore[no-untyped-def]
@@ -502,6 +542,12 @@ def main() -> None:
         "--mlflow-events", type=int, default=100, help="events sent to MLflow (it is slower)"
     )
     parser.add_argument("--only", choices=["runyard", "mlflow"], help="one side only")
+    parser.add_argument(
+        "--format",
+        choices=["columns", "points"],
+        default="columns",
+        help="the metric events published: columns (what workers send) or the older format",
+    )
     args = parser.parse_args()
     if args.only != "mlflow":
         _cpu_plan(args)

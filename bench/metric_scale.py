@@ -2,16 +2,20 @@
 
     python bench/metric_scale.py                  # 1M and 100M points (3.5 GB of disk at 100M)
     python bench/metric_scale.py --sizes 1000000  # a quick run
-    python bench/metric_scale.py --billion        # also 1B points (~35 GB of disk, hours)
+    python bench/metric_scale.py --billion        # also 1B points (~20 GB of disk, ~15 min)
 
 For each size, a fresh PostgreSQL database (created and dropped here) is seeded directly in SQL,
-not through the ingester: 10,000 series in 100 runs, built by INSERT ... SELECT over
-generate_series, one whole block (256 points) per row, written by PostgreSQL itself in the block
-format (uncompressed: `float8send`, `int4send`; see server/metrics/blocks.py), with the fine and
-coarse rollups and the summaries the ingester would have kept (the values have a known shape,
-a falling trend with one spike per 64-step bucket, so every extreme is known without reading the
-points). One series (run 0's `loss`) is 102,400 points at every size; the rest of the points are
-spread evenly over the other 9,999. Then, at each size:
+not through the ingester: 10,000 series in 100 runs, one whole block (256 points) per row, in
+the block format (uncompressed: `float8send`, `int4send`; see server/metrics/blocks.py), with
+the fine and coarse rollups and the summaries the ingester would have kept (the values have a
+known shape, a falling trend with one spike per 64-step bucket, so every extreme is known
+without reading the points). One series (run 0's `loss`) is 102,400 points at every size; the
+rest of the points are spread evenly over the other 9,999. A value depends on its series only
+through mod(series id, 7), so PostgreSQL builds each distinct series' blocks and rollups once
+(8 shapes: `_TEMPLATE_TABLES`) and copies them to every series with INSERT ... SELECT: the same
+rows as building every series' own, without encoding 2 float8 values per point. The secondary
+indexes are dropped during the copy and built after it; the tables are UNLOGGED (no WAL for a
+throwaway database; reads are the same). Then, at each size:
 
 - the downsampled read of that series, through `server.metrics.service.get_series` (the
   function behind GET /runs/{id}/metrics/{key}), p50 over `--queries` reads;
@@ -20,13 +24,11 @@ spread evenly over the other 9,999. Then, at each size:
   summaries; this is the query that serves them.
 
 Each figure is compared with the smallest size's in the same run (`vs_smallest`; the target is
-within 20 %). Disk (measured): 35 bytes a point with indexes, uncompressed blocks ~4.1 KB per
-256 points plus one fine rollup row per 64 points, so ~35 MB at 1M, 3.5 GB at 100M and ~35 GB
-at 1B (the ingester's deflated blocks take ~14 bytes a point). Tables are UNLOGGED (no WAL for a
-throwaway database; reads are the same). Seeding runs two statements at once (one per half of
-the series): 100M points took 500 s on the shared two-core machine (load ~15), nearly all of it
-PostgreSQL encoding 200M float8 values and writing 3.5 GB; 1B takes ten times as long, so it is
-behind --billion.
+within 20 %). Disk and time (measured on the shared two-core machine, load 14-18, 2026-12-02):
+1M points 27.5 MB (27.7 bytes a point) in 14 s; 100M 3.46 GB (34.6) in 125 s; 1B 19.4 GB (19.4)
+in 829 s. So 1B needs ~20 GB free for the database, plus room for the index builds' sort files
+(a few GB); the database is dropped at the end. (Blocks here are uncompressed, 16 bytes a
+point; the ingester's deflated blocks take ~14 bytes a point with everything.)
 """
 
 import argparse
@@ -40,7 +42,7 @@ from pathlib import Path
 # Runnable as `python bench/metric_scale.py` from a checkout that is not pip-installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 import server.models
@@ -120,41 +122,65 @@ _FLAGS = DENSE_STEPS | ONE_EPOCH | ONE_WRITER
 _HEADER_HEX = f"{FORMAT_VERSION:02x}{_FLAGS:02x}"
 
 # Column order of an uncompressed block with DENSE_STEPS, ONE_EPOCH and ONE_WRITER: header,
-# values, the epoch once, wall times, the attempt once, the seq once.
-_SEED_BLOCKS = f"""
-INSERT INTO metric_blocks (series_id, first_step, last_step, points, last_attempt, last_seq, data)
-SELECT l.sid, b.first, b.first + b.n - 1, b.n, 1, 0,
+# values, the epoch once, wall times, the attempt once, the seq once. A point's value depends on
+# its series only through mod(sid, 7) (scale_value), so every series of one length and one
+# residue has the same blocks and rollups, bit for bit: they are built once per (residue,
+# length) in these template tables (8 of them: 7 residues of the 9,999 equal series, and the
+# probe) and then copied to every series. The rows are the same as building each series' own;
+# PostgreSQL then spends its time writing them, not encoding 2 float8 values per point.
+_TEMPLATE_TABLES = f"""
+CREATE TABLE scale_shapes AS SELECT DISTINCT mod(sid, 7) AS m, n FROM scale_lengths;
+CREATE TABLE scale_block_templates AS
+SELECT h.m, h.n AS len, b.first, b.first + b.n - 1 AS last, b.n,
        decode('{_HEADER_HEX}', 'hex') || int4send(b.n::int)
-       || (SELECT string_agg(float8send(scale_value(l.sid, s)), ''::bytea ORDER BY s)
+       || (SELECT string_agg(float8send(scale_value(h.m, s)), ''::bytea ORDER BY s)
            FROM generate_series(b.first, b.first + b.n - 1) s)
        || int4send(0)
        || (SELECT string_agg(float8send(scale_wall(s)), ''::bytea ORDER BY s)
            FROM generate_series(b.first, b.first + b.n - 1) s)
-       || int4send(1) || int8send(0::bigint)
-FROM scale_lengths l
+       || int4send(1) || int8send(0::bigint) AS data
+FROM scale_shapes h
 CROSS JOIN LATERAL (
-  SELECT k * {BLOCK_POINTS} AS first, least({BLOCK_POINTS}, l.n - k * {BLOCK_POINTS}) AS n
-  FROM generate_series(0, (l.n - 1) / {BLOCK_POINTS}) k
-) b
+  SELECT k * {BLOCK_POINTS} AS first, least({BLOCK_POINTS}, h.n - k * {BLOCK_POINTS}) AS n
+  FROM generate_series(0, (h.n - 1) / {BLOCK_POINTS}) k
+) b;
+"""
+
+_SEED_BLOCKS = """
+INSERT INTO metric_blocks (series_id, first_step, last_step, points, last_attempt, last_seq, data)
+SELECT l.sid, t.first, t.last, t.n, 1, 0, t.data
+FROM scale_lengths l
+JOIN scale_block_templates t ON t.m = mod(l.sid, 7) AND t.len = l.n
 WHERE l.sid BETWEEN :lo AND :hi
-ORDER BY l.sid, b.first
+ORDER BY l.sid, t.first
 """
 
 
-def _seed_rollups(table: str, width: int) -> str:
-    """Rows of one rollup tier, extremes by scale_low and scale_high."""
+def _rollup_templates(table: str, width: int) -> str:
+    """One rollup tier's rows per (residue, length), extremes by scale_low and scale_high."""
+    return f"""
+CREATE TABLE {table}_templates AS
+SELECT h.m, h.n AS len, c AS bucket, e.last, e.low, scale_value(h.m, e.low) AS low_value,
+       scale_wall(e.low) AS low_wall, e.high, scale_value(h.m, e.high) AS high_value,
+       scale_wall(e.high) AS high_wall
+FROM scale_shapes h
+CROSS JOIN LATERAL generate_series(0, (h.n - 1) / {width}) c
+CROSS JOIN LATERAL (SELECT c * {width} AS first, least(c * {width} + {width - 1}, h.n - 1) AS last) r
+CROSS JOIN LATERAL (SELECT r.last, scale_low(r.first, r.last) AS low,
+                           scale_high(r.first, r.last) AS high) e;
+"""
+
+
+def _seed_rollups(table: str) -> str:
     return f"""
 INSERT INTO {table} (series_id, bucket, last_step, min_step, min_value, min_epoch,
                      min_wall_time, max_step, max_value, max_epoch, max_wall_time)
-SELECT l.sid, c, e.last, e.low, scale_value(l.sid, e.low), 0, scale_wall(e.low),
-       e.high, scale_value(l.sid, e.high), 0, scale_wall(e.high)
+SELECT l.sid, t.bucket, t.last, t.low, t.low_value, 0, t.low_wall, t.high, t.high_value, 0,
+       t.high_wall
 FROM scale_lengths l
-CROSS JOIN LATERAL generate_series(0, (l.n - 1) / {width}) c
-CROSS JOIN LATERAL (SELECT c * {width} AS first, least(c * {width} + {width - 1}, l.n - 1) AS last) r
-CROSS JOIN LATERAL (SELECT r.last, scale_low(r.first, r.last) AS low,
-                           scale_high(r.first, r.last) AS high) e
+JOIN {table}_templates t ON t.m = mod(l.sid, 7) AND t.len = l.n
 WHERE l.sid BETWEEN :lo AND :hi
-ORDER BY l.sid, c
+ORDER BY l.sid, t.bucket
 """
 
 
@@ -196,10 +222,15 @@ def _seed(engine: Engine, run_ids: list[str], total: int) -> dict[str, object]:
         )
         conn.execute(text(_SEED_SERIES))
     started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_TEMPLATE_TABLES)
+        conn.exec_driver_sql(_rollup_templates("metric_rollups", ROLLUP_WIDTH))
+        conn.exec_driver_sql(_rollup_templates("metric_coarse_rollups", COARSE_ROLLUP_WIDTH))
+        secondary = _drop_secondary_indexes(conn)
     statements = [
         text(_SEED_BLOCKS),
-        text(_seed_rollups("metric_rollups", ROLLUP_WIDTH)),
-        text(_seed_rollups("metric_coarse_rollups", COARSE_ROLLUP_WIDTH)),
+        text(_seed_rollups("metric_rollups")),
+        text(_seed_rollups("metric_coarse_rollups")),
     ]
     halves = [(1, SERIES // 2), (SERIES // 2 + 1, SERIES)]
 
@@ -209,6 +240,9 @@ def _seed(engine: Engine, run_ids: list[str], total: int) -> dict[str, object]:
                 conn.execute(statement, {"lo": lo, "hi": hi})
 
     _in_threads([lambda lo=lo, hi=hi: seed_half(lo, hi) for lo, hi in halves])
+    with engine.begin() as conn:
+        for definition in secondary:
+            conn.exec_driver_sql(definition)
     seconds = time.perf_counter() - started
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in TABLES:
@@ -218,6 +252,23 @@ def _seed(engine: Engine, run_ids: list[str], total: int) -> dict[str, object]:
             int(conn.scalar(text(f"SELECT pg_total_relation_size('{t}')")) or 0) for t in TABLES
         )
     return {"points": points, "seed_seconds": round(seconds, 1), "bytes": size}
+
+
+def _drop_secondary_indexes(conn: Connection) -> list[str]:
+    """Drops the metric tables' indexes that no constraint needs, returning how to make them
+    again: built once after the copy, they cost a sort instead of a B-tree insert per row.
+    (The primary keys stay: the rows arrive in their order, so those inserts are appends.)"""
+    rows = conn.execute(
+        text(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i"
+            " WHERE i.tablename = ANY(:tables) AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+            " WHERE c.conname = i.indexname)"
+        ),
+        {"tables": list(TABLES)},
+    ).all()
+    for name, _ in rows:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [definition for _, definition in rows]
 
 
 def _in_threads(jobs: list[Callable[[], None]]) -> None:

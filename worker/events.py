@@ -36,8 +36,8 @@ from runyard.schemas import (
     Event,
     EventAdapter,
     LogEvent,
+    MetricColumnsEvent,
     MetricPoint,
-    MetricsEvent,
     RunState,
     StateEvent,
 )
@@ -316,7 +316,8 @@ class EventPublisher:
     def _flush_metrics_locked(self) -> None:
         if self._metrics:
             points, self._metrics = self._metrics, []
-            self._send(MetricsEvent(points=points, **self._next()))  # type: ignore[arg-type]
+            # As columns: the ingester then reads a batch without a Python object per point.
+            self._send(MetricColumnsEvent.of_points(points, **self._next()))
 
     def log(self, stream: Literal["stdout", "stderr", "system"], lines: list[str]) -> None:
         with self._lock:

@@ -404,6 +404,9 @@ def _summary(
 
 
 def _apply(conn: Connection, writes: _Writes) -> None:
+    if conn.dialect.name == "postgresql":
+        _apply_as_arrays(conn, writes)
+        return
     if writes.deleted:
         conn.execute(_DELETE_BLOCK, writes.deleted)
     if writes.blocks:
@@ -412,5 +415,89 @@ def _apply(conn: Connection, writes: _Writes) -> None:
         conn.execute(UPSERT_FINE, writes.fine)
     if writes.coarse:
         conn.execute(UPSERT_COARSE, writes.coarse)
+    if writes.summaries:
+        conn.execute(_UPDATE_SUMMARY, writes.summaries)
+
+
+_BLOCK_TYPES = {
+    "series_id": "bigint",
+    "first_step": "bigint",
+    "last_step": "bigint",
+    "points": "integer",
+    "last_attempt": "integer",
+    "last_seq": "bigint",
+    "data": "bytea",
+}
+_ROLLUP_TYPES = {
+    "series_id": "bigint",
+    "bucket": "bigint",
+    "last_step": "bigint",
+    "min_step": "bigint",
+    "min_value": "float8",
+    "min_epoch": "integer",
+    "min_wall_time": "float8",
+    "max_step": "bigint",
+    "max_value": "float8",
+    "max_epoch": "integer",
+    "max_wall_time": "float8",
+}
+
+
+def _unnest_upsert(table: str, types: dict[str, str], key: tuple[str, ...]) -> Any:
+    """An upsert of many rows given as one array per column: one statement for a batch's
+    thousands of blocks or rollups, instead of a statement (and its parameters' Python) per
+    row, which cost the ingester more CPU than everything else it does per point."""
+    names = list(types)
+    # bytea travels as hex text (see _as_columns), decoded here.
+    arrays = ", ".join(f"CAST(:{c} AS {'text' if t == 'bytea' else t}[])" for c, t in types.items())
+    picked = ", ".join(
+        f"decode(u.{c}, 'hex')" if t == "bytea" else f"u.{c}" for c, t in types.items()
+    )
+    updates = ", ".join(f"{c} = excluded.{c}" for c in names if c not in key)
+    return text(
+        f"INSERT INTO {table} ({', '.join(names)}) SELECT {picked}"
+        f" FROM unnest({arrays}) AS u({', '.join(names)})"
+        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    )
+
+
+_PG_UPSERT_BLOCKS = _unnest_upsert("metric_blocks", _BLOCK_TYPES, ("series_id", "first_step"))
+_PG_UPSERT_FINE = _unnest_upsert("metric_rollups", _ROLLUP_TYPES, ("series_id", "bucket"))
+_PG_UPSERT_COARSE = _unnest_upsert("metric_coarse_rollups", _ROLLUP_TYPES, ("series_id", "bucket"))
+_PG_DELETE_BLOCKS = text(
+    "DELETE FROM metric_blocks b USING unnest(CAST(:series_id AS bigint[]),"
+    " CAST(:first_step AS bigint[])) AS d(series_id, first_step)"
+    " WHERE b.series_id = d.series_id AND b.first_step = d.first_step"
+)
+
+
+def _as_columns(rows: list[dict[str, Any]], names: Iterable[str]) -> dict[str, Any]:
+    """One parameter per column, each as one array literal string: psycopg's own array
+    adapter spends a regular expression per element (and escapes bytea), more than the rest of
+    a row costs. Blocks' bytes go as hex, which needs no quoting."""
+    return {
+        name: "{" + ",".join(r[name].hex() for r in rows) + "}"
+        if name == "data"
+        else _array_literal(rows, name)
+        for name in names
+    }
+
+
+def _array_literal(rows: list[dict[str, Any]], name: str) -> str:
+    # repr of a float reads back as the same float8 (nan, inf and -inf included); of an int,
+    # as itself.
+    return "{" + ",".join("NULL" if r[name] is None else repr(r[name]) for r in rows) + "}"
+
+
+def _apply_as_arrays(conn: Connection, writes: _Writes) -> None:
+    """The same writes as `_apply`, each table's rows in one statement (PostgreSQL)."""
+    if writes.deleted:
+        conn.execute(_PG_DELETE_BLOCKS, _as_columns(writes.deleted, ("series_id", "first_step")))
+    if writes.blocks:
+        conn.execute(_PG_UPSERT_BLOCKS, _as_columns(writes.blocks, _BLOCK_TYPES))
+    if writes.fine:
+        conn.execute(_PG_UPSERT_FINE, _as_columns(writes.fine, _ROLLUP_TYPES))
+    if writes.coarse:
+        conn.execute(_PG_UPSERT_COARSE, _as_columns(writes.coarse, _ROLLUP_TYPES))
     if writes.summaries:
         conn.execute(_UPDATE_SUMMARY, writes.summaries)

@@ -16,11 +16,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from runyard.schemas.events import NO_EPOCH as WIRE_NO_EPOCH
+
 Int64s = npt.NDArray[np.int64]
 Float64s = npt.NDArray[np.float64]
 
-NO_EPOCH = -1
-"""How a point without an epoch is held in the int64 epoch column."""
+# How a point without an epoch is held in the int64 epoch column: the wire's own marker, so a
+# MetricColumnsEvent's epoch column is taken as it is.
+NO_EPOCH = WIRE_NO_EPOCH
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The ingester against real Redis and both SQL backends: batches, idempotence, dead letters."""
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from runyard.schemas.events import StateEvent
+from runyard.schemas.events import EventAdapter, MetricColumnsEvent, StateEvent
 from runyard.schemas.states import RunState
 from runyard.schemas.streams import EVENT_FIELD, INGEST_GROUP, events_stream, run_channel
 from server.db import make_session_factory
@@ -131,6 +132,27 @@ def test_invalid_entries_are_dead_lettered_and_the_rest_is_stored(
     drain(ingester)
     assert ingester.redis.xlen(dead_letter_stream(ingester.prefix)) == 3
     assert len(stored_points(session, run.id)) == 3
+
+
+def test_a_stream_of_both_metric_formats_is_stored_and_a_malformed_columnar_entry_dead_lettered(
+    ingester: Ingester, run: Run, session: Session
+) -> None:
+    # During an upgrade a stream holds older workers' events (a JSON object per point) and
+    # newer ones' (columns); the newer attempt's points win whichever format carried them.
+    older = metrics_event(run, 0, range(0, 300))
+    newer = metrics_event(run, 0, range(100, 150), attempt=2, offset=-1000)
+    columns = MetricColumnsEvent.of_points(
+        newer.points, **newer.model_dump(exclude={"kind", "points"})
+    )
+    broken = json.loads(EventAdapter.dump_json(columns)) | {"counts": [49]}
+    publish(ingester.redis, ingester.prefix, older, columns)
+    ingester.redis.xadd(events_stream(ingester.prefix), {EVENT_FIELD: json.dumps(broken)})
+    drain(ingester)
+    expected = [(s, float(s - 1000 if 100 <= s < 150 else s)) for s in range(300)]
+    assert stored_points(session, run.id) == expected
+    dead = ingester.redis.xrange(dead_letter_stream(ingester.prefix))
+    assert len(dead) == 1
+    assert b"49 points need 392" in dead[0][1][b"reason"]
 
 
 def test_events_of_unknown_runs_are_dead_lettered(

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from runyard.schemas.events import EventAdapter, MetricPoint, MetricsEvent, ReceivedEventAdapter
+from runyard.schemas.events import (
+    AnyEvent,
+    EventAdapter,
+    MetricColumnsEvent,
+    MetricPoint,
+    MetricsEvent,
+    ReceivedEventAdapter,
+)
 from server.live.cursor import Cursor
 from server.live.feed import since
 from server.metrics.blocks import BLOCK_POINTS, decode_block, encode_block
@@ -103,6 +110,27 @@ def _event(run: Run, spec: dict) -> MetricsEvent:
             for p in spec["points"]
         ],
     )
+
+
+FORMATS = ("sent", "points", "columns", "mixed")
+"""How a batch's events reach the writer: as sent (MetricsEvent models); off the stream in
+the older format (points as dicts), or in the columnar one workers send; or both formats in
+one batch, as during an upgrade."""
+
+
+def _delivered(events: list[MetricsEvent], fmt: str) -> list[AnyEvent]:
+    def columns(event: MetricsEvent) -> bytes:
+        envelope = event.model_dump(exclude={"kind", "points"})
+        return EventAdapter.dump_json(MetricColumnsEvent.of_points(event.points, **envelope))
+
+    if fmt == "sent":
+        return list(events)
+    read = []
+    for index, event in enumerate(events):
+        as_columns = fmt == "columns" or (fmt == "mixed" and index % 2 == 0)
+        payload = columns(event) if as_columns else EventAdapter.dump_json(event)
+        read.append(ReceivedEventAdapter.validate_json(payload))
+    return read
 
 
 @pytest.fixture
@@ -195,7 +223,10 @@ def _followed(session: Session, run_id: str) -> dict[tuple[str, int], object]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(history=histories(), off_the_stream=st.lists(st.booleans(), min_size=5, max_size=5))
+@given(
+    history=histories(),
+    formats=st.lists(st.sampled_from(FORMATS), min_size=5, max_size=5),
+)
 def test_any_delivery_stores_what_the_one_row_per_point_model_stores(
     session: Session,
     reference_table: None,
@@ -203,7 +234,7 @@ def test_any_delivery_stores_what_the_one_row_per_point_model_stores(
     make_project: Callable,
     make_run: Callable,
     history: tuple[list[dict], list[list[int]]],
-    off_the_stream: list[bool],
+    formats: list[str],
 ) -> None:
     user, _ = make_user()
     run = make_run(make_project(user), user)
@@ -211,14 +242,7 @@ def test_any_delivery_stores_what_the_one_row_per_point_model_stores(
     conn = session.connection()
     for number, batch in enumerate(batches):
         events = [_event(run, specs[i]) for i in batch]
-        if off_the_stream[number % len(off_the_stream)]:
-            # As the ingester reads them: JSON off the stream, points as dicts.
-            store(
-                session,
-                *(ReceivedEventAdapter.validate_json(EventAdapter.dump_json(e)) for e in events),
-            )
-        else:
-            store(session, *events)
+        store(session, *_delivered(events, formats[number % len(formats)]))
         write_reference(session.connection(), events)
         session.commit()
     conn = session.connection()

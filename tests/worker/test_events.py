@@ -80,7 +80,7 @@ def test_buffered_metrics_precede_a_state_change(redis_client, redis_prefix, tmp
     pub = publisher(Outbox(connect(REDIS_URL), redis_prefix, tmp_path), metric_max_delay=3600)
     pub.metrics([point(0)])
     pub.state(RunState.completed)
-    assert [e.kind for e in stored(redis_client, redis_prefix)] == ["metrics", "state"]
+    assert [e.kind for e in stored(redis_client, redis_prefix)] == ["metric_columns", "state"]
 
 
 def test_an_event_stays_in_the_journal_until_the_ingest_group_has_acknowledged_it(

@@ -109,7 +109,7 @@ def test_metric_notices_become_metric_events_before_the_final_state(ctx, world):
     """
     assert execute(assign(ctx, world.place(), code), ctx) == "completed"
     got = events(ctx)
-    steps = [p.step for e in got if e.kind == "metrics" for p in e.points]
+    steps = [p.step for e in got if e.kind == "metric_columns" for p in e.points]
     assert steps == [0, 1, 2]
     assert got[-1].kind == "state"
 

@@ -18,7 +18,7 @@ from worker.system_metrics import GpuSample, Nvml, ProcessTree, Sample, sample_p
 
 
 def _system_keys(ctx):
-    return {p.key for e in all_events(ctx) if e.kind == "metrics" for p in e.points}
+    return {p.key for e in all_events(ctx) if e.kind == "metric_columns" for p in e.points}
 
 
 def test_a_real_run_produces_cpu_and_memory_series_and_no_gpu_series(ctx, world, tmp_path):
