@@ -76,3 +76,15 @@ def test_the_hyperparameters_key_is_named_on_the_module_and_old_keys_still_load(
     old_style = str(tmp_path / "old.ckpt")
     torch.save(checkpoint, old_style)
     assert RegressionModel.load_from_checkpoint(old_style).hparams.hidden == 6
+
+
+def test_save_top_k_zero_with_a_monitor_and_save_last_keeps_only_last(tmp_path: Any) -> None:
+    from trainer_core.callbacks import ModelCheckpoint
+
+    checkpoint = ModelCheckpoint(
+        dirpath=str(tmp_path / "ckpt"), monitor="val_loss", save_top_k=0, save_last=True
+    )
+    trainer = quiet_trainer(tmp_path, limit_train_batches=2, logger=False, callbacks=[checkpoint])
+    trainer.fit(RegressionModel(), loader(), loader())
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["last.ckpt"]
+    assert checkpoint.best_model_path == ""
