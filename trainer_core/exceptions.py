@@ -17,5 +17,8 @@ class MisconfigurationException(TrainerCoreError, ValueError):
     """
 
 
-class CheckpointMismatchError(MisconfigurationException):
-    """A checkpoint that does not belong to the model or trainer it is being loaded into."""
+class CheckpointMismatchError(MisconfigurationException, RuntimeError):
+    """A checkpoint that does not belong to the model or trainer it is being loaded into.
+
+    Also a RuntimeError, which is what `torch.nn.Module.load_state_dict` raises and what 1.0
+    code catches around `load_from_checkpoint`."""

@@ -77,7 +77,8 @@ class ModelCheckpoint(Callback):
             )
         if save_top_k is not None and save_top_k < -1:
             raise MisconfigurationException(
-                f"ModelCheckpoint(save_top_k={save_top_k}): use -1 (all), 0 (none) or k >= 1."
+                f"ModelCheckpoint(save_top_k={save_top_k}): Must be None or >= -1 "
+                "(-1 keeps all, 0 none, k >= 1 the best k)."
             )
         if monitor is None and save_top_k not in (None, -1, 0, 1):
             raise MisconfigurationException(
@@ -215,6 +216,8 @@ class ModelCheckpoint(Callback):
 
     def _save_top_k(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
         assert self.monitor is not None
+        if self.save_top_k == 0:  # only last.ckpt (save_last) is kept
+            return
         if self.monitor not in metrics:
             raise MisconfigurationException(
                 f"ModelCheckpoint(monitor={self.monitor!r}) could not find {self.monitor!r} among the logged metrics "

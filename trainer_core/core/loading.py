@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import inspect
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-import torch
 from torch import nn
 
 from trainer_core.exceptions import CheckpointMismatchError
+from trainer_core.utilities import cloud_io
 
 _Module = TypeVar("_Module", bound="CheckpointLoadingMixin")
 
 
 class CheckpointLoadingMixin:
     """`Model.load_from_checkpoint(path)`: rebuild from saved hyperparameters, then load weights."""
+
+    # where a checkpoint keeps the module's hyperparameters (Lightning 1.0's key names)
+    CHECKPOINT_HYPER_PARAMS_KEY = "hyper_parameters"
+    CHECKPOINT_HYPER_PARAMS_NAME = "hparams_name"
+    CHECKPOINT_HYPER_PARAMS_TYPE = "hparams_type"
+    # the key Lightning before 0.9 used, still read
+    CHECKPOINT_PAST_HPARAMS_KEYS = ("hparams", "module_arguments")
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
 
@@ -29,27 +37,33 @@ class CheckpointLoadingMixin:
         **kwargs: Any,
     ) -> _Module:
         """Rebuild the module from a checkpoint's hyperparameters (kwargs override) and weights."""
-        checkpoint = torch.load(
-            checkpoint_path, map_location=map_location or "cpu", weights_only=True
-        )
+        checkpoint = cloud_io.load(checkpoint_path, map_location=map_location or "cpu")
         if "state_dict" not in checkpoint:
             raise CheckpointMismatchError(
                 f"{checkpoint_path} has no 'state_dict'; it is not a trainer_core/Lightning checkpoint."
             )
-        saved = dict(checkpoint.get("hyper_parameters") or {})
+        saved = dict(cls._saved_hparams(checkpoint))
         if hparams_file is not None:
             import yaml
 
             with open(hparams_file) as fh:
                 saved.update(yaml.safe_load(fh) or {})
         saved.update(kwargs)
-        model = cls._from_hparams(saved, checkpoint.get("hparams_name"))
+        model = cls._from_hparams(saved, checkpoint.get(cls.CHECKPOINT_HYPER_PARAMS_NAME))
         model.on_load_checkpoint(checkpoint)
         assert isinstance(model, nn.Module)
         load_module_state(
             model, checkpoint["state_dict"], strict=strict, source=str(checkpoint_path)
         )
         return model
+
+    @classmethod
+    def _saved_hparams(cls, checkpoint: Mapping[str, Any]) -> Mapping[str, Any]:
+        for key in (cls.CHECKPOINT_HYPER_PARAMS_KEY, *cls.CHECKPOINT_PAST_HPARAMS_KEYS):
+            if checkpoint.get(key):
+                found = checkpoint[key]
+                return vars(found) if isinstance(found, argparse.Namespace) else found
+        return {}
 
     @classmethod
     def _from_hparams(

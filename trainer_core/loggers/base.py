@@ -18,12 +18,15 @@ The Trainer only calls loggers on global rank 0.
 from __future__ import annotations
 
 import argparse
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
+
+from trainer_core.utilities.distributed import current_rank
 
 
 def sanitize_params(params: Mapping[str, Any] | argparse.Namespace | None) -> dict[str, Any]:
@@ -40,6 +43,8 @@ def sanitize_params(params: Mapping[str, Any] | argparse.Namespace | None) -> di
             value = value.tolist()
         elif isinstance(value, np.generic):
             value = value.item()
+        if isinstance(value, complex):  # no logger backend stores complex numbers
+            value = str(value)
         clean[str(key)] = value
     return clean
 
@@ -52,6 +57,34 @@ def metrics_to_floats(metrics: Mapping[str, Any]) -> dict[str, float]:
             value = value.item()
         out[key] = float(value)
     return out
+
+
+class DummyExperiment:
+    """What a logger's `experiment` is on ranks other than global zero: every method call is
+    accepted and does nothing, so user code like `self.logger.experiment.add_image(...)` runs
+    unchanged in every process of a ddp run."""
+
+    def nop(self, *args: Any, **kwargs: Any) -> None:
+        """Does nothing."""
+
+    def __getattr__(self, _: str) -> Callable[..., None]:
+        return self.nop
+
+    def __getitem__(self, _: Any) -> DummyExperiment:
+        return self
+
+
+def rank_zero_experiment(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Decorates a logger's `experiment` getter: the real object on global rank 0 (built
+    there only), a `DummyExperiment` elsewhere."""
+
+    @functools.wraps(fn)
+    def experiment(self: Any) -> Any:
+        if current_rank() != 0:
+            return DummyExperiment()
+        return fn(self)
+
+    return experiment
 
 
 class LightningLoggerBase(ABC):
@@ -93,6 +126,16 @@ class LightningLoggerBase(ABC):
         self._agg_default_func = agg_default_func
         self._pending_step: int | None = None
         self._pending: list[dict[str, float]] = []
+
+    def update_agg_funcs(
+        self,
+        agg_key_funcs: Mapping[str, Callable[[Sequence[float]], float]] | None = None,
+        agg_default_func: Callable[[Sequence[float]], float] = np.mean,
+    ) -> None:
+        """How metrics logged twice at one step are merged: per key, else the default."""
+        if agg_key_funcs:
+            self._agg_key_funcs.update(agg_key_funcs)
+        self._agg_default_func = agg_default_func
 
     # --- what subclasses provide ----------------------------------------------------------------
     @property
@@ -191,6 +234,14 @@ class LoggerCollection(LightningLoggerBase):
     def experiment(self) -> list[Any]:
         return [logger.experiment for logger in self._logger_iterable]
 
+    def update_agg_funcs(
+        self,
+        agg_key_funcs: Mapping[str, Callable[[Sequence[float]], float]] | None = None,
+        agg_default_func: Callable[[Sequence[float]], float] = np.mean,
+    ) -> None:
+        for logger in self._logger_iterable:
+            logger.update_agg_funcs(agg_key_funcs, agg_default_func)
+
     def agg_and_log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         for logger in self._logger_iterable:
             logger.agg_and_log_metrics(metrics, step)
@@ -225,7 +276,8 @@ class LoggerCollection(LightningLoggerBase):
 
     @property
     def save_dir(self) -> str | None:
-        return self._logger_iterable[0].save_dir if self._logger_iterable else None
+        """None: the loggers of a collection each have their own folder (Lightning 1.0)."""
+        return None
 
     @property
     def name(self) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from trainer_core.loggers.base import LightningLoggerBase, sanitize_params
+from trainer_core.loggers.base import LightningLoggerBase, rank_zero_experiment, sanitize_params
 from trainer_core.loggers.versions import VersionedDirectory, write_hparams_yaml
 
 
@@ -67,7 +67,8 @@ class CSVLogger(VersionedDirectory, LightningLoggerBase):
         self._init_directory(save_dir, name, version)
         self._experiment: ExperimentWriter | None = None
 
-    @property
+    @property  # type: ignore[misc]
+    @rank_zero_experiment
     def experiment(self) -> ExperimentWriter:
         if self._experiment is None:
             self._experiment = ExperimentWriter(self.log_dir)

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from trainer_core.loggers.base import LightningLoggerBase, sanitize_params
+from trainer_core.loggers.base import LightningLoggerBase, rank_zero_experiment, sanitize_params
 from trainer_core.loggers.versions import VersionedDirectory, write_hparams_yaml
 
 
@@ -35,7 +35,8 @@ class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
         self._experiment: Any = None
         self.hparams: dict[str, Any] = {}
 
-    @property
+    @property  # type: ignore[misc]
+    @rank_zero_experiment
     def experiment(self) -> Any:
         if self._experiment is None:
             from torch.utils.tensorboard import SummaryWriter  # imports tensorboard: only when used
@@ -63,8 +64,9 @@ class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
         file_writer.add_summary(exp)
         file_writer.add_summary(ssi)
         file_writer.add_summary(sei)
-        for key, value in (metrics or {}).items():
-            self.experiment.add_scalar(key, value, 0)
+        if metrics:
+            # through log_metrics, so subclasses see the hp_metric row as 1.0's do
+            self.log_metrics(metrics, 0)
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         for key, value in metrics.items():
@@ -92,6 +94,11 @@ class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
         super().save()
         if self._experiment is not None:
             self._experiment.flush()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_experiment"] = None  # the SummaryWriter's thread and open file do not pickle
+        return state
 
     def finalize(self, status: str) -> None:
         self.save()

@@ -22,6 +22,7 @@ from trainer_core.core.module import load_module_state
 from trainer_core.exceptions import CheckpointMismatchError
 from trainer_core.trainer import mid_epoch
 from trainer_core.trainer.hooks import positional_arity
+from trainer_core.utilities import cloud_io
 from trainer_core.version import __version__
 
 if TYPE_CHECKING:
@@ -86,8 +87,10 @@ def dump_checkpoint(trainer: Trainer, weights_only: bool = False) -> dict[str, A
         if trainer.loop_state.mid_epoch:
             checkpoint["loops"]["mid_epoch"] = mid_epoch.dump(trainer)
     if module.hparams:
-        checkpoint["hyper_parameters"] = plain_hparams(module.hparams_initial or module.hparams)
-        checkpoint["hparams_name"] = module._hparams_name or "kwargs"
+        checkpoint[module.CHECKPOINT_HYPER_PARAMS_KEY] = plain_hparams(
+            module.hparams_initial or module.hparams
+        )
+        checkpoint[module.CHECKPOINT_HYPER_PARAMS_NAME] = module._hparams_name or "kwargs"
     datamodule = trainer.datamodule
     if datamodule is not None:
         datamodule.on_save_checkpoint(checkpoint)
@@ -98,7 +101,7 @@ def dump_checkpoint(trainer: Trainer, weights_only: bool = False) -> dict[str, A
 def load_checkpoint_file(path: str, device: torch.device | str = "cpu") -> dict[str, Any]:
     """Open a checkpoint safely (weights_only=True) with a clear error for non-checkpoints."""
     try:
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
+        checkpoint = cloud_io.load(path, map_location=device)
     except FileNotFoundError:
         raise
     except Exception as exc:

@@ -79,6 +79,10 @@ class TrainerTesting:
             trainer._call_setup("test")
             trainer.strategy.setup_environment()
             trainer.strategy.setup(trainer, model)
+            if trainer.logger is not None and trainer.is_global_zero:
+                # as in 1.0, a test run records the hyperparameters it ran with too
+                trainer.logger.log_hyperparams(model.hparams_initial or model.hparams)
+                trainer.logger.save()
             if test_dataloaders is None:
                 source = (
                     datamodule
