@@ -48,8 +48,16 @@ class HyperparametersMixin:
             )
         for key in ignored:
             values.pop(key, None)
-        self._hparams = values
-        self._hparams_initial = copy.deepcopy(values)
+        self._set_hparams(values)
+        self._hparams_initial = copy.deepcopy(self._hparams)
+
+    def _set_hparams(self, values: Any) -> None:
+        # As in Lightning 1.0: a dict is merged into the dict already there (a parent's
+        # save_hyperparameters() and then its subclass's); anything else replaces it.
+        if isinstance(values, dict) and isinstance(self._hparams, dict) and self._hparams:
+            self._hparams.update(values)
+        else:
+            self._hparams = values
 
     @property
     def hparams(self) -> AttributeDict:
@@ -57,8 +65,10 @@ class HyperparametersMixin:
 
     @hparams.setter
     def hparams(self, value: Any) -> None:
-        self._hparams = hp.to_attribute_dict(value)
-        self._hparams_initial = copy.deepcopy(self._hparams)
+        self._set_hparams(hp.to_attribute_dict(value))
+        # the first assignment is what checkpoints and loggers keep, as in Lightning 1.0
+        if not self._hparams_initial:
+            self._hparams_initial = copy.deepcopy(self._hparams)
         self._hparams_name = self._hparams_name or "hparams"
 
     @property

@@ -49,7 +49,12 @@ class CheckpointLoadingMixin:
             with open(hparams_file) as fh:
                 saved.update(yaml.safe_load(fh) or {})
         saved.update(kwargs)
-        model = cls._from_hparams(saved, checkpoint.get(cls.CHECKPOINT_HYPER_PARAMS_NAME))
+        hparams: Any = saved
+        if checkpoint.get(cls.CHECKPOINT_HYPER_PARAMS_TYPE) == "DictConfig":
+            from omegaconf import OmegaConf  # only a module that had an OmegaConf config wrote it
+
+            hparams = OmegaConf.create(saved)
+        model = cls._from_hparams(hparams, checkpoint.get(cls.CHECKPOINT_HYPER_PARAMS_NAME))
         model.on_load_checkpoint(checkpoint)
         assert isinstance(model, nn.Module)
         load_module_state(
@@ -66,9 +71,7 @@ class CheckpointLoadingMixin:
         return {}
 
     @classmethod
-    def _from_hparams(
-        cls: type[_Module], saved: dict[str, Any], hparams_name: str | None
-    ) -> _Module:
+    def _from_hparams(cls: type[_Module], saved: Any, hparams_name: str | None) -> _Module:
         params = inspect.signature(cls.__init__).parameters
         takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
         if hparams_name not in (None, "kwargs") and hparams_name in params:

@@ -18,6 +18,8 @@ class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
     The writer is created lazily on first use, so constructing the logger creates no files.
     """
 
+    NAME_HPARAMS_FILE = "hparams.yaml"
+
     def __init__(
         self,
         save_dir: str,
@@ -48,7 +50,7 @@ class TensorBoardLogger(VersionedDirectory, LightningLoggerBase):
     def log_hyperparams(self, params: Any, metrics: dict[str, float] | None = None) -> None:
         params = sanitize_params(params)
         self.hparams.update(params)
-        write_hparams_yaml(os.path.join(self.log_dir, "hparams.yaml"), self.hparams)
+        write_hparams_yaml(os.path.join(self.log_dir, self.NAME_HPARAMS_FILE), self.hparams)
         writer = self.experiment  # the run's event file exists from its start (Lightning 1.0)
         if not params:
             return

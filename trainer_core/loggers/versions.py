@@ -2,6 +2,9 @@
 
 import os
 import re
+from argparse import Namespace
+
+from trainer_core.core.hparams import is_config_container
 
 _VERSION_DIR = re.compile(r"^version_(\d+)$")
 
@@ -56,6 +59,12 @@ def write_hparams_yaml(path: str, params: dict) -> None:
     import yaml
 
     def plain(value):  # type: ignore[no-untyped-def]
+        if is_config_container(value):
+            from omegaconf import OmegaConf
+
+            value = OmegaConf.to_container(value, resolve=True)
+        if isinstance(value, Namespace):
+            value = vars(value)
         if isinstance(value, dict):
             return {str(k): plain(v) for k, v in value.items()}
         if isinstance(value, list | tuple):

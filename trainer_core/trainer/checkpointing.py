@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from trainer_core.callbacks.base import Callback
-from trainer_core.core.hparams import plain_hparams
+from trainer_core.core.hparams import drop_unpicklable, is_config_container, plain_hparams
 from trainer_core.core.module import load_module_state
 from trainer_core.exceptions import CheckpointMismatchError
 from trainer_core.trainer import mid_epoch
@@ -87,10 +87,12 @@ def dump_checkpoint(trainer: Trainer, weights_only: bool = False) -> dict[str, A
         if trainer.loop_state.mid_epoch:
             checkpoint["loops"]["mid_epoch"] = mid_epoch.dump(trainer)
     if module.hparams:
-        checkpoint[module.CHECKPOINT_HYPER_PARAMS_KEY] = plain_hparams(
-            module.hparams_initial or module.hparams
-        )
+        drop_unpicklable(module.hparams, module.hparams_initial)
+        saved = module.hparams_initial or module.hparams
+        checkpoint[module.CHECKPOINT_HYPER_PARAMS_KEY] = plain_hparams(saved)
         checkpoint[module.CHECKPOINT_HYPER_PARAMS_NAME] = module._hparams_name or "kwargs"
+        if is_config_container(saved):
+            checkpoint[module.CHECKPOINT_HYPER_PARAMS_TYPE] = type(saved).__name__
     datamodule = trainer.datamodule
     if datamodule is not None:
         datamodule.on_save_checkpoint(checkpoint)

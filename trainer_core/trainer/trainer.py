@@ -19,6 +19,7 @@ import torch
 from trainer_core.callbacks.base import Callback
 from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
 from trainer_core.core.datamodule import LightningDataModule
+from trainer_core.core.hparams import drop_unpicklable
 from trainer_core.core.module import LightningModule
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.loggers.base import LightningLoggerBase
@@ -254,6 +255,7 @@ class Trainer(
             self._init_optimizers(model)
             self._resolve_fit_loaders(model, train_dataloader, val_dataloaders, datamodule)
             self._call_hook("on_fit_start")
+            drop_unpicklable(model.hparams, model.hparams_initial)
             if self.logger is not None and self.is_global_zero:
                 self.logger.log_hyperparams(model.hparams_initial or model.hparams)
                 self.logger.log_graph(model)

@@ -5,6 +5,7 @@ import torch
 from trainer_core.attribute_dict import AttributeDict
 from trainer_core.utilities.apply_func import move_data_to_device
 from trainer_core.utilities.distributed import rank_zero_info, rank_zero_only, rank_zero_warn
+from trainer_core.utilities.parsing import is_picklable
 
 # what is available in this build: native AMP (torch.autocast) yes; Apex, TPUs and Horovod are
 # refused on purpose. Lightning 1.0 scripts test these to skip features.
@@ -27,6 +28,7 @@ __all__ = [
     "NATIVE_AMP_AVALAIBLE",
     "TPU_AVAILABLE",
     "AttributeDict",
+    "is_picklable",
     "move_data_to_device",
     "rank_zero_info",
     "rank_zero_only",
