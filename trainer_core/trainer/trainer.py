@@ -43,6 +43,7 @@ from trainer_core.trainer.run_control import TrainerRunControl
 from trainer_core.trainer.states import TrainerState
 from trainer_core.trainer.testing_stage import TrainerTesting
 from trainer_core.trainer.tuning import TrainerTuning
+from trainer_core.trainer.view import TrainerRankResults
 
 
 class Trainer(
@@ -53,6 +54,7 @@ class Trainer(
     TrainerTesting,
     TrainerArgparseMixin,
     TrainerTuning,
+    TrainerRankResults,
     TrainerFlagGuard,
 ):
     """Runs a LightningModule's training, validation and test loops.
