@@ -277,3 +277,11 @@ def test_tune_scales_the_batch_size_then_finds_the_rate(tmp_path: Any) -> None:
     assert model.batch_size == 32
     assert model.hparams.lr != 0.05
     assert trainer.auto_scale_batch_size is True and trainer.auto_lr_find is True
+
+
+def test_tuning_a_multi_process_trainer_is_refused_with_what_to_do(tmp_path: Any) -> None:
+    trainer = quiet_trainer(tmp_path, accelerator="ddp_cpu", num_processes=2)
+    with pytest.raises(pl.MisconfigurationException, match="single-device Trainer"):
+        trainer.tuner.lr_find(BatchSizeModel())
+    with pytest.raises(pl.MisconfigurationException, match="single-device Trainer"):
+        trainer.tuner.scale_batch_size(BatchSizeModel())

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from trainer_core.exceptions import MisconfigurationException
 from trainer_core.trainer.loop_state import LoopState
 
 if TYPE_CHECKING:
@@ -31,6 +32,12 @@ def trial_fits(trainer: Trainer, model: LightningModule, max_steps: int) -> Iter
     (containers, the loop position) is swapped for a copy before the trials, so the snapshot
     keeps the originals untouched.
     """
+    if trainer.world_size > 1:
+        raise MisconfigurationException(
+            f"The tuner runs its trial fits in one process, but this trainer has "
+            f"{trainer.world_size} (strategy {type(trainer.strategy).__name__}). Tune with a "
+            "single-device Trainer, then fit with the distributed one using the values found."
+        )
     saved = dict(vars(trainer))
     weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     own_methods = {name: vars(model)[name] for name in _PATCHABLE if name in vars(model)}
