@@ -6,8 +6,12 @@ CPU, one thread) with batch 32 and 256, first with logger and progress bar off, 
 tqdm bar). The module calls `self.log("train_loss", loss)` every step in both frameworks.
 Time per step is measured from train start to train end (setup excluded), best of
 --repeats runs (interleaved across frameworks). Prints one JSON line per measurement and one per comparison; asserts nothing.
+Hook dispatch is measured on its own twice: `hook_dispatch` (the per-step cost of 8 no-op
+callbacks' batch hooks inside a real fit) and `hook_dispatch_call` (ns per hook call through
+the Trainer's dispatcher, through the batch loop's pre-resolved method lists, and as a direct
+method call, with no training around it).
 
-    python bench/trainer_overhead.py [--steps 600] [--repeats 3]
+    python bench/trainer_overhead.py [--steps 600] [--repeats 3] [--dispatch-only]
 """
 
 from __future__ import annotations
@@ -174,6 +178,65 @@ def measure_hook_dispatch(steps: int, repeats: int, root: str, callbacks: int = 
     )
 
 
+def measure_dispatch_call_cost(callbacks: int = 8, calls: int = 200_000) -> None:
+    """Nanoseconds per hook call, without training around it: one hook (`on_batch_end`,
+    overridden by `callbacks` no-op callbacks and by the module) called through the Trainer's
+    dispatcher (`_call_hook`, what fit/test use between batches), through the per-hook method
+    lists the batch loop resolves once per epoch, and directly as plain method calls."""
+    model = module_class(trainer_core)()
+    model.on_batch_end = lambda: None  # type: ignore[method-assign]
+    extra: list[trainer_core.Callback] = [NoOpBatchHooks() for _ in range(callbacks)]
+    trainer = trainer_core.Trainer(
+        logger=False, checkpoint_callback=False, progress_bar_refresh_rate=0, callbacks=extra
+    )
+    trainer._attach(model, None, stage="fit")  # builds the hook table as fit does
+    per_round = callbacks + 1  # each callback, then the module
+    rounds = max(1, calls // per_round)
+    resolved = trainer._hooks.callback_methods("on_batch_end")  # type: ignore[union-attr]
+    module_hook = trainer._hooks.module_method("on_batch_end")  # type: ignore[union-attr]
+    assert module_hook is not None
+
+    def dispatcher() -> None:
+        for _ in range(rounds):
+            trainer._call_hook("on_batch_end")
+
+    def loop_path() -> None:
+        for _ in range(rounds):
+            for method in resolved:
+                method(trainer, model)
+            module_hook()
+
+    def direct() -> None:
+        for _ in range(rounds):
+            for callback in extra:
+                callback.on_batch_end(trainer, model)
+            model.on_batch_end()
+
+    best: dict[str, float] = {}
+    for _ in range(5):  # interleaved, best of five
+        for name, fn in (("dispatcher", dispatcher), ("loop_path", loop_path), ("direct", direct)):
+            start = time.perf_counter_ns()
+            fn()
+            elapsed = (time.perf_counter_ns() - start) / (rounds * per_round)
+            best[name] = min(best.get(name, float("inf")), elapsed)
+    print(
+        json.dumps(
+            {
+                "bench": "hook_dispatch_call",
+                "hook": "on_batch_end",
+                "callbacks": callbacks,
+                "calls": rounds * per_round,
+                "ns_per_call_dispatcher": round(best["dispatcher"], 1),
+                "ns_per_call_loop_path": round(best["loop_path"], 1),
+                "ns_per_call_direct": round(best["direct"], 1),
+                "dispatcher_extra_ns_per_call": round(best["dispatcher"] - best["direct"], 1),
+                "loop_path_extra_ns_per_call": round(best["loop_path"] - best["direct"], 1),
+            }
+        ),
+        flush=True,
+    )
+
+
 def run_pytorch_lightning(batch_size: int, steps: int, logging_on: bool, root: str) -> float:
     import pytorch_lightning as pl2
 
@@ -203,8 +266,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 256])
+    parser.add_argument(
+        "--dispatch-only", action="store_true", help="only the hook-dispatch measurements"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.dispatch_only:
+        with tempfile.TemporaryDirectory() as root:
+            measure_hook_dispatch(args.steps, args.repeats, root)
+        measure_dispatch_call_cost()
+        return
 
     runners: dict[str, Callable[..., float]] = {
         "plain": run_plain,
@@ -271,6 +342,7 @@ def main() -> None:
                     )
                 print(json.dumps(comparison), flush=True)
         measure_hook_dispatch(args.steps, args.repeats, root)
+    measure_dispatch_call_cost()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 # Stress check that 2-process ddp runs end cleanly: runs the distributed tests' training
 # script (2 ranks, checkpoints and logger on) N times (default 50) and fails
 # on the first run whose exit code is not 0 or whose output shows a rank aborting
-# ("terminate called ...", SIGABRT). Prints one JSON line with the counts.
+# ("terminate called ...", SIGABRT). Prints one JSON line with the counts, and a progress
+# line per run on stderr (a loaded machine may not finish all N; the last line says how far).
 #   bash scripts/stress_ddp_exit.sh [N]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,5 +25,6 @@ for i in $(seq "$N"); do
     exit 1
   fi
   ok=$((ok + 1))
+  echo "stress: run $i of $N clean ($(date -u +%T))" >&2
 done
 echo "{\"bench\": \"ddp_exit_stress\", \"runs\": $N, \"clean\": $ok, \"failed\": 0}"

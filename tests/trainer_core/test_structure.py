@@ -62,3 +62,19 @@ def test_the_private_attribute_check_sees_what_it_forbids(tmp_path: Path) -> Non
         "pl_module._results",
         "self.trainer._stop_request",
     ]
+
+
+def test_strategies_see_the_trainer_only_through_its_typed_view() -> None:
+    """Strategies are typed against `trainer_core.trainer.view.TrainerView`, which lists what
+    they may use; none imports the Trainer class itself or touches callbacks' settings."""
+    offenders = []
+    for path in sorted((PACKAGE / "strategies").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in (
+                "trainer_core.trainer.trainer",
+                "trainer_core.callbacks.progress",
+                "trainer_core.callbacks.model_checkpoint",
+            ):
+                offenders.append(f"{path.name}:{node.lineno}: imports {node.module}")
+    assert offenders == []

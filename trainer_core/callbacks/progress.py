@@ -42,6 +42,10 @@ class ProgressBarBase(Callback):
     def on_init_end(self, trainer: Trainer) -> None:
         self._trainer = trainer
 
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str | None = None) -> None:
+        if not trainer.is_global_zero:
+            self.disable()  # every rank has a copy of this bar; only rank 0 draws
+
     @property
     def trainer(self) -> Trainer:
         return self._trainer

@@ -30,7 +30,7 @@ from trainer_core.precision import PrecisionPlugin
 
 if TYPE_CHECKING:
     from trainer_core.core.module import LightningModule
-    from trainer_core.trainer.trainer import Trainer
+    from trainer_core.trainer.view import TrainerView
 
 ReduceOp = str  # "mean" | "sum" | "max" | "min"
 
@@ -82,7 +82,7 @@ class Strategy(ABC):
     def setup_environment(self) -> None:  # noqa: B027 (optional hook)
         """Prepare the process (device selection, process group); called once before setup."""
 
-    def setup(self, trainer: Trainer, module: LightningModule) -> None:
+    def setup(self, trainer: TrainerView, module: LightningModule) -> None:
         """Place the model on the root device; distributed strategies also wrap it."""
         self._lightning_module = module
         module.to(self.root_device)

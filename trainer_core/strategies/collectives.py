@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -90,13 +92,61 @@ def broadcast_module(module: torch.nn.Module, src: int = 0) -> None:
             tensor.copy_(work)
 
 
-def destroy_process_group() -> None:
-    """End this process's process group, if it still has one.
+# How long the rank hosting the rendezvous store waits at teardown for the other ranks to
+# close their groups; a rank that died before the end never reports, so this bounds the wait.
+TEARDOWN_WAIT_S = 30.0
+_CLOSED_KEY = "trainer_core/ranks_closed"
+
+
+def destroy_process_group(wait_for_peers: bool = True, timeout_s: float = TEARDOWN_WAIT_S) -> None:
+    """End this process's process group, in order, if it still has one.
 
     Called when a rank is done (at interpreter exit for script-started ranks, before a spawned
-    rank returns): a gloo/NCCL group left alive until C++ static destruction still owns worker
-    threads, and destroying a joinable std::thread aborts the process ("terminate called
-    without an active exception") after a run that trained fine.
+    rank returns). A gloo/NCCL group, or the TCPStore it rendezvoused through, left alive until
+    C++ static destruction still owns worker threads, and destroying a joinable std::thread
+    aborts the process ("terminate called without an active exception") after a run that
+    trained fine. So every rank ends its group while Python still runs, in this order:
+    1. collect garbage, so DistributedDataParallel reducers (which hold the group) are gone;
+    2. every rank but 0 destroys its group, then tells the store it has;
+    3. rank 0, whose process serves the TCPStore, waits until all have (at most `timeout_s`;
+       skipped with `wait_for_peers=False`, for a run that failed), then destroys its group;
+    4. the last reference to the store goes here, so its threads are joined now, not at exit.
+    The run's collectives are all done by then (every launch ends with a barrier), so no rank
+    can be left waiting on a peer that has already closed.
     """
-    if dist.is_available() and dist.is_initialized():
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    store = _default_store() if world_size > 1 else None
+    gc.collect()
+    try:
+        if rank != 0 or store is None:
+            dist.destroy_process_group()
+            if store is not None:
+                store.add(_CLOSED_KEY, 1)
+            return
+        if wait_for_peers:
+            _wait_for_count(store, world_size - 1, timeout_s)
         dist.destroy_process_group()
+    except RuntimeError:
+        # the store's host already went away (a peer failed and was stopped): nothing to wait for
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    finally:
+        del store
+        gc.collect()
+
+
+def _default_store() -> Any:
+    """The default group's store (torch keeps it privately; None where it does not)."""
+    getter = getattr(dist.distributed_c10d, "_get_default_store", None)
+    try:
+        return getter() if getter is not None else None
+    except (RuntimeError, ValueError):
+        return None
+
+
+def _wait_for_count(store: Any, count: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while store.add(_CLOSED_KEY, 0) < count and time.monotonic() < deadline:
+        time.sleep(0.02)

@@ -25,7 +25,6 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from trainer_core.callbacks.progress import ProgressBarBase
 from trainer_core.precision import PrecisionPlugin
 from trainer_core.strategies import collectives
 from trainer_core.strategies.base import ReduceOp, Strategy
@@ -37,7 +36,7 @@ from trainer_core.strategies.sampler import with_distributed_sampler
 
 if TYPE_CHECKING:
     from trainer_core.core.module import LightningModule
-    from trainer_core.trainer.trainer import Trainer
+    from trainer_core.trainer.view import TrainerView
 
 
 # Points the Trainer may reach on rank 0 only (see the checkpoint section below).
@@ -86,9 +85,10 @@ class DDPStrategy(Strategy):
         self.cluster_environment.check_against(num_nodes, self.processes_per_node)
         self.find_unused_parameters = find_unused_parameters
         self._local_rank = self.cluster_environment.local_rank or 0
-        self._trainer: Trainer | None = None
+        self._trainer: TrainerView | None = None
         self._supervisor: RankSupervisor | None = None
         self._sync_explicitly = False
+        self._run_failed = False  # a failed rank does not wait for its peers at teardown
 
     # --- identity ---------------------------------------------------------------------------
     @property
@@ -130,6 +130,7 @@ class DDPStrategy(Strategy):
             self.share_checkpoint_state(getattr(function, "__self__", None))
             return result
         except BaseException as exc:
+            self._run_failed = True
             if error_file:
                 write_error_file(error_file, self.global_rank, exc)
             if self._supervisor is not None:
@@ -201,21 +202,23 @@ class DDPStrategy(Strategy):
             timeout=env.collective_timeout,
         )
         # the group outlives fit (the script may test() next) but never the interpreter;
-        # registered after the launcher's join, so it runs first (atexit is LIFO)
-        atexit.register(collectives.destroy_process_group)
+        # registered after the launcher's join, so it runs first (atexit is LIFO): rank 0
+        # waits there for the other ranks to close theirs, then the launcher joins them
+        atexit.register(self.end_process_group)
 
-    def setup(self, trainer: Trainer, module: LightningModule) -> None:
+    def end_process_group(self) -> None:
+        """Tear this rank's process group down in order (see `collectives.destroy_process_group`)."""
+        collectives.destroy_process_group(wait_for_peers=not self._run_failed)
+
+    def setup(self, trainer: TrainerView, module: LightningModule) -> None:
         self._trainer = trainer
         self._lightning_module = module
         module.to(self.root_device)
-        if not self.is_global_zero:
-            # only rank 0 draws progress; loggers are called on rank 0 only by the Trainer
-            for callback in trainer.callbacks:
-                if isinstance(callback, ProgressBarBase):
-                    callback.disable()
+        # only rank 0 draws progress (the bar checks the rank itself) and only rank 0 calls the
+        # loggers (the Trainer does): nothing of the trainer's to switch off here
         self._model = self._wrap(trainer, module)
 
-    def _wrap(self, trainer: Trainer, module: LightningModule) -> torch.nn.Module:
+    def _wrap(self, trainer: TrainerView, module: LightningModule) -> torch.nn.Module:
         trains = not trainer.testing and any(p.requires_grad for p in module.parameters())
         self._sync_explicitly = trains and not module.automatic_optimization
         if not trains or self._sync_explicitly:
@@ -311,9 +314,9 @@ class DDPStrategy(Strategy):
     def save_checkpoint(self, checkpoint: dict[str, Any], filepath: str) -> None:
         super().save_checkpoint(checkpoint, filepath)
 
-    def share_checkpoint_state(self, trainer: Any) -> None:
+    def share_checkpoint_state(self, trainer: TrainerView | None) -> None:
         """Every rank adopts rank 0's ModelCheckpoint paths and scores (which it wrote)."""
-        callbacks = getattr(trainer, "checkpoint_callbacks", [])
+        callbacks = trainer.checkpoint_callbacks if trainer is not None else []
         states = self.broadcast([callback.state_dict() for callback in callbacks])
         for callback, state in zip(callbacks, states, strict=True):
             callback.load_state_dict(state)

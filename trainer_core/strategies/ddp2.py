@@ -21,7 +21,7 @@ from trainer_core.strategies.environment import ClusterEnvironment
 if TYPE_CHECKING:
     from trainer_core.core.module import LightningModule
     from trainer_core.precision import PrecisionPlugin
-    from trainer_core.trainer.trainer import Trainer
+    from trainer_core.trainer.view import TrainerView
 
 
 class DDP2Strategy(DDPStrategy):
@@ -42,14 +42,14 @@ class DDP2Strategy(DDPStrategy):
     def num_gpus(self) -> int:
         return len(self._in_node.devices)
 
-    def setup(self, trainer: Trainer, module: LightningModule) -> None:
+    def setup(self, trainer: TrainerView, module: LightningModule) -> None:
         super().setup(trainer, module)
         self._in_node.precision_plugin = self.precision_plugin
         self._in_node._lightning_module = module
         self._in_node._model = module
         self._in_node._router = StepRouter(module, autocast=self.precision_plugin.autocast)
 
-    def _wrap(self, trainer: Trainer, module: LightningModule) -> torch.nn.Module:
+    def _wrap(self, trainer: TrainerView, module: LightningModule) -> torch.nn.Module:
         # replicas cannot live inside DistributedDataParallel: sync gradients ourselves
         self._sync_explicitly = not trainer.testing
         collectives.broadcast_module(module)

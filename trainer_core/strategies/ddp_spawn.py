@@ -17,24 +17,18 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
-from trainer_core.strategies import collectives
 from trainer_core.strategies.ddp import DDPStrategy
 from trainer_core.strategies.environment import ClusterEnvironment
 from trainer_core.strategies.errors import DistributedRunError
 from trainer_core.strategies.launcher import RankProcess, RankSupervisor
 from trainer_core.strategies.process_death import die_with_parent, write_error_file
 
-_CHECKPOINT_FIELDS = (
-    "best_model_path",
-    "best_model_score",
-    "last_model_path",
-    "kth_best_model_path",
-)
+if TYPE_CHECKING:
+    from trainer_core.trainer.view import TrainerView
 
 
 @dataclass(frozen=True)
@@ -55,10 +49,16 @@ class DDPSpawnStrategy(DDPStrategy):
         super().__init__(*args, **kwargs)
         self._in_child = False
 
+    def become_rank(self, local_rank: int) -> None:
+        """In a spawned child: train as `local_rank` (the rendezvous is in the environment)."""
+        self._in_child = True
+        self._local_rank = local_rank
+        self.cluster_environment = ClusterEnvironment.from_env()
+
     def launch(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self._in_child or self.cluster_environment.launched_externally:
             return super().launch(function, *args, **kwargs)
-        trainer = function.__self__  # type: ignore[attr-defined]
+        trainer: TrainerView = function.__self__  # type: ignore[attr-defined]
         env = self._rendezvous_env()
         if trainer.logger is not None:
             env["PL_EXP_VERSION"] = str(trainer.logger.version)  # resolved once, here
@@ -67,8 +67,13 @@ class DDPSpawnStrategy(DDPStrategy):
             payload = self._spawn_and_wait(function, args, kwargs, env, workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        _apply_rank_zero_results(trainer, args[0] if args else None, payload)
-        return payload["result"]
+        if payload is None:  # not node 0: rank 0's results are on another machine
+            return None
+        from trainer_core.trainer.view import RankResults  # the trainer package imports us
+
+        results = RankResults.from_payload(payload)
+        trainer.adopt_rank_results(results, args[0] if args else None)
+        return results.result
 
     def _spawn_and_wait(
         self,
@@ -77,7 +82,7 @@ class DDPSpawnStrategy(DDPStrategy):
         kwargs: dict[str, Any],
         env: dict[str, str],
         workdir: str,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
         context = multiprocessing.get_context("spawn")
         # Plain pickle copies tensors; multiprocessing's pickler (as torch extends it) would put
         # them in shared memory, and every rank would then step the same weights.
@@ -112,7 +117,7 @@ class DDPSpawnStrategy(DDPStrategy):
             supervisor.terminate_all()
             raise DistributedRunError(failure.describe())
         if self.node_rank != 0:
-            return {"result": None}
+            return None
         return torch.load(result_file, map_location="cpu", weights_only=True)
 
 
@@ -126,11 +131,10 @@ def run_spawned_rank(spec: SpawnedRank, work: bytes) -> None:
     function, args, kwargs = pickle.loads(work)
     os.environ.update(spec.env)
     os.environ["LOCAL_RANK"] = str(spec.local_rank)
-    trainer = function.__self__  # type: ignore[attr-defined]
+    trainer: TrainerView = function.__self__  # type: ignore[attr-defined]
     strategy = trainer.strategy
-    strategy._in_child = True
-    strategy._local_rank = spec.local_rank
-    strategy.cluster_environment = ClusterEnvironment.from_env()
+    assert isinstance(strategy, DDPSpawnStrategy)
+    strategy.become_rank(spec.local_rank)
     try:
         result = function(*args, **kwargs)
         strategy.barrier("end of run")
@@ -139,54 +143,9 @@ def run_spawned_rank(spec: SpawnedRank, work: bytes) -> None:
         write_error_file(spec.error_file, strategy.global_rank, exc)
         sys.exit(1)
     if strategy.is_global_zero:
-        torch.save(_rank_zero_results(trainer, result), spec.result_file)
+        from trainer_core.trainer.view import RankResults  # the trainer package imports us
+
+        torch.save(RankResults.of(trainer, result).to_payload(), spec.result_file)
     # every collective is done (the end-of-run barrier and broadcast above): end the group here,
     # in order, rather than leaving its threads to process exit
-    collectives.destroy_process_group()
-
-
-def _rank_zero_results(trainer: Any, result: Any) -> dict[str, Any]:
-    checkpoint = trainer.checkpoint_callback
-    return {
-        "result": result,
-        "state_dict": {
-            k: v.detach().cpu() for k, v in trainer.lightning_module.state_dict().items()
-        },
-        "callback_metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
-        "logged_metrics": dict(trainer.logged_metrics),
-        "current_epoch": trainer.current_epoch,
-        "global_step": trainer.global_step,
-        "checkpoint": (
-            {name: _plain(getattr(checkpoint, name, None)) for name in _CHECKPOINT_FIELDS}
-            if checkpoint is not None
-            else {}
-        ),
-    }
-
-
-def _plain(value: Any) -> Any:
-    return float(value) if isinstance(value, torch.Tensor) else value
-
-
-def _apply_rank_zero_results(trainer: Any, model: Any, payload: dict[str, Any]) -> None:
-    """Make the parent's model and trainer look as if it had trained itself (1.0 behaviour)."""
-    if "state_dict" not in payload:
-        return
-    if model is not None:
-        model.load_state_dict(payload["state_dict"])
-        trainer.model = model
-        model.trainer = trainer
-    trainer.callback_metrics = {k: torch.tensor(v) for k, v in payload["callback_metrics"].items()}
-    trainer.logged_metrics = dict(payload["logged_metrics"])
-    trainer.current_epoch = payload["current_epoch"]
-    trainer.global_step = payload["global_step"]
-    trainer.state = "finished"
-    checkpoint = trainer.checkpoint_callback
-    if isinstance(checkpoint, ModelCheckpoint):
-        for name, value in payload["checkpoint"].items():
-            if value is not None:
-                setattr(
-                    checkpoint,
-                    name,
-                    torch.tensor(value) if name == "best_model_score" else value,
-                )
+    strategy.end_process_group()

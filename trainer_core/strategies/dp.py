@@ -21,7 +21,7 @@ from trainer_core.strategies.single_device import SingleDeviceStrategy
 if TYPE_CHECKING:
     from trainer_core.core.module import LightningModule
     from trainer_core.precision import PrecisionPlugin
-    from trainer_core.trainer.trainer import Trainer
+    from trainer_core.trainer.view import TrainerView
 
 
 def split_batch(batch: Any, devices: Sequence[torch.device]) -> list[Any]:
@@ -104,7 +104,7 @@ class DataParallelStrategy(SingleDeviceStrategy):
     def num_gpus(self) -> int:
         return len(self.devices)
 
-    def setup(self, trainer: Trainer, module: LightningModule) -> None:
+    def setup(self, trainer: TrainerView, module: LightningModule) -> None:
         super().setup(trainer, module)
         self._router = StepRouter(module, autocast=self.precision_plugin.autocast)
 

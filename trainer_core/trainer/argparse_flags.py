@@ -2,7 +2,8 @@
 `Trainer.from_argparse_args(args, **overrides)`, `Trainer.parse_argparser(parser_or_args)`
 and `Trainer.get_init_arguments_and_types()`, read from the Trainer's own signature.
 
-A flag's type comes from its annotation: bool flags take `--flag`, `--flag true|false`;
+A flag's type comes from its annotation: bool flags take `--flag`, `--flag true|false`
+(bool-or-str flags such as `auto_lr_find` also take a name: `--auto_lr_find my_lr`);
 ints, floats and strings parse as such; flags that accept several kinds (`gpus` as an int, a
 string or a list) keep the string unless it reads as an int or float.
 """
@@ -13,14 +14,25 @@ import inspect
 from argparse import ArgumentParser, Namespace
 from typing import Any
 
+_TRUE = ("1", "true", "t", "yes", "y", "on")
+_FALSE = ("0", "false", "f", "no", "n", "off")
+
 
 def _to_bool(text: str) -> bool:
     lowered = str(text).lower()
-    if lowered in ("1", "true", "t", "yes", "y"):
+    if lowered in _TRUE:
         return True
-    if lowered in ("0", "false", "f", "no", "n"):
+    if lowered in _FALSE:
         return False
     raise ValueError(f"expected a boolean, got {text!r}")
+
+
+def _bool_or_text(text: str) -> bool | str:
+    """`--auto_lr_find my_lr` names a field; `--auto_lr_find true|on|0...` is a switch."""
+    lowered = str(text).lower()
+    if lowered in _TRUE or lowered in _FALSE:
+        return _to_bool(text)
+    return text
 
 
 def _number_or_text(text: str) -> Any:
@@ -52,6 +64,10 @@ def add_argparse_args(trainer_cls: type, parent_parser: ArgumentParser) -> Argum
         kinds = {part.strip() for part in annotation.replace("'", "").split("|")}
         if kinds <= {"bool", "None"} and isinstance(default, bool):
             parser.add_argument(f"--{name}", type=_to_bool, nargs="?", const=True, default=default)
+        elif kinds == {"bool", "str"} and isinstance(default, bool):
+            parser.add_argument(
+                f"--{name}", type=_bool_or_text, nargs="?", const=True, default=default
+            )
         elif kinds <= {"int", "None"}:
             parser.add_argument(f"--{name}", type=int, default=default)
         elif kinds <= {"float", "None"}:
@@ -95,3 +111,9 @@ class TrainerArgparseMixin:
     @classmethod
     def get_init_arguments_and_types(cls) -> list[tuple[str, str, Any]]:
         return init_arguments(cls)
+
+    @classmethod
+    def default_attributes(cls) -> dict[str, Any]:
+        """Every constructor flag with its default (`Namespace(**Trainer.default_attributes())`
+        is what an empty command line parses to)."""
+        return {name: default for name, _, default in init_arguments(cls)}

@@ -4,10 +4,17 @@ accepts only at their default, and range checks whose messages say what to pass 
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
 from trainer_core.exceptions import MisconfigurationException
+
+
+class UnknownFlagError(MisconfigurationException, TypeError):
+    """An unknown Trainer keyword: a TypeError as Python raises it (Lightning 1.0 users match
+    its text), and a MisconfigurationException that names the closest known flag."""
+
 
 # Lightning 1.0 flags that trainer_core accepts only at their default value, with the reason.
 UNSUPPORTED_FLAGS: dict[str, tuple[Any, str]] = {
@@ -18,22 +25,38 @@ UNSUPPORTED_FLAGS: dict[str, tuple[Any, str]] = {
         None,
         "truncated BPTT is not implemented; split sequences in training_step",
     ),
-    "auto_lr_find": (False, "trainer.tune() is not implemented"),
-    "auto_scale_batch_size": (False, "trainer.tune() is not implemented"),
     "sync_batchnorm": (False, "needs a distributed strategy, which trainer_core does not have yet"),
     "plugins": (None, "plugins are not supported"),
 }
 
 
-def refuse_unknown_flags(unknown: Mapping[str, Any], known: list[str]) -> None:
+def refuse_unknown_flags(unknown: Mapping[str, Any], known: list[str], owner: str) -> None:
     hints = []
     for name in unknown:
         close = difflib.get_close_matches(name, known, n=1)
         hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    raise MisconfigurationException(
-        f"Unknown Trainer flag(s): {', '.join(hints)}. See the Lightning 1.0 Trainer flags in the "
-        "trainer_core README section."
+    raise UnknownFlagError(
+        f"{owner}.__init__() got an unexpected keyword argument {hints[0]}"
+        + (f"; unknown as well: {', '.join(hints[1:])}" if hints[1:] else "")
+        + ". See the Lightning 1.0 Trainer flags in the trainer_core README section."
     )
+
+
+class TrainerFlagGuard:
+    """Mixed into `Trainer`, last: refuses unknown keywords before `__init__` runs, naming the
+    closest flag. It lives in `__new__` so that `Trainer.__init__`'s signature lists exactly
+    the flags (argparse and `get_init_arguments_and_types` read it, as in Lightning 1.0); an
+    `__init__` that takes `**kwargs` (a subclass passing them on) is left to Python's check."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            params = inspect.signature(cls.__init__).parameters
+            if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+                unknown = {k: v for k, v in kwargs.items() if k not in params}
+                if unknown:
+                    known = [name for name in params if name != "self"]
+                    refuse_unknown_flags(unknown, known, cls.__name__)
+        return super().__new__(cls)
 
 
 def validate_flags(flags: Mapping[str, Any]) -> None:
@@ -43,6 +66,11 @@ def validate_flags(flags: Mapping[str, Any]) -> None:
             raise MisconfigurationException(
                 f"Trainer({flag}={flags[flag]!r}) is not supported: {reason}."
             )
+    if flags["auto_scale_batch_size"] not in (False, True, "power", "binsearch"):
+        raise MisconfigurationException(
+            f"auto_scale_batch_size={flags['auto_scale_batch_size']!r}: use True (same as "
+            "'power'), 'power', 'binsearch' or False."
+        )
     norm = flags["track_grad_norm"]
     if norm not in (-1, "-1") and not (
         norm == "inf" or (isinstance(norm, int | float) and not isinstance(norm, bool) and norm > 0)

@@ -8,7 +8,6 @@ epoch. The per-epoch and per-batch work lives in `training_loop.py` and
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 from collections import deque
@@ -30,7 +29,7 @@ from trainer_core.trainer import checkpointing, evaluation_loop, training_loop
 from trainer_core.trainer.argparse_flags import TrainerArgparseMixin
 from trainer_core.trainer.data_connector import TrainerDataConnector
 from trainer_core.trainer.defaults import build_callbacks, build_logger
-from trainer_core.trainer.flags import refuse_unknown_flags, validate_flags
+from trainer_core.trainer.flags import TrainerFlagGuard, validate_flags
 from trainer_core.trainer.hook_dispatch import HookDispatch
 from trainer_core.trainer.hooks import HookTable, positional_arity
 from trainer_core.trainer.logged_results import ResultStore
@@ -44,6 +43,8 @@ from trainer_core.trainer.properties import TrainerProperties
 from trainer_core.trainer.run_control import TrainerRunControl
 from trainer_core.trainer.states import TrainerState
 from trainer_core.trainer.testing_stage import TrainerTesting
+from trainer_core.trainer.tuning import TrainerTuning
+from trainer_core.trainer.view import TrainerRankResults
 
 
 class Trainer(
@@ -53,6 +54,9 @@ class Trainer(
     TrainerDataConnector,
     TrainerTesting,
     TrainerArgparseMixin,
+    TrainerTuning,
+    TrainerRankResults,
+    TrainerFlagGuard,
 ):
     """Runs a LightningModule's training, validation and test loops.
 
@@ -101,10 +105,10 @@ class Trainer(
         benchmark: bool = False,
         deterministic: bool = False,
         reload_dataloaders_every_epoch: bool = False,
-        auto_lr_find: bool = False,
+        auto_lr_find: bool | str = False,
         replace_sampler_ddp: bool = True,
         terminate_on_nan: bool = False,
-        auto_scale_batch_size: bool = False,
+        auto_scale_batch_size: bool | str = False,
         prepare_data_per_node: bool = True,
         plugins: Any = None,
         amp_backend: str = "native",
@@ -112,12 +116,7 @@ class Trainer(
         distributed_backend: str | None = None,
         automatic_optimization: bool | None = None,
         devices: int | str | list[int] | None = None,
-        **unknown: Any,
     ) -> None:
-        if unknown:
-            refuse_unknown_flags(
-                unknown, list(inspect.signature(Trainer.__init__).parameters)[1:-1]
-            )
         validate_flags(locals())
 
         self.strategy: Strategy = select_strategy(
@@ -162,6 +161,8 @@ class Trainer(
         self.num_nodes = num_nodes
         self.track_grad_norm = track_grad_norm
         self.overfit_batches = overfit_batches
+        self.auto_lr_find = auto_lr_find  # read by tune()
+        self.auto_scale_batch_size = auto_scale_batch_size
         self._automatic_optimization_flag = automatic_optimization
         self.default_root_dir = (
             os.fspath(default_root_dir) if default_root_dir is not None else os.getcwd()
@@ -306,6 +307,7 @@ class Trainer(
         if self.datamodule is not None:
             self.datamodule.setup(stage)
         self._call_callbacks("setup", stage)
+        self.setup(module, stage)
         module.setup(stage)
 
     def _init_optimizers(self, model: LightningModule) -> None:
