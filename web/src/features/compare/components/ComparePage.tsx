@@ -2,7 +2,7 @@
  * params against a metric (brushing an axis filters the table), a scatter of any two columns,
  * and several metrics overlaid over time. One request brings every param and metric summary. */
 import { useQuery } from "@tanstack/react-query";
-import { useMemo, useState, type FormEvent } from "react";
+import { lazy, Suspense, useMemo, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { Empty, ErrorBox, Loading } from "@/components/StatusViews";
 import { useApi } from "@/lib/api";
@@ -12,9 +12,11 @@ import { brushedRows, brushExpression, edge, withBrush, type Brushes } from "../
 import { axisOf, columnsOf, metricColumn, paramColumn, parallelData, scatterData, varyingParams, type Axis, type Column, type CompareRow } from "../hooks/columns";
 import { CompareTableView } from "./CompareTableView";
 import { MetricOverlay } from "./MetricOverlay";
-import { ParallelCoordinates } from "./ParallelCoordinates";
 import { RunPicker } from "./RunPicker";
-import { ScatterPlot } from "./ScatterPlot";
+
+// ECharts is most of this page's code and no other page's: it loads with the page's charts.
+const ParallelCoordinates = lazy(() => import("./ParallelCoordinates").then((m) => ({ default: m.ParallelCoordinates })));
+const ScatterPlot = lazy(() => import("./ScatterPlot").then((m) => ({ default: m.ScatterPlot })));
 
 const label = (r: CompareRow) => `${r.experiment_name} ${shortId(r.id)}`;
 /** Time series of this many runs at most (the first of the table's order): one request each. */
@@ -195,13 +197,15 @@ export function ComparePage() {
               <Empty>These runs logged no metrics yet.</Empty>
             ) : (
               <>
-                <ParallelCoordinates
-                  axes={parallel.axes}
-                  data={parallel.data}
-                  labels={labels}
-                  brushes={brushes}
-                  onBrush={(id, intervals) => setBrushes((b) => withBrush(b, id, intervals))}
-                />
+                <Suspense fallback={<Loading what="chart" />}>
+                  <ParallelCoordinates
+                    axes={parallel.axes}
+                    data={parallel.data}
+                    labels={labels}
+                    brushes={brushes}
+                    onBrush={(id, intervals) => setBrushes((b) => withBrush(b, id, intervals))}
+                  />
+                </Suspense>
                 <BrushChips axes={parallel.axes} brushes={brushes} onClear={() => setBrushes({})} />
               </>
             )}
@@ -214,7 +218,9 @@ export function ComparePage() {
                 {yColumn && <ColumnSelect name="y" columns={columns} value={yColumn.id} onChange={setScatterY} />}
               </header>
               {scatter ? (
-                <ScatterPlot x={scatter.x} y={scatter.y} points={scatter.points} labels={labels} selected={selectedIndex} />
+                <Suspense fallback={<Loading what="chart" />}>
+                  <ScatterPlot x={scatter.x} y={scatter.y} points={scatter.points} labels={labels} selected={selectedIndex} />
+                </Suspense>
               ) : (
                 <Empty>Nothing to plot yet.</Empty>
               )}
