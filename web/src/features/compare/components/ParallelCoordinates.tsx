@@ -29,7 +29,11 @@ function axisOption(axis: Axis, index: number, colours: ReturnType<typeof chartC
     nameTextStyle: { color: colours.fg, fontSize: 11 },
     nameTruncate: { maxWidth: 110 },
     axisLine: { lineStyle: { color: colours.axis } },
-    axisLabel: { color: colours.axis, fontSize: 10 },
+    axisLabel: {
+      color: colours.axis,
+      fontSize: 10,
+      formatter: (v: number | string) => (typeof v === "number" ? String(Number(v.toPrecision(4))) : v),
+    },
     axisTick: { lineStyle: { color: colours.axis } },
   };
   if (axis.type === "category") return { ...common, type: "category" as const, data: axis.categories };
@@ -122,7 +126,7 @@ export function ParallelCoordinates({ axes, data, labels, brushes, onBrush, heig
           {
             type: "parallel",
             lineStyle: { width: 1, opacity: data.length > 200 ? 0.35 : 0.7 },
-            inactiveOpacity: 0.04,
+            inactiveOpacity: 0.06,
             activeOpacity: 1,
             // Progressive drawing splits 1,000 lines over frames; drawing them at once is faster.
             progressive: 0,

@@ -22,7 +22,12 @@ function axisOption(axis: Axis, colours: ReturnType<typeof chartColours>) {
     nameGap: 28,
     nameTextStyle: { color: colours.fg },
     axisLine: { lineStyle: { color: colours.axis } },
-    axisLabel: { color: colours.axis, fontSize: 10, hideOverlap: true },
+    axisLabel: {
+      color: colours.axis,
+      fontSize: 10,
+      hideOverlap: true,
+      formatter: (v: number | string) => (typeof v === "number" ? String(Number(v.toPrecision(4))) : v),
+    },
     splitLine: { lineStyle: { color: colours.grid } },
   };
   if (axis.type === "category") return { ...style, type: "category" as const, data: axis.categories };
