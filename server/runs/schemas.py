@@ -170,7 +170,10 @@ class CompareRow(BaseModel):
     state: RunState
     trial_index: int
     created_at: datetime
-    params: dict[str, Any] = Field(description="the run's flat params (see RunDetail.flat_params)")
+    params: dict[str, Any] = Field(
+        description="the run's flat params (see RunDetail.flat_params) as the filter compares "
+        "them: numbers, text; booleans as 'true'/'false', lists and objects as their JSON text"
+    )
     metrics: dict[str, MetricSummaryCell] = Field(description="each metric key's summary")
 
 

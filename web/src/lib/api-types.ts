@@ -1091,7 +1091,7 @@ export interface components {
             };
             /**
              * Params
-             * @description the run's flat params (see RunDetail.flat_params)
+             * @description the run's flat params (see RunDetail.flat_params) as the filter compares them: numbers, text; booleans as 'true'/'false', lists and objects as their JSON text
              */
             params: {
                 [key: string]: unknown;
