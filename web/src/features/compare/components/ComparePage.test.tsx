@@ -77,7 +77,8 @@ describe("ComparePage", () => {
   it("asks for the chosen runs in one request and draws params that vary against the first metric", async () => {
     const server = serve();
     renderPage(withQueries(<ComparePage />), { path: "/?runs=aaaaaaaa1,bbbbbbbb2,cccccccc3" });
-    expect(await screen.findByTestId("parallel")).toHaveTextContent("params.model.lr | params.trainer.seed | metrics.loss (3 lines)");
+    // The charts are lazy-loaded chunks: on a busy machine they take longer than findBy's 1 s.
+    expect(await screen.findByTestId("parallel", {}, { timeout: 10_000 })).toHaveTextContent("params.model.lr | params.trainer.seed | metrics.loss (3 lines)");
     const post = server.calls.find((r) => r.method === "POST")!;
     expect(await post.json()).toEqual({ run_ids: ["aaaaaaaa1", "bbbbbbbb2", "cccccccc3"], limit: 1000 });
     expect(screen.getByTestId("scatter")).toHaveTextContent("params.model.lr vs metrics.loss: 3 points, 3 selected");
@@ -105,7 +106,7 @@ describe("ComparePage", () => {
     renderPage(withQueries(<ComparePage />));
     await userEvent.type(screen.getByLabelText("Compare runs matching"), "experiment = 'sweep'");
     await userEvent.click(screen.getByRole("button", { name: "Compare matching" }));
-    await screen.findByTestId("parallel");
+    await screen.findByTestId("parallel", {}, { timeout: 10_000 });
     const post = server.calls.find((r) => r.method === "POST")!;
     expect(await post.json()).toEqual({ filter: "experiment = 'sweep'", limit: 1000 });
   });
