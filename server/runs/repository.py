@@ -57,9 +57,11 @@ def list_runs(
     cursor: str | None,
     limit: int,
     filter_text: str | None = None,
+    load: bool = True,
 ) -> tuple[list[tuple[Run, str, Any]], SortKey]:
     """Rows of (run, experiment name, sort value), at most `limit` + 1 of them, and the sort
-    key used. `filter_text` is the filter language of server/runs/filter_expr.py."""
+    key used. `filter_text` is the filter language of server/runs/filter_expr.py. Without
+    `load`, only the ids: rows of (None, "", run id), for callers that read narrow columns."""
     joins = Joins()
     key = sort_key(session, joins, sort)
     condition = None
@@ -103,6 +105,8 @@ def list_runs(
         )
     query = apply_keyset(query, key, cursor, limit)
     page = session.execute(query).all()
+    if not load:
+        return [(None, "", row[0]) for row in page], key  # type: ignore[misc]
     loaded = {
         run.id: (run, name)
         for run, name in session.execute(

@@ -9,9 +9,12 @@ from server.error_responses import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from server.experiments.models import Experiment, RungResult
 from server.pagination import encode_cursor
 from server.runs import repository, service
+from server.runs.compare import compare_table
 from server.runs.listing import column_values, parse_columns
 from server.runs.models import Run, RunTransition
 from server.runs.schemas import (
+    CompareQuery,
+    CompareTable,
     RunDetail,
     RungResultPublic,
     RunPage,
@@ -118,6 +121,14 @@ def list_runs(
         columns=[c.name for c in chosen],
         next_cursor=next_cursor,
     )
+
+
+@router.post("/runs/compare")
+def compare_runs(query: CompareQuery, user: CurrentUser, session: SessionDep) -> CompareTable:
+    """Every flat param and metric summary (last, min, max) of up to 1,000 runs of your
+    projects, chosen by id or by a filter: what the Compare page charts. POST, because 1,000
+    ids do not fit in a URL."""
+    return compare_table(session, user, query)
 
 
 def _detail(session: SessionDep, run: Run) -> RunDetail:

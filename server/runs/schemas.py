@@ -130,3 +130,61 @@ class RunPatch(BaseModel):
         if notes is not None and find_unstorable(notes) is not None:
             raise ValueError("notes must not contain NUL characters or unpaired surrogates")
         return notes
+
+
+MAX_COMPARED_RUNS = 1000
+
+
+class CompareQuery(BaseModel):
+    """Which runs to compare: these ids, or the runs a filter matches (newest first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_ids: list[str] | None = Field(
+        default=None,
+        max_length=MAX_COMPARED_RUNS,
+        description="the runs to compare; ids you cannot read are listed under `missing`",
+    )
+    filter: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="instead of run_ids: the runs list's filter language (GET /runs?filter=)",
+    )
+    limit: int = Field(default=MAX_COMPARED_RUNS, ge=1, le=MAX_COMPARED_RUNS)
+
+
+class MetricSummaryCell(BaseModel):
+    """A metric's summary as the ingester keeps it: a number, or "NaN", "Infinity",
+    "-Infinity"."""
+
+    last: float | str
+    min: float | str
+    max: float | str
+    last_step: int | None
+
+
+class CompareRow(BaseModel):
+    id: str
+    experiment_id: str
+    experiment_name: str
+    state: RunState
+    trial_index: int
+    created_at: datetime
+    params: dict[str, Any] = Field(
+        description="the run's flat params (see RunDetail.flat_params) as the filter compares "
+        "them: numbers, text; booleans as 'true'/'false', lists and objects as their JSON text"
+    )
+    metrics: dict[str, MetricSummaryCell] = Field(description="each metric key's summary")
+
+
+class CompareTable(BaseModel):
+    """Every flat param and every metric summary of up to 1,000 runs, for one page of
+    comparison charts (parallel coordinates, scatter) without a request per run."""
+
+    runs: list[CompareRow]
+    param_keys: list[str] = Field(description="the union of the runs' param keys, sorted")
+    metric_keys: list[str] = Field(description="the union of the runs' metric keys, sorted")
+    missing: list[str] = Field(
+        default_factory=list, description="asked-for ids that are not among your projects' runs"
+    )
+    truncated: bool = Field(description="the filter matched more runs than `limit`")

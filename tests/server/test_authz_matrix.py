@@ -237,6 +237,8 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/experiments"): Row(ANY_USER, _no_body()),
     ("GET", "/api/v1/experiments/{}"): Row(PROJECT_READ, _no_body(World.experiment)),
     ("GET", "/api/v1/runs"): Row(ANY_USER, _no_body()),
+    # Any user; runs outside their projects come back as `missing`, never as rows.
+    ("POST", "/api/v1/runs/compare"): Row(ANY_USER, _json(lambda w: {"run_ids": [_run(w)]})),
     ("GET", "/api/v1/runs/{}"): Row(PROJECT_READ, _no_body(_run)),
     # The run belongs to the member, so the member cancels as its owner.
     ("POST", "/api/v1/runs/{}/cancel"): Row(PROJECT_WRITE, _no_body(_run)),

@@ -331,6 +331,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compare Runs
+         * @description Every flat param and metric summary (last, min, max) of up to 1,000 runs of your
+         *     projects, chosen by id or by a filter: what the Compare page charts. POST, because 1,000
+         *     ids do not fit in a URL.
+         */
+        post: operations["compareRuns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{run_id}": {
         parameters: {
             query?: never;
@@ -1050,6 +1072,87 @@ export interface components {
             state: string;
         };
         /**
+         * CompareQuery
+         * @description Which runs to compare: these ids, or the runs a filter matches (newest first).
+         */
+        CompareQuery: {
+            /**
+             * Filter
+             * @description instead of run_ids: the runs list's filter language (GET /runs?filter=)
+             */
+            filter?: string | null;
+            /**
+             * Limit
+             * @default 1000
+             */
+            limit: number;
+            /**
+             * Run Ids
+             * @description the runs to compare; ids you cannot read are listed under `missing`
+             */
+            run_ids?: string[] | null;
+        };
+        /** CompareRow */
+        CompareRow: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Experiment Id */
+            experiment_id: string;
+            /** Experiment Name */
+            experiment_name: string;
+            /** Id */
+            id: string;
+            /**
+             * Metrics
+             * @description each metric key's summary
+             */
+            metrics: {
+                [key: string]: components["schemas"]["MetricSummaryCell"];
+            };
+            /**
+             * Params
+             * @description the run's flat params (see RunDetail.flat_params) as the filter compares them: numbers, text; booleans as 'true'/'false', lists and objects as their JSON text
+             */
+            params: {
+                [key: string]: unknown;
+            };
+            state: components["schemas"]["RunState"];
+            /** Trial Index */
+            trial_index: number;
+        };
+        /**
+         * CompareTable
+         * @description Every flat param and every metric summary of up to 1,000 runs, for one page of
+         *     comparison charts (parallel coordinates, scatter) without a request per run.
+         */
+        CompareTable: {
+            /**
+             * Metric Keys
+             * @description the union of the runs' metric keys, sorted
+             */
+            metric_keys: string[];
+            /**
+             * Missing
+             * @description asked-for ids that are not among your projects' runs
+             */
+            missing?: string[];
+            /**
+             * Param Keys
+             * @description the union of the runs' param keys, sorted
+             */
+            param_keys: string[];
+            /** Runs */
+            runs: components["schemas"]["CompareRow"][];
+            /**
+             * Truncated
+             * @description the filter matched more runs than `limit`
+             */
+            truncated: boolean;
+        };
+        /**
          * EntrypointSpec
          * @description A class to instantiate on the worker, as `package.module:Class`.
          */
@@ -1516,6 +1619,21 @@ export interface components {
             points: components["schemas"]["MetricPointPublic"][];
             /** Run Id */
             run_id: string;
+        };
+        /**
+         * MetricSummaryCell
+         * @description A metric's summary as the ingester keeps it: a number, or "NaN", "Infinity",
+         *     "-Infinity".
+         */
+        MetricSummaryCell: {
+            /** Last */
+            last: number | string;
+            /** Last Step */
+            last_step: number | null;
+            /** Max */
+            max: number | string;
+            /** Min */
+            min: number | string;
         };
         /** MetricSummaryPublic */
         MetricSummaryPublic: {
@@ -3542,6 +3660,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunPage"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    compareRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompareQuery"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompareTable"];
                 };
             };
             /** @description missing, malformed, revoked or expired token */

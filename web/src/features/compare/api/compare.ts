@@ -1,42 +1,30 @@
-import { unwrap, type Api, type Schemas } from "@/lib/api";
-import { finalValue, type Point } from "@/lib/charts/shape";
+import { unwrap, type Api } from "@/lib/api";
+import type { Point } from "@/lib/charts/shape";
+import type { CompareTable } from "../hooks/columns";
 
-export type Run = Schemas["RunDetail"];
+/** Which runs the page compares: chosen ids (?runs=) or the runs a filter matches (?filter=). */
+export type Selection = { runIds: string[] } | { filter: string };
 
-export interface ComparedRun {
-  run: Run;
-  keys: string[];
-  /** Final value of every metric key. */
-  finals: Record<string, number | null>;
+export const MAX_COMPARED = 1000;
+
+export async function fetchCompareTable(api: Api, selection: Selection, signal?: AbortSignal): Promise<CompareTable> {
+  const body = "runIds" in selection ? { run_ids: selection.runIds.slice(0, MAX_COMPARED), limit: MAX_COMPARED } : { filter: selection.filter, limit: MAX_COMPARED };
+  return unwrap(await api.client.POST("/api/v1/runs/compare", { body, signal }));
 }
 
-export async function fetchCompared(api: Api, ids: string[], signal?: AbortSignal): Promise<ComparedRun[]> {
-  return Promise.all(
-    ids.map(async (id) => {
-      const run = unwrap(await api.client.GET("/api/v1/runs/{run_id}", { params: { path: { run_id: id } }, signal }));
-      const keys = unwrap(
-        await api.client.GET("/api/v1/runs/{run_id}/metrics", { params: { path: { run_id: id } }, signal }),
-      ).keys;
-      // The last few points of each series are enough for its final value.
-      const finals: Record<string, number | null> = {};
-      await Promise.all(
-        keys.map(async (key) => {
-          finals[key] = finalValue(await fetchSeries(api, id, key, 3, signal));
-        }),
-      );
-      return { run, keys, finals };
-    }),
-  );
-}
-
-export async function fetchSeries(api: Api, runId: string, key: string, maxPoints: number, signal?: AbortSignal): Promise<Point[]> {
-  const result = unwrap(
-    await api.client.GET("/api/v1/runs/{run_id}/metrics/{key}", {
-      params: { path: { run_id: runId, key }, query: { max_points: maxPoints } },
+/** Several metric series of one run in one request (only keys the run has: others are 404s). */
+export async function fetchRunSeries(
+  api: Api,
+  runId: string,
+  keys: string[],
+  maxPoints: number,
+  signal?: AbortSignal,
+): Promise<Record<string, Point[]>> {
+  const batch = unwrap(
+    await api.client.GET("/api/v1/runs/{run_id}/metric-series", {
+      params: { path: { run_id: runId }, query: { keys, max_points: maxPoints } },
       signal,
     }),
   );
-  // The route also streams full CSV exports (resolution=full); this call asks for JSON.
-  if (typeof result === "string") throw new Error("expected a JSON metric series");
-  return result.points;
+  return Object.fromEntries(batch.series.map((s) => [s.key, s.points as Point[]]));
 }
