@@ -103,6 +103,4 @@ async def _events(
 
 
 def _event(name: str, data: dict[str, Any], cursor: Cursor) -> ServerSentEvent:
-    return ServerSentEvent(
-        data=json.dumps(data, separators=(",", ":")), event=name, id=str(cursor)
-    )
+    return ServerSentEvent(data=json.dumps(data, separators=(",", ":")), event=name, id=str(cursor))

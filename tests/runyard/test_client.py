@@ -7,7 +7,6 @@ import tarfile
 import pytest
 
 import runyard
-
 from runyard.client import (
     ApiError,
     Client,
@@ -144,7 +143,10 @@ def test_worker_tokens_are_created_for_a_named_worker(client):
 
 def test_events_reads_a_runs_stream_with_ids_and_json_data_and_resumes_by_id(server, client):
     run = runyard.init(
-        project="vision", name="streamed", url=server.url, token=server.admin_token,
+        project="vision",
+        name="streamed",
+        url=server.url,
+        token=server.admin_token,
         spool_dir=server.settings.data_dir / "spool-events",
     )
     for step in range(5):

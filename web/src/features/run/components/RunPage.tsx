@@ -14,6 +14,7 @@ import { useMetricSeries } from "../hooks/useMetricSeries";
 import { useRunLive } from "../hooks/useRunLive";
 import { applyTransitions, mergeSummary } from "../live/merge";
 import { newPending, withPending } from "../live/pending";
+import { ArtifactBrowser } from "./ArtifactBrowser";
 import { Artifacts } from "./Artifacts";
 import { IsolationWarning } from "./IsolationWarning";
 import { LogTail } from "./LogTail";
@@ -151,6 +152,7 @@ function RunView({ runId, pollMs }: { runId: string; pollMs: number }) {
         <StateHistory run={detail} />
       </div>
       <Artifacts checkpoints={checkpoints.data ?? []} exports={exports.data ?? []} />
+      <ArtifactBrowser runId={runId} enabled={chartsSettled} live={isLive} />
     </section>
   );
 }
