@@ -95,7 +95,7 @@ class FakeWorker:
         )
         body = {EVENT_FIELD: event.model_dump_json()}
         sent = time.time() * 1000
-        self.redis.xadd(self.stream, body)
+        self.redis.xadd(self.stream, body)  # type: ignore[arg-type]
         return sent
 
 

@@ -93,7 +93,7 @@ def _drawn_points(page: Page, key: str) -> int:
 def test_a_running_runs_chart_and_logs_grow_from_the_stream_alone(
     browser: Browser, stack: object, sdk: Client
 ) -> None:
-    run_id = sdk.submit(_slow_spec(epochs=8))["run_ids"][0]
+    run_id = sdk.submit(_slow_spec(epochs=40))["run_ids"][0]
     wait_for(lambda: sdk.run(run_id)["state"] == "running", timeout=120, what="the run to start")
     page = _page(browser, stack)
     requests: list[str] = []
