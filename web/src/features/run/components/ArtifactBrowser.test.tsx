@@ -31,7 +31,7 @@ describe("ArtifactBrowser", () => {
     await screen.findByText("a.ckpt");
     expect(screen.getByText("2.0 KiB", { exact: false })).toBeInTheDocument();
 
-    await userEvent.click(screen.getByRole("button", { name: /checkpoints\// }));
+    await userEvent.click(screen.getByRole("button", { name: /^. checkpoints\/$/ }));
     expect(screen.queryByText("a.ckpt")).not.toBeInTheDocument();
 
     await userEvent.click(screen.getByRole("button", { name: "metrics.json" }));
