@@ -169,11 +169,11 @@ def test_the_file_browser_lists_downloads_and_previews_a_runs_artifacts(
     expect(files.locator('[data-artifact^="checkpoints/"]').first).to_be_visible()
 
     # JSON previews indented; an image previews as an image.
-    files.get_by_role("button", name="metrics.json").click()
+    files.get_by_role("button", name="metrics.json", exact=True).click()
     preview = page.get_by_test_id("artifact-preview")
     expect(preview.locator("pre")).to_contain_text('"val_acc": 0.93', timeout=LONG)
     screenshot(page, f"artifacts-0{2 if dark else 1}-json-{'dark' if dark else 'light'}")
-    files.get_by_role("button", name="curve.png").click()
+    files.get_by_role("button", name="curve.png", exact=True).click()
     expect(preview.locator("img")).to_have_attribute("alt", "curve.png", timeout=LONG)
     wait_for(
         lambda: page.evaluate(
