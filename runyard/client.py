@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import httpx
+from httpx_sse import EventSource, ServerSentEvent, SSEError
 from pydantic import ValidationError
 
 from runyard.credentials import DEFAULT_URL, Credentials, resolve
@@ -414,8 +415,8 @@ class Client:
                 if response.status_code >= 400:
                     response.read()
                     self._raise_for(response, "GET", path)
-                yield from _parse_sse(response.iter_lines())
-        except httpx.TransportError as exc:
+                yield from _messages(EventSource(response).iter_sse())
+        except (httpx.TransportError, SSEError) as exc:
             raise ConnectionFailed(f"event stream of run {run_id} broke: {exc}") from exc
 
     # --- tokens -----------------------------------------------------------------------------------
@@ -484,26 +485,17 @@ def _items(body: Any) -> list[dict[str, Any]]:
     return body["items"] if isinstance(body, dict) and "items" in body else list(body or [])
 
 
-def _parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
-    event: dict[str, Any] = {}
-    data: list[str] = []
-    for line in lines:
-        if not line:
-            if data or event:
-                text = "\n".join(data)
-                try:
-                    event["data"] = json.loads(text)
-                except ValueError:
-                    event["data"] = text
-                event.setdefault("event", "message")
-                yield event
-            event, data = {}, []
-        elif line.startswith(":"):
-            continue  # keep-alive comment
-        else:
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "data":
-                data.append(value)
-            elif field in ("event", "id"):
-                event[field] = value
+def _messages(events: Iterator[ServerSentEvent]) -> Iterator[dict[str, Any]]:
+    """The stream's messages as dicts with `event`, `id` (when given) and `data` (parsed JSON
+    when it is JSON). Frames without data (the server's `retry` advice) are not messages."""
+    for sse in events:
+        if not sse.data:
+            continue
+        event: dict[str, Any] = {"event": sse.event}
+        if sse.id:
+            event["id"] = sse.id
+        try:
+            event["data"] = json.loads(sse.data)
+        except ValueError:
+            event["data"] = sse.data
+        yield event

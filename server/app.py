@@ -13,6 +13,7 @@ from redis import Redis
 from sqlalchemy.exc import DataError, IntegrityError
 
 from runyard.schemas.spec import ExperimentSpec
+from server.artifacts.browse_router import router as artifact_files_router
 from server.artifacts.router import router as artifacts_router
 from server.attempts.presence import presence_beacon
 from server.attempts.router import router as attempts_router
@@ -58,6 +59,7 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (workers_router, API_PREFIX),
     (cluster_router, API_PREFIX),
     (artifacts_router, API_PREFIX),
+    (artifact_files_router, API_PREFIX),
     (live_router, API_PREFIX),
     (tensorboard_router, API_PREFIX),
     (tracking_router, API_PREFIX),

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,3 +34,19 @@ class ExportPublic(BaseModel):
     input_signature: dict[str, Any]
     verified: bool
     created_at: datetime
+
+
+class ArtifactEntry(BaseModel):
+    path: str = Field(description="relative to the run's folder, '/'-separated")
+    name: str
+    kind: Literal["file", "dir"]
+    size: int = Field(description="bytes (0 for a directory)")
+    modified: datetime
+    preview: Literal["text", "image"] | None = Field(
+        default=None, description="how the dashboard may preview it; null: download only"
+    )
+
+
+class ArtifactTree(BaseModel):
+    run_id: str
+    entries: list[ArtifactEntry] = Field(description="directories and files, in path order")

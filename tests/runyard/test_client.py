@@ -6,13 +6,13 @@ import tarfile
 
 import pytest
 
+import runyard
 from runyard.client import (
     ApiError,
     Client,
     ConnectionFailed,
     SpecError,
     SpecFileNotFound,
-    _parse_sse,
     pack_bundle,
 )
 from tests.e2e.live_server import live_server
@@ -141,11 +141,28 @@ def test_worker_tokens_are_created_for_a_named_worker(client):
     assert created["token"].startswith("ry_worker_")
 
 
-def test_server_sent_events_are_parsed_with_ids_and_json_data():
-    lines = iter(
-        [": keep-alive", "id: 7", "event: log", 'data: {"text": "hi"}', "", "data: plain", ""]
+def test_events_reads_a_runs_stream_with_ids_and_json_data_and_resumes_by_id(server, client):
+    run = runyard.init(
+        project="vision",
+        name="streamed",
+        url=server.url,
+        token=server.admin_token,
+        spool_dir=server.settings.data_dir / "spool-events",
     )
-    assert list(_parse_sse(lines)) == [
-        {"id": "7", "event": "log", "data": {"text": "hi"}},
-        {"event": "message", "data": "plain"},
-    ]
+    for step in range(5):
+        run.log({"loss": 1 / (step + 1)}, step=step)
+    assert run.finish() is True
+
+    events = list(client.events(run.id))
+    assert events[-1]["event"] == "end"
+    steps = [p["step"] for e in events if e["event"] == "metrics" for p in e["data"]["points"]]
+    assert steps == list(range(5))
+    assert [e["data"]["to_state"] for e in events if e["event"] == "state"][-1] == "completed"
+    assert all(e["id"].count(".") == 3 for e in events)  # every message carries its cursor
+
+    # Resuming from the first metrics message's id sends only what came after it.
+    first_metrics = next(e for e in events if e["event"] == "metrics")
+    rest = list(client.events(run.id, last_event_id=first_metrics["id"]))
+    rest_steps = [p["step"] for e in rest if e["event"] == "metrics" for p in e["data"]["points"]]
+    assert rest_steps == steps[len(first_metrics["data"]["points"]) :]
+    assert rest[-1]["event"] == "end"

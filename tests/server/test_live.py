@@ -13,10 +13,12 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx_sse import connect_sse
 from redis import Redis
 
 from runyard.schemas.events import StateEvent
 from runyard.schemas.states import RunState
+from server.live import router as live_router
 from server.runs.models import Run
 from tests.server.ingest_helpers import attributed, log_event, metrics_event, publish
 from tests.worker.polling import wait_for
@@ -68,30 +70,25 @@ def _follow(
     token: str,
     until: Callable[[list[Message]], bool],
     last_event_id: str | None = None,
+    params: dict[str, str] | None = None,
 ) -> list[Message]:
-    """Reads SSE messages until `until(messages)` holds (or the stream ends)."""
+    """Reads SSE messages (parsed by httpx-sse, as the client does) until `until(messages)`
+    holds or the stream ends."""
     headers = {"Authorization": f"Bearer {token}"}
     if last_event_id:
         headers["Last-Event-ID"] = last_event_id
     messages: list[Message] = []
-    fields: dict[str, str] = {}
-    with httpx.stream(
-        "GET", f"{base_url}/api/v1/runs/{run_id}/events", headers=headers, timeout=30
-    ) as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        for line in response.iter_lines():
-            if line:
-                name, _, value = line.partition(":")
-                fields[name] = value.strip()
-                continue
-            if "event" in fields:
-                messages.append(
-                    Message(fields["event"], fields.get("id"), json.loads(fields["data"]))
-                )
-                if until(messages) or fields["event"] == "end":
-                    break
-            fields = {}
+    url = f"{base_url}/api/v1/runs/{run_id}/events"
+    with (
+        httpx.Client(timeout=30) as http,
+        connect_sse(http, "GET", url, headers=headers, params=params) as source,
+    ):
+        assert source.response.status_code == 200
+        assert source.response.headers["content-type"].startswith("text/event-stream")
+        for sse in source.iter_sse():
+            messages.append(Message(sse.event, sse.id or None, json.loads(sse.data)))
+            if until(messages) or sse.event == "end":
+                break
     return messages
 
 
@@ -194,29 +191,29 @@ def test_start_now_skips_what_was_stored_before_connecting(
     # The completion may already be stored by the time the stream starts; either way the old
     # line and the old points are not sent again.
     messages = _follow_from_now(base_url, run.id, owner[1])
+    assert messages[0].event == "open" and messages[0].id == messages[0].data["cursor"]
     assert "old" not in _lines(messages)
     assert _steps(messages) == []
 
 
 def _follow_from_now(base_url: str, run_id: str, token: str) -> list[Message]:
-    messages: list[Message] = []
-    fields: dict[str, str] = {}
+    return _follow(base_url, run_id, token, lambda _: False, params={"start": "now"})
+
+
+def test_an_idle_stream_sends_keepalive_pings_and_retry_advice(
+    base_url: str, run: Run, owner: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_router, "KEEPALIVE_SECONDS", 1)
+    seen: list[str] = []
     with httpx.stream(
         "GET",
-        f"{base_url}/api/v1/runs/{run_id}/events",
-        params={"start": "now"},
-        headers={"Authorization": f"Bearer {token}"},
+        f"{base_url}/api/v1/runs/{run.id}/events",
+        headers={"Authorization": f"Bearer {owner[1]}"},
         timeout=30,
     ) as response:
         for line in response.iter_lines():
-            if line:
-                name, _, value = line.partition(":")
-                fields[name] = value.strip()
-            elif "event" in fields:
-                messages.append(
-                    Message(fields["event"], fields.get("id"), json.loads(fields["data"]))
-                )
-                if fields["event"] == "end":
-                    break
-                fields = {}
-    return messages
+            seen.append(line)
+            if line.startswith(": ping"):
+                break
+    assert f"retry: {live_router.RETRY_MS}" in seen
+    assert any(line.startswith(": ping") for line in seen)

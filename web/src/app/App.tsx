@@ -11,6 +11,7 @@ import { RunsPage } from "@/features/runs/components/RunsPage";
 import { SubmitPage } from "@/features/submit/components/SubmitPage";
 import { ApiContext, createApi } from "@/lib/api";
 import { CurrentUserContext } from "@/lib/currentUser";
+import { QueryProvider } from "@/lib/queryClient";
 import { clearToken, readToken, saveToken } from "@/lib/session";
 import { ConnectionBanner } from "./ConnectionBanner";
 import { ThemeToggle } from "./ThemeToggle";
@@ -71,6 +72,7 @@ export function App() {
   };
 
   return (
+    <QueryProvider>
     <ApiContext.Provider value={api}>
       <CurrentUserContext.Provider value={me}>
         <ConnectionBanner online={online} />
@@ -113,5 +115,6 @@ export function App() {
         </HashRouter>
       </CurrentUserContext.Provider>
     </ApiContext.Provider>
+    </QueryProvider>
   );
 }

@@ -374,6 +374,48 @@ export interface paths {
         patch: operations["updateRun"];
         trace?: never;
     };
+    "/api/v1/runs/{run_id}/artifacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Artifacts
+         * @description Every directory and file the run stored (checkpoints, exports, TensorBoard events and
+         *     anything else under its folder), with sizes, modified times and whether it previews.
+         */
+        get: operations["listArtifacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run_id}/artifacts/files/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Artifact File
+         * @description One file of the run's folder. With `preview=true` it is sent inline with its media type
+         *     (only small text, JSON, YAML, CSV and image files: 415 otherwise).
+         */
+        get: operations["artifactFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{run_id}/cancel": {
         parameters: {
             query?: never;
@@ -422,8 +464,9 @@ export interface paths {
         /**
          * Follow Run
          * @description New log lines (`log`), metric points (`metrics`) and state changes (`state`) of a run,
-         *     as they are stored; `end` once the run has finished and everything was sent. Each message's
+         *     as they are stored, after an `open` message naming the starting cursor; `end` once the run has finished and everything was sent. Each message's
          *     `id` is a cursor: reconnect with it as `Last-Event-ID` to resume without gaps or repeats.
+         *     A cursor this stream never gave out is refused with 422 (start again without one).
          */
         get: operations["followRunEvents"];
         put?: never;
@@ -874,6 +917,46 @@ export interface components {
              * @default 0
              */
             node_rank: number;
+        };
+        /** ArtifactEntry */
+        ArtifactEntry: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "file" | "dir";
+            /**
+             * Modified
+             * Format: date-time
+             */
+            modified: string;
+            /** Name */
+            name: string;
+            /**
+             * Path
+             * @description relative to the run's folder, '/'-separated
+             */
+            path: string;
+            /**
+             * Preview
+             * @description how the dashboard may preview it; null: download only
+             */
+            preview?: ("text" | "image") | null;
+            /**
+             * Size
+             * @description bytes (0 for a directory)
+             */
+            size: number;
+        };
+        /** ArtifactTree */
+        ArtifactTree: {
+            /**
+             * Entries
+             * @description directories and files, in path order
+             */
+            entries: components["schemas"]["ArtifactEntry"][];
+            /** Run Id */
+            run_id: string;
         };
         /** AttemptAccepted */
         AttemptAccepted: {
@@ -3822,6 +3905,127 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listArtifacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactTree"];
+                };
+            };
+            /** @description missing, malformed, revoked or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description authenticated, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description no such resource visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    artifactFile: {
+        parameters: {
+            query?: {
+                /** @description inline, for a small text or image file; else an attachment */
+                preview?: boolean;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/octet-stream": unknown;
                 };
             };
             /** @description missing, malformed, revoked or expired token */

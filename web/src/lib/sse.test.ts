@@ -1,4 +1,4 @@
-import { compareEventIds, followEvents, SseParser, type SseMessage } from "./sse";
+import { compareEventIds, followEvents, type SseMessage } from "./sse";
 
 function streamOf(chunks: string[], endOpen = false): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -17,24 +17,6 @@ async function waitUntil(condition: () => boolean, what: string, timeoutMs = 200
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
-
-describe("SseParser", () => {
-  it("assembles messages split across chunks, with event names and ids", () => {
-    const parser = new SseParser();
-    expect(parser.feed("event: log\nid: 1.0.-1.0\nda")).toEqual([]);
-    expect(parser.feed('ta: {"a":1}\n\n')).toEqual([{ event: "log", id: "1.0.-1.0", data: '{"a":1}' }]);
-  });
-
-  it("joins multi-line data and ignores comments and retry lines", () => {
-    const parser = new SseParser();
-    const out = parser.feed(": keepalive\nretry: 2000\n\ndata: one\ndata: two\n\n");
-    expect(out).toEqual([{ event: "message", id: null, data: "one\ntwo" }]);
-  });
-
-  it("accepts CRLF line endings", () => {
-    expect(new SseParser().feed("data: x\r\n\r\n")).toEqual([{ event: "message", id: null, data: "x" }]);
-  });
-});
 
 describe("compareEventIds", () => {
   it("orders Runyard cursors component by component, including a -1 sequence", () => {
@@ -95,5 +77,53 @@ describe("followEvents", () => {
     expect(fetchImpl).toHaveBeenCalledTimes(1);
     const init = fetchImpl.mock.calls[0] as unknown as [string, RequestInit];
     expect(new Headers(init[1].headers).get("Authorization")).toBe("Bearer ry_user_secret");
+  });
+
+  it("parses messages split across chunks, with CRLF endings, comments and retry advice", async () => {
+    const chunks = [": ping\r\nretry: 2000\r\nevent: open\r\nid: 0.0.-1.0\r\nda", 'ta: {"cursor":"0.0.-1.0"}\r\n\r\n', "event: log\nid: 1.0.-1.0\ndata: one\ndata: two\n\n", "event: end\nid: 1.0.-1.0\ndata: {}\n\n"];
+    const fetchImpl = vi.fn(async () => new Response(streamOf(chunks), { status: 200 }));
+    const got: SseMessage[] = [];
+    let closed = false;
+    followEvents({
+      url: "/events",
+      getToken: () => null,
+      fetchImpl: fetchImpl as unknown as typeof fetch,
+      onMessage: (m) => got.push(m),
+      onStatus: (s) => {
+        if (s === "closed") closed = true;
+      },
+    });
+    await waitUntil(() => closed, "the stream to end");
+    expect(got).toEqual([
+      { event: "open", id: "0.0.-1.0", data: '{"cursor":"0.0.-1.0"}' },
+      { event: "log", id: "1.0.-1.0", data: "one\ntwo" },
+      { event: "end", id: "1.0.-1.0", data: "{}" },
+    ]);
+  });
+
+  it("restarts without a cursor after onReset when the server refuses it", async () => {
+    const seen: (string | null)[] = [];
+    const fetchImpl = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => {
+      seen.push(new Headers(init?.headers).get("Last-Event-ID"));
+      if (seen.length === 1) return new Response("", { status: 422 });
+      return new Response(streamOf(["event: open\nid: 9.0.-1.0\ndata: {}\n\n", "event: end\nid: 9.0.-1.0\ndata: {}\n\n"]), { status: 200 });
+    });
+    let resets = 0;
+    let closed = false;
+    followEvents({
+      url: "/events",
+      getToken: () => null,
+      lastEventId: "5.0.-1.0",
+      retryMs: 1,
+      fetchImpl: fetchImpl as unknown as typeof fetch,
+      onReset: () => resets++,
+      onMessage: () => undefined,
+      onStatus: (s) => {
+        if (s === "closed") closed = true;
+      },
+    });
+    await waitUntil(() => closed, "the stream to end");
+    expect(resets).toBe(1);
+    expect(seen).toEqual(["5.0.-1.0", null]);
   });
 });

@@ -1,55 +1,13 @@
 /** Server-Sent Events over fetch. EventSource cannot send a bearer header, so the stream is
- * read with fetch and parsed here; reconnection resumes with `Last-Event-ID`, and events at or
- * before the last one seen are dropped, so a reconnect neither loses nor repeats lines. */
+ * read with fetch and parsed by eventsource-parser; reconnection resumes with `Last-Event-ID`,
+ * and events at or before the last one seen are dropped, so a reconnect neither loses nor
+ * repeats a payload. */
+import { createParser } from "eventsource-parser";
 
 export interface SseMessage {
   id: string | null;
   event: string;
   data: string;
-}
-
-/** Incremental parser for the text/event-stream format: feed chunks, get whole messages. */
-export class SseParser {
-  private buffer = "";
-  private data: string[] = [];
-  private event = "";
-  private id: string | null = null;
-
-  feed(chunk: string): SseMessage[] {
-    this.buffer += chunk;
-    const out: SseMessage[] = [];
-    let newline: number;
-    while ((newline = this.buffer.search(/\r\n|\r|\n/)) >= 0) {
-      const line = this.buffer.slice(0, newline);
-      const width = this.buffer.startsWith("\r\n", newline) ? 2 : 1;
-      this.buffer = this.buffer.slice(newline + width);
-      const message = this.line(line);
-      if (message) out.push(message);
-    }
-    return out;
-  }
-
-  private line(line: string): SseMessage | null {
-    if (line === "") {
-      if (!this.data.length) {
-        this.event = "";
-        return null;
-      }
-      const message = { id: this.id, event: this.event || "message", data: this.data.join("\n") };
-      this.data = [];
-      this.event = "";
-      return message;
-    }
-    if (line.startsWith(":")) return null; // a comment: keep-alive
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "data") this.data.push(value);
-    else if (field === "event") this.event = value;
-    else if (field === "id" && !value.includes("\0")) this.id = value;
-    return null;
-  }
 }
 
 /** Event ids compare component-wise when both are integers joined by "." (Runyard's cursor,
@@ -79,23 +37,37 @@ export interface FollowOptions {
   onMessage: (message: SseMessage) => void;
   /** Connection status for the banner: "open" on (re)connect, "retrying" after a drop. */
   onStatus?: (status: "open" | "retrying" | "closed", detail?: string) => void;
+  /** The server refused the resume point (422): what was streamed since can no longer be
+   * resumed, so the caller reloads its snapshot; the stream restarts from the present. */
+  onReset?: () => void;
   /** Resume point, e.g. after a page reload. */
   lastEventId?: string | null;
   retryMs?: number;
   fetchImpl?: typeof fetch;
 }
 
+/** Messages that repeat the current cursor on purpose: they bypass the repeat filter. */
+const CURSOR_MESSAGES = new Set(["open", "end"]);
+
 /** Follow a stream until `stop()`: reconnects after drops, resuming from the last id seen.
- * A 4xx answer (bad token, no such run, bad cursor) or an `end` event stops for good: retrying
- * cannot change those. */
+ * A 4xx answer (bad token, no such run) or an `end` event stops for good: retrying cannot
+ * change those; a refused cursor (422) restarts once without one, after `onReset`. */
 export function followEvents(options: FollowOptions): { stop: () => void; lastEventId: () => string | null } {
   const doFetch = options.fetchImpl ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
   const controller = new AbortController();
   let lastId = options.lastEventId ?? null;
   let retryMs = options.retryMs ?? 1000; // doubles while the server stays away
   let stopped = false;
+  let ended = false;
 
   const deliver = (message: SseMessage) => {
+    if (ended) return;
+    if (CURSOR_MESSAGES.has(message.event)) {
+      if (message.id) lastId = message.id;
+      if (message.event === "end") ended = true;
+      options.onMessage(message);
+      return;
+    }
     if (message.id !== null && message.id !== "") {
       if (lastId !== null && compareEventIds(message.id, lastId) <= 0) return; // a repeat
       lastId = message.id;
@@ -109,6 +81,11 @@ export function followEvents(options: FollowOptions): { stop: () => void; lastEv
     if (token) headers.set("Authorization", `Bearer ${token}`);
     if (lastId !== null) headers.set("Last-Event-ID", lastId);
     const response = await doFetch(options.url, { headers, signal: controller.signal });
+    if (response.status === 422 && lastId !== null) {
+      lastId = null;
+      options.onReset?.();
+      return "retry";
+    }
     if ([400, 401, 403, 404, 422].includes(response.status)) {
       options.onStatus?.("closed", `HTTP ${response.status}`);
       return "done";
@@ -116,21 +93,19 @@ export function followEvents(options: FollowOptions): { stop: () => void; lastEv
     if (!response.ok || !response.body) return "retry";
     options.onStatus?.("open");
     retryMs = options.retryMs ?? 1000;
+    const parser = createParser({
+      onEvent: (event) => deliver({ id: event.id ?? null, event: event.event ?? "message", data: event.data }),
+    });
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
-    const parser = new SseParser();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return "retry"; // the server closed: reconnect and resume
-      for (const message of parser.feed(decoder.decode(value, { stream: true }))) {
-        if (message.event === "end") {
-          // `end` repeats the last cursor, so it must bypass the repeat filter.
-          options.onMessage(message);
-          options.onStatus?.("closed", "the run has finished");
-          await reader.cancel();
-          return "done";
-        }
-        deliver(message);
+      parser.feed(decoder.decode(value, { stream: true }));
+      if (ended) {
+        options.onStatus?.("closed", "the run has finished");
+        await reader.cancel();
+        return "done";
       }
     }
   };

@@ -21,3 +21,21 @@ export function fakeServer(routes: Record<string, Handler>) {
   };
   return { calls, fetchImpl };
 }
+
+/** How many recorded calls match `METHOD /path` (the path may hold {placeholders}). */
+export function countCalls(calls: Request[], pattern: string): number {
+  const matcher = new RegExp(`^${pattern.replace(/\{[^}]+\}/g, "[^/]+")}$`);
+  return calls.filter((c) => matcher.test(`${c.method} ${new URL(c.url, "http://test").pathname}`)).length;
+}
+
+/** A text/event-stream response the test writes messages into as it goes. */
+export function eventStream() {
+  const encoder = new TextEncoder();
+  let controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  return {
+    response: () => new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } }),
+    send: (event: string, id: string, data: unknown) =>
+      controller?.enqueue(encoder.encode(`event: ${event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`)),
+  };
+}

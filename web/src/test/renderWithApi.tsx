@@ -3,6 +3,7 @@ import type { ReactElement } from "react";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
 import { ApiContext, createApi } from "@/lib/api";
 import { CurrentUserContext } from "@/lib/currentUser";
+import { createQueryClient, QueryProvider } from "@/lib/queryClient";
 import type { Schemas } from "@/lib/api";
 
 export const ME: Schemas["UserPublic"] = {
@@ -18,7 +19,9 @@ export const ME: Schemas["UserPublic"] = {
 export function renderPage(element: ReactElement, { path = "/", route = "/" } = {}) {
   const hooks = { getToken: () => "ry_user_test", onUnauthorized: vi.fn(), onConnection: vi.fn() };
   const api = createApi(hooks);
+  const queryClient = createQueryClient({ retry: 0 });
   const utils = render(
+    <QueryProvider client={queryClient}>
     <ApiContext.Provider value={api}>
       <CurrentUserContext.Provider value={ME}>
         <MemoryRouter initialEntries={[path]}>
@@ -28,7 +31,8 @@ export function renderPage(element: ReactElement, { path = "/", route = "/" } = 
           </Routes>
         </MemoryRouter>
       </CurrentUserContext.Provider>
-    </ApiContext.Provider>,
+    </ApiContext.Provider>
+    </QueryProvider>,
   );
-  return { ...utils, hooks };
+  return { ...utils, hooks, queryClient };
 }

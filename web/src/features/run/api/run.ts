@@ -93,3 +93,16 @@ export async function fetchSummary(api: Api, runId: string, signal?: AbortSignal
 export async function updateRun(api: Api, runId: string, patch: RunPatch): Promise<RunDetail> {
   return unwrap(await api.client.PATCH("/api/v1/runs/{run_id}", { params: { path: { run_id: runId } }, body: patch }));
 }
+
+export type ArtifactTree = Schemas["ArtifactTree"];
+export type ArtifactEntry = Schemas["ArtifactEntry"];
+
+export async function fetchArtifacts(api: Api, runId: string, signal?: AbortSignal): Promise<ArtifactTree> {
+  return unwrap(await api.client.GET("/api/v1/runs/{run_id}/artifacts", { params: { path: { run_id: runId } }, signal }));
+}
+
+/** Where one file of the run's folder is served (each segment escaped, the slashes kept). */
+export function artifactFileUrl(runId: string, path: string, preview = false): string {
+  const escaped = path.split("/").map(encodeURIComponent).join("/");
+  return `/api/v1/runs/${runId}/artifacts/files/${escaped}${preview ? "?preview=true" : ""}`;
+}

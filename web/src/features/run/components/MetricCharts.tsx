@@ -68,15 +68,20 @@ function KeyChart({ metricKey, points, axis, onZoom, onDrawn, smoothing, logScal
     [axis, metricKey, onZoom, points],
   );
   const shown = (Object.keys(counts) as (keyof typeof counts)[]).filter((kind) => counts[kind] > 0);
+  const host = useRef<HTMLSpanElement>(null);
   return (
     <>
+      <span ref={host} hidden data-drawn-step="" />
       <UPlotChart
         title={metricKey}
         data={data}
         seriesLabels={labels}
         axis={axis}
         onZoom={zoom}
-        onDraw={() => onDrawn(metricKey)}
+        onDraw={() => {
+          onDrawn(metricKey);
+          markRedrawn(host, metricKey, points);
+        }}
         marks={marks}
         nonFiniteAt={nonFiniteAt}
         syncKey={SYNC_KEY}
@@ -95,6 +100,19 @@ function KeyChart({ metricKey, points, axis, onZoom, onDrawn, smoothing, logScal
       )}
     </>
   );
+}
+
+/** When a chart has drawn a new last step (live points arriving), say so: a performance mark
+ * (`runyard:chart-redrawn`, its detail the key and step; only the newest is kept) and the
+ * step and epoch-millisecond time on the chart's marker, which bench/live_latency.py reads. */
+function markRedrawn(host: React.RefObject<HTMLSpanElement | null>, key: string, points: Point[]) {
+  const marker = host.current;
+  const last = points.length ? String(points[points.length - 1].step) : "";
+  if (!marker || marker.dataset.drawnStep === last) return;
+  performance.clearMarks("runyard:chart-redrawn");
+  const mark = performance.mark("runyard:chart-redrawn", { detail: { key, step: last } });
+  marker.dataset.drawnStep = last;
+  marker.dataset.drawnAt = String(performance.timeOrigin + mark.startTime);
 }
 
 export function MetricCharts({ keys, points, zoomed, loading, error, onZoom }: MetricChartsProps) {

@@ -1,66 +1,32 @@
-/** The log tail: every line once, in order, fetched by cursor (`after` = last id seen). */
-import { useCallback, useEffect, useRef, useState } from "react";
+/** The log tail: a snapshot read page by page with the REST cursor (`after` = last id held),
+ * then the stream's lines (written into the same cache entry by useRunLive). Without a stream
+ * a poll continues from the last line held, so no line is fetched twice. */
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useApi } from "@/lib/api";
-import { fetchLogs, type LogLine } from "../api/run";
+import { fetchLogs } from "../api/run";
+import { runKeys } from "../api/queries";
+import { mergeLines, type LogData } from "../live/merge";
+import { withPending, type Pending } from "../live/pending";
 
-const KEEP_LINES = 20_000;
-
-export function useLogTail(runId: string, trigger: number, live: boolean, pollMs: number, enabled = true) {
+export function useLogTail(runId: string, options: { enabled: boolean; pending: Pending; pollMs: number | false }) {
   const api = useApi();
-  const [lines, setLines] = useState<LogLine[]>([]);
-  const [error, setError] = useState<Error | null>(null);
-  const [loading, setLoading] = useState(true);
-  const cursor = useRef<number | null>(null);
-  const busy = useRef(false);
-  const again = useRef(false);
-
-  const pull = useCallback(async () => {
-    if (busy.current) {
-      again.current = true; // coalesce: one more pass after this one
-      return;
-    }
-    busy.current = true;
-    try {
-      do {
-        again.current = false;
-        for (;;) {
-          const page = await fetchLogs(api, runId, cursor.current);
-          if (page.lines.length) {
-            cursor.current = page.lines[page.lines.length - 1].id;
-            setLines((old) => {
-              const next = old.concat(page.lines);
-              return next.length > KEEP_LINES ? next.slice(next.length - KEEP_LINES) : next;
-            });
-          }
-          if (page.next_after === null || !page.lines.length) break;
-        }
-      } while (again.current);
-      setError(null);
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      busy.current = false;
-      setLoading(false);
-    }
-  }, [api, runId]);
-
-  useEffect(() => {
-    cursor.current = null;
-    setLines([]);
-    setLoading(true);
-  }, [runId]);
-
-  useEffect(() => {
-    if (enabled) void pull();
-  }, [pull, trigger, enabled]);
-
-  const failed = error !== null;
-  useEffect(() => {
-    // Live runs poll; a finished run's log retries only after a failed load.
-    if ((!live && !failed) || !enabled) return;
-    const timer = setInterval(() => void pull(), pollMs);
-    return () => clearInterval(timer);
-  }, [live, failed, pull, pollMs, enabled]);
-
-  return { lines, error, loading };
+  const client = useQueryClient();
+  const key = runKeys.logs(runId);
+  const query = useQuery({
+    queryKey: key,
+    queryFn: async ({ signal }) => {
+      let data: LogData = client.getQueryData<LogData>(key) ?? { lines: [] };
+      for (;;) {
+        const after = data.lines.length ? data.lines[data.lines.length - 1].id : null;
+        const page = await fetchLogs(api, runId, after, signal);
+        data = mergeLines(data, page.lines);
+        if (page.next_after === null || !page.lines.length) break;
+      }
+      return withPending(data, options.pending.logs, mergeLines);
+    },
+    enabled: options.enabled,
+    staleTime: Infinity,
+    refetchInterval: options.pollMs,
+  });
+  return { lines: query.data?.lines ?? [], error: query.error, loading: query.isPending };
 }
