@@ -1,9 +1,10 @@
 """`Trainer`: Lightning 1.0's Trainer for one process (CPU or one CUDA GPU).
 
 `fit` reads as a short sequence: set up (data, strategy, optimizers, loggers, callbacks),
-restore from a checkpoint if asked, sanity-check validation, then `train_loop` epoch by
-epoch. The per-epoch and per-batch work lives in `training_loop.py` and
-`evaluation_loop.py`; checkpoint contents in `checkpointing.py`.
+restore from a checkpoint if asked, sanity-check validation, then `fit_loop.run()`. The
+trainer only wires configuration, connectors and loops together: the epoch, batch and
+evaluation work lives in the loop classes of `trainer_core/trainer/loops/`, their position
+in `loop_state`, checkpoint contents in `checkpointing.py`.
 """
 
 from __future__ import annotations
@@ -25,20 +26,17 @@ from trainer_core.loggers.base import LightningLoggerBase
 from trainer_core.precision import make_precision_plugin
 from trainer_core.profiler import make_profiler
 from trainer_core.strategies import Strategy, select_strategy
-from trainer_core.trainer import checkpointing, evaluation_loop, training_loop
+from trainer_core.trainer import checkpointing
 from trainer_core.trainer.argparse_flags import TrainerArgparseMixin
 from trainer_core.trainer.data_connector import TrainerDataConnector
 from trainer_core.trainer.defaults import build_callbacks, build_logger
 from trainer_core.trainer.flags import refuse_unknown_flags, validate_flags
 from trainer_core.trainer.hook_dispatch import HookDispatch
-from trainer_core.trainer.hooks import HookTable, positional_arity
+from trainer_core.trainer.hooks import HookDispatcher, HookTable, positional_arity
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.loop_state import LoopState, StopRequest
-from trainer_core.trainer.optimizers import (
-    SchedulerConfig,
-    parse_configure_optimizers,
-    step_scheduler,
-)
+from trainer_core.trainer.loops import EvaluationLoop, FitLoop
+from trainer_core.trainer.optimizers import SchedulerConfig, parse_configure_optimizers
 from trainer_core.trainer.properties import TrainerProperties
 from trainer_core.trainer.run_control import TrainerRunControl
 from trainer_core.trainer.states import TrainerState
@@ -202,10 +200,11 @@ class Trainer(
         self.logged_metrics: dict[str, float] = {}
         self._train_results: ResultStore | None = None
         self._running_losses: deque[torch.Tensor] = deque(maxlen=20)
-        self._epoch_outputs: list[Any] = []  # kept for training_epoch_end
         self._restored_metrics: dict[str, float] = {}
         self._pending_rng_states: dict[str, Any] | None = None
-        self._hooks: HookTable | None = None
+        self._hooks: HookDispatcher | None = None  # built per fit/test, for its module
+        self.fit_loop = FitLoop(self)
+        self.test_loop = EvaluationLoop(self, "test")
 
         self.logger = build_logger(logger, self.default_root_dir)
         self.callbacks = build_callbacks(
@@ -269,7 +268,7 @@ class Trainer(
                 # restored after the sanity check, which draws from the RNG too
                 checkpointing.restore_rng_states(self._pending_rng_states)
                 self._pending_rng_states = None
-            training_loop.train(self)
+            self.fit_loop.run()
             self._call_hook("on_fit_end")
             self._call_teardown("fit")
         if self.state == TrainerState.RUNNING:
@@ -284,7 +283,7 @@ class Trainer(
         if datamodule is not None:
             datamodule.trainer = self
             model.datamodule = datamodule
-        self._hooks = HookTable(self.callbacks, model, LightningModule)
+        self._hooks = HookDispatcher(self, self.callbacks, model, LightningModule)
         self.testing = stage == "test"
 
     def _call_prepare_data(self, model: LightningModule, datamodule: Any) -> None:
@@ -337,19 +336,13 @@ class Trainer(
             dict(self._progress_bar_metrics),
             dict(self.logged_metrics),
         )
-        evaluation_loop.run(self, "validation", self.val_dataloaders, limits)
+        self.fit_loop.epoch_loop.val_loop.run(self.val_dataloaders, limits)
         # sanity results must not reach loggers or callbacks
         self._callback_metrics, self._progress_bar_metrics, self.logged_metrics = saved
         self._call_callbacks("on_sanity_check_end")
         self.running_sanity_check = False
 
-    # --- epoch-level helpers used by the loops ------------------------------------------------
-    def _step_epoch_schedulers(self, epoch: int, metrics: dict[str, Any]) -> None:
-        for config in self.lr_schedulers:
-            if config.interval == "epoch" and (epoch + 1) % config.frequency == 0:
-                step_scheduler(config, metrics)
-        self.loop_state.epoch_schedulers_pending = False
-
+    # --- used by the loops -------------------------------------------------------------------
     def _log_to_logger(self, metrics: dict[str, Any], step: int) -> None:
         """Send `metrics` as floats (plus 'epoch') as one row at `step` (Lightning 1.0 sends
         every batch of an accumulation window as its own row at the same step)."""
