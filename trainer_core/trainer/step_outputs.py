@@ -128,9 +128,21 @@ class EpochOutputs:
     def __post_init__(self) -> None:
         self.by_optimizer = [[] for _ in range(max(1, self.n_optimizers))]
 
-    def add(self, kept: Any, opt_idx: int) -> list[Any]:
-        """Keep one step's detached output; returns its per-split list for the batch hooks."""
-        self.for_epoch_end.append(kept)
-        splits = [step_result(kept)]
-        self.by_optimizer[opt_idx].append(splits)
-        return splits
+    def add_batch(self, kept: list[tuple[int, Any]]) -> list[Any]:
+        """Keep one batch's detached outputs: (optimizer index, its output, or under truncated
+        BPTT the list of its windows' outputs; None where nothing was usable). Returns
+        on_train_batch_end's `outputs`: per optimizer, the list of splits."""
+        batch_outputs = []
+        for opt_idx, item in kept:
+            if item is None:
+                continue
+            windows = item if isinstance(item, list) else [item]
+            windows = [w for w in windows if w is not None]
+            if not windows:
+                continue
+            # training_epoch_end gets one output per batch, or per-window lists with tbptt
+            self.for_epoch_end.append(item if not isinstance(item, list) else windows)
+            splits = [step_result(w) for w in windows]
+            self.by_optimizer[opt_idx].append(splits)
+            batch_outputs.append(splits)
+        return batch_outputs

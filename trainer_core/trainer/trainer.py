@@ -158,6 +158,7 @@ class Trainer(
         self.num_processes = num_processes
         self.num_nodes = num_nodes
         self.track_grad_norm = track_grad_norm
+        self.truncated_bptt_steps = truncated_bptt_steps
         self.overfit_batches = overfit_batches
         self._automatic_optimization_flag = automatic_optimization
         self.default_root_dir = (
@@ -170,6 +171,7 @@ class Trainer(
         # loop state: explicit attributes (Lightning names)
         self.current_epoch = 0
         self.global_step = 0
+        self.batch_idx = 0  # the training batch of the current epoch
         self.should_stop = False
         self.running_sanity_check = False
         self.testing = False

@@ -55,6 +55,8 @@ class AutomaticOptimization:
         self.step_end = hooks.module_method("training_step_end")
         self.after_backward = hooks.batch_hook("on_after_backward")
         self.before_zero_grad = hooks.batch_hook("on_before_zero_grad")
+        self.tbptt_steps = trainer.truncated_bptt_steps
+        self.hiddens: Any = None
         # toggle_optimizer switches requires_grad per optimizer; the user's flags go back after
         # each batch so nothing stays frozen when training ends
         self.grad_flags = (
@@ -68,52 +70,76 @@ class AutomaticOptimization:
 
     def run(self, batch: Any, batch_idx: int, stepping: bool) -> list[Any]:
         """Train on one batch; returns on_train_batch_end's `outputs` (per optimizer, splits)."""
-        module, strategy, outputs = self.module, self.strategy, self.outputs
-        batch_outputs: list[Any] = []
-        for opt_idx in self.active_optimizers():
-            optimizer = self.optimizers[opt_idx] if opt_idx is not None else None
-            if self.multiple and optimizer is not None:
-                module.toggle_optimizer(optimizer, opt_idx or 0)
-            module._current_fx_name = "training_step"
-            out = (
-                strategy.training_step(batch, batch_idx, opt_idx)
-                if self.multiple
-                else strategy.training_step(batch, batch_idx)
-            )
-            if self.step_end is not None:
-                module._current_fx_name = "training_step_end"
-                out = self.step_end(out)
-            module._current_fx_name = None
-            loss = extract_loss(out, self.store, module)
-            if loss is None:
-                continue
-            outputs.usable_losses += 1
-            if self.terminate_on_nan and not torch.isfinite(loss).all():
-                raise MisconfigurationException(
-                    f"The loss became {loss.item()} at epoch {self.epoch}, batch {batch_idx}; lower the learning "
-                    "rate, clip gradients (gradient_clip_val) or check the data."
-                )
-            if optimizer is not None:
-                accumulate = self.accumulate
-                strategy.backward(
-                    loss / accumulate if accumulate > 1 else loss, optimizer, opt_idx or 0
-                )
-                if stepping:
-                    self._step(optimizer, opt_idx or 0, batch, batch_idx)
-            if self.track_running_loss:
-                self.trainer._running_losses.append(loss.detach())
-            if outputs.gather:
-                batch_outputs.append(outputs.add(detached_output(out, loss), opt_idx or 0))
+        if self.tbptt_steps is None:
+            kept = [
+                (opt_idx or 0, self._train(batch, batch_idx, opt_idx, stepping, False))
+                for opt_idx in self.active_optimizers()
+            ]
+            batch_outputs = self.outputs.add_batch(kept) if self.outputs.gather else []
+        else:
+            batch_outputs = self._run_tbptt(batch, batch_idx, stepping, self.tbptt_steps)
         for param, flag in self.grad_flags:
             param.requires_grad = flag
         return batch_outputs
+
+    def _run_tbptt(self, batch: Any, batch_idx: int, stepping: bool, steps: int) -> list[Any]:
+        """Truncated BPTT: each time window of the batch trains (and steps) in turn, with the
+        `hiddens` the previous window's training_step returned (None for the first)."""
+        self.hiddens = None
+        active = list(self.active_optimizers())
+        windows: list[list[Any]] = [[] for _ in active]  # per active optimizer, per window
+        for split in self.module.tbptt_split_batch(batch, steps):
+            for position, opt_idx in enumerate(active):
+                windows[position].append(self._train(split, batch_idx, opt_idx, stepping, True))
+        if not self.outputs.gather:
+            return []
+        return self.outputs.add_batch(
+            [(opt_idx or 0, per_opt) for opt_idx, per_opt in zip(active, windows, strict=True)]
+        )
+
+    def _train(
+        self, batch: Any, batch_idx: int, opt_idx: int | None, stepping: bool, tbptt: bool
+    ) -> Any:
+        """One training step for one optimizer; returns its detached output (None if the
+        step returned nothing usable)."""
+        module, strategy, outputs = self.module, self.strategy, self.outputs
+        optimizer = self.optimizers[opt_idx] if opt_idx is not None else None
+        if self.multiple and optimizer is not None:
+            module.toggle_optimizer(optimizer, opt_idx or 0)
+        args: tuple[Any, ...] = (batch, batch_idx, opt_idx) if self.multiple else (batch, batch_idx)
+        if tbptt:
+            args = (*args, self.hiddens)
+        module._current_fx_name = "training_step"
+        out = strategy.training_step(*args)
+        if self.step_end is not None:
+            module._current_fx_name = "training_step_end"
+            out = self.step_end(out)
+        module._current_fx_name = None
+        if tbptt and isinstance(out, dict):
+            self.hiddens = out.pop("hiddens", None)
+        loss = extract_loss(out, self.store, module)
+        if loss is None:
+            return None
+        outputs.usable_losses += 1
+        if optimizer is not None:
+            accumulate = self.accumulate
+            strategy.backward(
+                loss / accumulate if accumulate > 1 else loss, optimizer, opt_idx or 0
+            )
+            if stepping and self.after_backward is not None:
+                self.after_backward()
+        if self.terminate_on_nan:
+            _refuse_nan(loss, module, self.epoch, batch_idx)
+        if optimizer is not None and stepping:
+            self._step(optimizer, opt_idx or 0, batch, batch_idx)
+        if self.track_running_loss:
+            self.trainer._running_losses.append(loss.detach())
+        return detached_output(out, loss) if outputs.gather else None
 
     def _step(
         self, optimizer: torch.optim.Optimizer, opt_idx: int, batch: Any, batch_idx: int
     ) -> None:
         trainer, module = self.trainer, self.module
-        if self.after_backward is not None:
-            self.after_backward()
         if self.track_norm is not None and (trainer.global_step + 1) % self.log_every == 0:
             trainer._log_to_logger(module.grad_norm(self.track_norm), trainer.global_step)
         if self.clip > 0:
@@ -123,6 +149,22 @@ class AutomaticOptimization:
         if self.before_zero_grad is not None:
             self.before_zero_grad(optimizer)
         module.optimizer_zero_grad(self.epoch, batch_idx, optimizer, opt_idx)
+
+
+def _refuse_nan(loss: torch.Tensor, module: Any, epoch: int, batch_idx: int) -> None:
+    """`terminate_on_nan`: checked after backward, before the optimizer steps, so the weights
+    stay as they were before the step that would have spoilt them."""
+    if not torch.isfinite(loss).all():
+        raise MisconfigurationException(
+            f"The loss returned in `training_step` is nan or inf ({loss.item()}) at epoch {epoch}, batch "
+            f"{batch_idx}; lower the learning rate, clip gradients (gradient_clip_val) or check the data."
+        )
+    for name, param in module.named_parameters():
+        if not torch.isfinite(param).all():
+            raise MisconfigurationException(
+                f"Detected nan and/or inf values in `{name}` at epoch {epoch}, batch {batch_idx}; look for "
+                "numerically unstable operations in the forward pass or in hooks that change weights."
+            )
 
 
 def _optimizer_for_frequency(frequencies: list[int], total_batch_idx: int) -> int:

@@ -51,5 +51,5 @@ class ManualOptimization:
         if outputs.gather:
             kept = detached_output(out, None)
             if kept is not None:
-                return [outputs.add(kept, 0)]
+                return outputs.add_batch([(0, kept)])
         return []

@@ -104,19 +104,23 @@ class TrainingEpochLoop:
                 continue  # trained before the run was stopped
             if skip and batch_idx == skip:
                 mid_epoch.apply(trainer, resume_payload, outputs)
+            trainer.batch_idx = batch_idx
             state.mid_epoch = not is_last
             batches_seen += 1
             store.new_batch(batch)
             if transfer:
                 batch = strategy.batch_to_device(batch, 0)
+            # in manual optimization every batch counts as a step
+            stepping = not automatic or (batch_idx + 1) % accumulate == 0 or is_last
             if batch_start is not None:
                 batch_start()
             if train_batch_start is not None and train_batch_start(batch, batch_idx, 0) == -1:
+                # Lightning 1.0 ends the epoch here and still counts this batch's step (its
+                # epoch-end step increment), though the batch did not train
                 state.mid_epoch = False
+                if stepping:
+                    trainer.global_step += 1
                 break
-
-            # in manual optimization every batch counts as a step
-            stepping = not automatic or (batch_idx + 1) % accumulate == 0 or is_last
             batch_outputs = optimization.run(batch, batch_idx, stepping)
 
             if batch_end is not None:
