@@ -170,3 +170,42 @@ def test_tbptt_split_batch_can_be_overridden(tmp_path: Any) -> None:
     trainer = quiet_trainer(tmp_path, logger=False, truncated_bptt_steps=2)
     trainer.fit(model, DataLoader(Sequences(), batch_size=None))
     assert [length for _, length, _ in model.calls] == [3, 3, 3, 3]
+
+
+def test_precision_16_with_manual_optimization_steps_through_the_loss_scaler(
+    tmp_path: Any,
+) -> None:
+    """1.0's manual optimization under native 16-bit: manual_backward scales the loss and a
+    step taken by hand unscales first (and is skipped on inf gradients). precision=16 needs
+    CUDA, so the float16 plugin is put in place on the CPU directly."""
+    from trainer_core.precision import AutocastPrecisionPlugin
+
+    class Manual(RegressionModel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.automatic_optimization = False
+            self.scales: list[float] = []
+
+        def training_step(self, batch: Any, batch_idx: int) -> None:
+            opt = self.optimizers()
+            x, y = batch
+            loss = torch.nn.functional.mse_loss(self(x), y)
+            if batch_idx == 1:
+                loss = loss * math.inf  # the scaler must skip this step and lower its scale
+            self.manual_backward(loss, opt)
+            opt.step()
+            opt.zero_grad()
+            self.scales.append(self.trainer.strategy.precision_plugin.scaler.get_scale())
+
+    model = Manual()
+    trainer = quiet_trainer(tmp_path, logger=False, checkpoint_callback=False)
+    plugin = AutocastPrecisionPlugin(torch.device("cpu"), torch.float16)
+    trainer.strategy.precision_plugin = plugin
+    before = [p.detach().clone() for p in model.parameters()]
+    trainer.fit(model, loader(n=64))
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    # the scaler updates once per batch, after the step: halved after the inf batch only
+    first = model.scales[0]
+    assert model.scales == [first, first, first / 2, first / 2]
+    assert trainer.global_step == 4

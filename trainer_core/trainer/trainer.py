@@ -36,6 +36,7 @@ from trainer_core.trainer.hooks import HookDispatcher, HookTable, positional_ari
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.loop_state import LoopState, StopRequest
 from trainer_core.trainer.loops import EvaluationLoop, FitLoop
+from trainer_core.trainer.loops.manual import ScaledOptimizer
 from trainer_core.trainer.optimizers import SchedulerConfig, parse_configure_optimizers
 from trainer_core.trainer.properties import TrainerProperties
 from trainer_core.trainer.run_control import TrainerRunControl
@@ -191,6 +192,9 @@ class Trainer(
         self.val_dataloaders: list[Any] = []
         self.test_dataloaders: list[Any] = []
         self.optimizers: list[torch.optim.Optimizer] = []
+        # what self.optimizers() hands out: the optimizers, or under precision=16 with manual
+        # optimization the same ones stepping through the loss scaler (see loops/manual.py)
+        self.stepping_optimizers: list[Any] = []
         self.lr_schedulers: list[SchedulerConfig] = []
         self.optimizer_frequencies: list[int] = []
         self.datamodule: LightningDataModule | None = None
@@ -312,12 +316,7 @@ class Trainer(
         self.optimizers = setup.optimizers
         self.lr_schedulers = setup.schedulers
         self.optimizer_frequencies = setup.frequencies
-        if not model.automatic_optimization and self.strategy.precision_plugin.uses_scaler:
-            raise MisconfigurationException(
-                "precision=16 with manual optimization is not supported: optimizers stepped by hand "
-                "would bypass the loss scaler. Use precision='bf16' (no scaler needed) or automatic "
-                "optimization."
-            )
+        self.stepping_optimizers = []
         if model.automatic_optimization and len(self.optimizers) > 1:
             arity = positional_arity(model.training_step)
             if arity < 3:
@@ -361,6 +360,8 @@ class Trainer(
     def _manual_backward(
         self, loss: torch.Tensor, optimizer: Any, *args: Any, **kwargs: Any
     ) -> None:
+        if isinstance(optimizer, ScaledOptimizer):
+            optimizer = optimizer.optimizer  # the scaler tracks the optimizer itself
         idx = self.optimizers.index(optimizer) if optimizer in self.optimizers else 0
         self.strategy.backward(loss, optimizer, idx, *args, **kwargs)
         if self.gradient_clip_val > 0 and optimizer is not None:
