@@ -78,3 +78,31 @@ def test_strategies_see_the_trainer_only_through_its_typed_view() -> None:
             ):
                 offenders.append(f"{path.name}:{node.lineno}: imports {node.module}")
     assert offenders == []
+
+
+def test_one_loop_class_per_level_each_with_run_in_its_own_module() -> None:
+    from trainer_core.trainer import loops
+
+    expected = {
+        "fit": "FitLoop",
+        "training_epoch": "TrainingEpochLoop",
+        "automatic": "AutomaticOptimization",
+        "manual": "ManualOptimization",
+        "evaluation": "EvaluationLoop",
+    }
+    for module_name, class_name in expected.items():
+        cls = getattr(loops, class_name)
+        assert isinstance(cls, type)
+        assert cls.__module__ == f"trainer_core.trainer.loops.{module_name}"
+        assert callable(getattr(cls, "run", None)), class_name
+
+
+def test_the_loops_read_no_private_trainer_flags() -> None:
+    """The loops' position lives in `trainer.loop_state`; no `trainer._x_pending`-style flags."""
+    flags = [
+        hit
+        for path in sorted((PACKAGE / "trainer" / "loops").glob("*.py"))
+        for hit in _private_reads(path)
+        if hit.rsplit(".", 1)[1].endswith(("_pending", "_flag", "_arg"))
+    ]
+    assert flags == []

@@ -1,5 +1,7 @@
 """`ModelHooks`: the LightningModule's `on_*` hooks, all no-ops (Lightning 1.0's names and order).
 
+`on_batch_start` / `on_batch_end` are callback hooks only, as in Lightning 1.0.
+
 The Trainer calls a module hook only when a subclass overrides it, so these cost nothing.
 """
 
@@ -9,6 +11,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from trainer_core.core.tbptt import split_batch
 
 
 class ModelHooks(nn.Module):
@@ -24,8 +28,6 @@ class ModelHooks(nn.Module):
     def on_epoch_end(self) -> None: ...
     def on_train_epoch_start(self) -> None: ...
     def on_train_epoch_end(self, outputs: Any = None) -> None: ...
-    def on_batch_start(self, batch: Any) -> None: ...
-    def on_batch_end(self) -> None: ...
     def on_train_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int) -> None: ...
     def on_train_batch_end(
         self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int
@@ -52,6 +54,11 @@ class ModelHooks(nn.Module):
     def on_before_zero_grad(self, optimizer: torch.optim.Optimizer) -> None: ...
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
+
+    def tbptt_split_batch(self, batch: Any, split_size: int) -> list[Any]:
+        """With `Trainer(truncated_bptt_steps=split_size)`: the windows of `batch` that go to
+        training_step one after the other (tensors are cut along dimension 1)."""
+        return split_batch(batch, split_size)
 
     def on_validation_model_eval(self) -> None:
         self.eval()

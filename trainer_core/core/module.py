@@ -275,7 +275,7 @@ class LightningModule(ModelHooks, GradInformation, HyperparametersMixin, Checkpo
             raise MisconfigurationException(
                 "self.optimizers() needs a Trainer; call it from a step while fitting."
             )
-        opts = self.trainer.optimizers
+        opts = self.trainer.stepping_optimizers or self.trainer.optimizers
         return opts[0] if len(opts) == 1 else opts
 
     def lr_schedulers(self) -> Any:

@@ -22,6 +22,7 @@ from trainer_core.core.module import load_module_state
 from trainer_core.exceptions import CheckpointMismatchError
 from trainer_core.trainer import mid_epoch
 from trainer_core.trainer.hooks import positional_arity
+from trainer_core.trainer.optimizers import step_epoch_schedulers
 from trainer_core.utilities import cloud_io
 from trainer_core.version import __version__
 
@@ -165,7 +166,10 @@ def restore_training_state(trainer: Trainer, checkpoint: dict[str, Any], source:
     trainer.current_epoch = int(checkpoint["epoch"]) + 1  # the checkpoint's epoch is done
     if loops.get("epoch_schedulers_pending"):
         # taken before the epoch-end scheduler step; finish that epoch's step now
-        trainer._step_epoch_schedulers(int(checkpoint["epoch"]), trainer._restored_metrics)
+        step_epoch_schedulers(
+            trainer.lr_schedulers, int(checkpoint["epoch"]), trainer._restored_metrics
+        )
+        trainer.loop_state.epoch_schedulers_pending = False
 
 
 def callback_states(trainer: Trainer, checkpoint: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -21,10 +21,6 @@ UNSUPPORTED_FLAGS: dict[str, tuple[Any, str]] = {
     "tpu_cores": (None, "TPUs are not supported; use gpus=1 or the CPU"),
     "auto_select_gpus": (False, "pick the GPU with gpus=[id] instead"),
     "log_gpu_memory": (None, "GPU memory logging is not implemented"),
-    "truncated_bptt_steps": (
-        None,
-        "truncated BPTT is not implemented; split sequences in training_step",
-    ),
     "sync_batchnorm": (False, "needs a distributed strategy, which trainer_core does not have yet"),
     "plugins": (None, "plugins are not supported"),
 }
@@ -93,6 +89,8 @@ def validate_flags(flags: Mapping[str, Any]) -> None:
     _check_int("log_every_n_steps", flags["log_every_n_steps"], low=1)
     if flags["max_steps"] is not None:
         _check_int("max_steps", flags["max_steps"], low=0)
+    if flags["truncated_bptt_steps"] is not None:
+        _check_int("truncated_bptt_steps", flags["truncated_bptt_steps"], low=1)
     if not isinstance(flags["accumulate_grad_batches"], dict):
         _check_int("accumulate_grad_batches", flags["accumulate_grad_batches"], low=1)
     clip = flags["gradient_clip_val"]

@@ -1,4 +1,4 @@
-"""The one hook dispatcher: callbacks' `name(trainer, module, *args)`, then the module's `name(*args)`."""
+"""The trainer's two hook entry points, both going through its one `HookDispatcher`."""
 
 from __future__ import annotations
 
@@ -9,29 +9,15 @@ if TYPE_CHECKING:
 
 
 class HookDispatch:
-    """Mixed into `Trainer`; the loops call hooks through these two methods."""
+    """Mixed into `Trainer` for the stage code outside the loops (setup, teardown, exceptions)."""
 
-    # --- hooks --------------------------------------------------------------------------------
     def _call_hook(self, name: str, *args: Any) -> Any:
         """Callbacks' `name(trainer, module, *args)`, then the module's `name(*args)`."""
-        trainer = cast("Trainer", self)
-        hooks = trainer._hooks
+        hooks = cast("Trainer", self)._hooks
         assert hooks is not None
-        module = trainer.model
-        for method in hooks.callback_methods(name):
-            method(trainer, module, *args)
-        module_method = hooks.module_method(name)
-        if module_method is not None:
-            previous = module._current_fx_name  # type: ignore[union-attr]
-            module._current_fx_name = name  # type: ignore[union-attr]
-            try:
-                return module_method(*args)
-            finally:
-                module._current_fx_name = previous  # type: ignore[union-attr]
-        return None
+        return hooks.call(name, *args)
 
     def _call_callbacks(self, name: str, *args: Any) -> None:
-        trainer = cast("Trainer", self)
-        assert trainer._hooks is not None
-        for method in trainer._hooks.callback_methods(name):
-            method(trainer, trainer.model, *args)
+        hooks = cast("Trainer", self)._hooks
+        assert hooks is not None
+        hooks.call_callbacks(name, *args)

@@ -63,3 +63,61 @@ class HookTable:
             )
             self._module_cache[name] = getattr(self._module, name) if overridden else None
         return self._module_cache[name]
+
+
+class HookDispatcher:
+    """The one way the loops call hooks: callbacks' `name(trainer, module, *args)` first, then
+    the module's `name(*args)` (Lightning's order).
+
+    `call` is for hooks that run once per stage or epoch. `batch_hook` prepares a per-batch
+    hook once per epoch: one callable doing the same, or None when nothing overrides the hook,
+    so the batch loop pays nothing for hooks nobody implements.
+    """
+
+    def __init__(self, trainer: Any, callbacks: list[Callback], module: Any, module_base: type):
+        self.trainer = trainer
+        self.module = module
+        self.table = HookTable(callbacks, module, module_base)
+
+    def callback_methods(self, name: str) -> list[Callable[..., Any]]:
+        return self.table.callback_methods(name)
+
+    def module_method(self, name: str) -> Callable[..., Any] | None:
+        return self.table.module_method(name)
+
+    def call(self, name: str, *args: Any) -> Any:
+        """Run `name` now; the module's method runs with `name` as its current hook, so its
+        `self.log` calls are checked against (and attributed to) that hook."""
+        trainer, module = self.trainer, self.module
+        for method in self.table.callback_methods(name):
+            method(trainer, module, *args)
+        module_method = self.table.module_method(name)
+        if module_method is None:
+            return None
+        previous = module._current_fx_name
+        module._current_fx_name = name
+        try:
+            return module_method(*args)
+        finally:
+            module._current_fx_name = previous
+
+    def call_callbacks(self, name: str, *args: Any) -> None:
+        trainer, module = self.trainer, self.module
+        for method in self.table.callback_methods(name):
+            method(trainer, module, *args)
+
+    def batch_hook(self, name: str, module_too: bool = True) -> Callable[..., Any] | None:
+        """A callable running `name` for one batch (returning the module's result), or None.
+        `module_too=False` for hooks Lightning 1.0 calls on callbacks only."""
+        callbacks = self.table.callback_methods(name)
+        module_method = self.table.module_method(name) if module_too else None
+        if not callbacks:
+            return module_method
+        trainer, module = self.trainer, self.module
+
+        def run(*args: Any) -> Any:
+            for method in callbacks:
+                method(trainer, module, *args)
+            return module_method(*args) if module_method is not None else None
+
+        return run

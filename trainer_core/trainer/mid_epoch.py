@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 if TYPE_CHECKING:
+    from trainer_core.trainer.step_outputs import EpochOutputs
     from trainer_core.trainer.trainer import Trainer
 
 
@@ -24,7 +25,7 @@ def dump(trainer: Trainer) -> dict[str, Any]:
     store = trainer._train_results
     state: dict[str, Any] = {
         "train_results": store.state_dict(module) if store is not None else {},
-        "epoch_outputs": list(trainer._epoch_outputs),
+        "epoch_outputs": list(trainer.fit_loop.epoch_loop.outputs.for_epoch_end),
         "running_losses": list(trainer._running_losses),
         "grads": {
             name: param.grad.detach().clone()
@@ -40,7 +41,7 @@ def restore(trainer: Trainer, state: dict[str, Any], rng: dict[str, Any] | None)
     trainer.loop_state.resume_payload = {**state, "rng": rng}
 
 
-def apply(trainer: Trainer, payload: dict[str, Any]) -> None:
+def apply(trainer: Trainer, payload: dict[str, Any], outputs: EpochOutputs) -> None:
     """Put the loop's in-epoch state back; called just before the first resumed batch."""
     from trainer_core.trainer.checkpointing import restore_rng_states
 
@@ -48,7 +49,7 @@ def apply(trainer: Trainer, payload: dict[str, Any]) -> None:
     store = trainer._train_results
     if store is not None:
         store.load_state_dict(payload.get("train_results", {}), module)
-    trainer._epoch_outputs.extend(payload.get("epoch_outputs", []))
+    outputs.for_epoch_end.extend(payload.get("epoch_outputs", []))
     trainer._running_losses.extend(payload.get("running_losses", []))
     grads = payload.get("grads", {})
     for name, param in module.named_parameters():

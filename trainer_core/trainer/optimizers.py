@@ -192,3 +192,12 @@ def step_scheduler(config: SchedulerConfig, metrics: Mapping[str, Any]) -> None:
         warnings.warn(message + " Skipping this step.", stacklevel=2)
         return
     config.scheduler.step(float(value))
+
+
+def step_epoch_schedulers(
+    schedulers: list[SchedulerConfig], epoch: int, metrics: dict[str, Any]
+) -> None:
+    """Step the epoch-interval schedulers due at the end of `epoch` (0-based)."""
+    for config in schedulers:
+        if config.interval == "epoch" and (epoch + 1) % config.frequency == 0:
+            step_scheduler(config, metrics)

@@ -4,6 +4,7 @@ batch-end hooks, 0.9-style 'log'/'progress_bar' dicts, and the LBFGS closure."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -110,3 +111,38 @@ def step_result(kept: Any) -> Any:
         result["minimize"] = kept["loss"]
         result["loss"] = kept["loss"]
     return result
+
+
+@dataclass
+class EpochOutputs:
+    """What one training epoch keeps of its steps: the list `training_epoch_end` receives and
+    Lightning 1.0's per-optimizer view (`outputs[optimizer_idx][batch][tbptt_split]`) that
+    `on_train_epoch_end` receives; `gather` is False when no hook reads them."""
+
+    gather: bool
+    n_optimizers: int
+    for_epoch_end: list[Any] = field(default_factory=list)
+    by_optimizer: list[list[Any]] = field(default_factory=list)
+    usable_losses: int = 0  # steps whose output held a loss (automatic optimization)
+
+    def __post_init__(self) -> None:
+        self.by_optimizer = [[] for _ in range(max(1, self.n_optimizers))]
+
+    def add_batch(self, kept: list[tuple[int, Any]]) -> list[Any]:
+        """Keep one batch's detached outputs: (optimizer index, its output, or under truncated
+        BPTT the list of its windows' outputs; None where nothing was usable). Returns
+        on_train_batch_end's `outputs`: per optimizer, the list of splits."""
+        batch_outputs = []
+        for opt_idx, item in kept:
+            if item is None:
+                continue
+            windows = item if isinstance(item, list) else [item]
+            windows = [w for w in windows if w is not None]
+            if not windows:
+                continue
+            # training_epoch_end gets one output per batch, or per-window lists with tbptt
+            self.for_epoch_end.append(item if not isinstance(item, list) else windows)
+            splits = [step_result(w) for w in windows]
+            self.by_optimizer[opt_idx].append(splits)
+            batch_outputs.append(splits)
+        return batch_outputs

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 from trainer_core.core.datamodule import LightningDataModule
 from trainer_core.core.module import LightningModule, load_module_state
 from trainer_core.exceptions import MisconfigurationException
-from trainer_core.trainer import checkpointing, evaluation_loop
+from trainer_core.trainer import checkpointing
 from trainer_core.trainer.data import as_loader_list, limited_batches
 from trainer_core.trainer.data_connector import overrides, overrides_dm
 from trainer_core.trainer.states import TrainerState
@@ -103,7 +103,7 @@ class TrainerTesting:
                 limited_batches(t, trainer.limit_test_batches, "limit_test_batches")
                 for t in loaders
             ]
-            results = evaluation_loop.run(trainer, "test", loaders, trainer.num_test_batches)
+            results = trainer.test_loop.run(loaders, trainer.num_test_batches)
             trainer._call_teardown("test")
         trainer.testing = False
         if trainer.state == TrainerState.RUNNING:

@@ -1,9 +1,10 @@
 """`Trainer`: Lightning 1.0's Trainer for one process (CPU or one CUDA GPU).
 
 `fit` reads as a short sequence: set up (data, strategy, optimizers, loggers, callbacks),
-restore from a checkpoint if asked, sanity-check validation, then `train_loop` epoch by
-epoch. The per-epoch and per-batch work lives in `training_loop.py` and
-`evaluation_loop.py`; checkpoint contents in `checkpointing.py`.
+restore from a checkpoint if asked, sanity-check validation, then `fit_loop.run()`. The
+trainer only wires configuration, connectors and loops together: the epoch, batch and
+evaluation work lives in the loop classes of `trainer_core/trainer/loops/`, their position
+in `loop_state`, checkpoint contents in `checkpointing.py`.
 """
 
 from __future__ import annotations
@@ -25,20 +26,18 @@ from trainer_core.loggers.base import LightningLoggerBase
 from trainer_core.precision import make_precision_plugin
 from trainer_core.profiler import make_profiler
 from trainer_core.strategies import Strategy, select_strategy
-from trainer_core.trainer import checkpointing, evaluation_loop, training_loop
+from trainer_core.trainer import checkpointing
 from trainer_core.trainer.argparse_flags import TrainerArgparseMixin
 from trainer_core.trainer.data_connector import TrainerDataConnector
 from trainer_core.trainer.defaults import build_callbacks, build_logger
 from trainer_core.trainer.flags import TrainerFlagGuard, validate_flags
 from trainer_core.trainer.hook_dispatch import HookDispatch
-from trainer_core.trainer.hooks import HookTable, positional_arity
+from trainer_core.trainer.hooks import HookDispatcher, HookTable, positional_arity
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.loop_state import LoopState, StopRequest
-from trainer_core.trainer.optimizers import (
-    SchedulerConfig,
-    parse_configure_optimizers,
-    step_scheduler,
-)
+from trainer_core.trainer.loops import EvaluationLoop, FitLoop
+from trainer_core.trainer.loops.manual import ScaledOptimizer
+from trainer_core.trainer.optimizers import SchedulerConfig, parse_configure_optimizers
 from trainer_core.trainer.properties import TrainerProperties
 from trainer_core.trainer.run_control import TrainerRunControl
 from trainer_core.trainer.states import TrainerState
@@ -160,6 +159,7 @@ class Trainer(
         self.num_processes = num_processes
         self.num_nodes = num_nodes
         self.track_grad_norm = track_grad_norm
+        self.truncated_bptt_steps = truncated_bptt_steps
         self.overfit_batches = overfit_batches
         self.auto_lr_find = auto_lr_find  # read by tune()
         self.auto_scale_batch_size = auto_scale_batch_size
@@ -174,6 +174,7 @@ class Trainer(
         # loop state: explicit attributes (Lightning names)
         self.current_epoch = 0
         self.global_step = 0
+        self.batch_idx = 0  # the training batch of the current epoch
         self.should_stop = False
         self.running_sanity_check = False
         self.testing = False
@@ -193,6 +194,9 @@ class Trainer(
         self.val_dataloaders: list[Any] = []
         self.test_dataloaders: list[Any] = []
         self.optimizers: list[torch.optim.Optimizer] = []
+        # what self.optimizers() hands out: the optimizers, or under precision=16 with manual
+        # optimization the same ones stepping through the loss scaler (see loops/manual.py)
+        self.stepping_optimizers: list[Any] = []
         self.lr_schedulers: list[SchedulerConfig] = []
         self.optimizer_frequencies: list[int] = []
         self.datamodule: LightningDataModule | None = None
@@ -204,10 +208,11 @@ class Trainer(
         self.logged_metrics: dict[str, float] = {}
         self._train_results: ResultStore | None = None
         self._running_losses: deque[torch.Tensor] = deque(maxlen=20)
-        self._epoch_outputs: list[Any] = []  # kept for training_epoch_end
         self._restored_metrics: dict[str, float] = {}
         self._pending_rng_states: dict[str, Any] | None = None
-        self._hooks: HookTable | None = None
+        self._hooks: HookDispatcher | None = None  # built per fit/test, for its module
+        self.fit_loop = FitLoop(self)
+        self.test_loop = EvaluationLoop(self, "test")
 
         self.logger = build_logger(logger, self.default_root_dir)
         self.callbacks = build_callbacks(
@@ -272,7 +277,7 @@ class Trainer(
                 # restored after the sanity check, which draws from the RNG too
                 checkpointing.restore_rng_states(self._pending_rng_states)
                 self._pending_rng_states = None
-            training_loop.train(self)
+            self.fit_loop.run()
             self._call_hook("on_fit_end")
             self._call_teardown("fit")
         if self.state == TrainerState.RUNNING:
@@ -287,7 +292,7 @@ class Trainer(
         if datamodule is not None:
             datamodule.trainer = self
             model.datamodule = datamodule
-        self._hooks = HookTable(self.callbacks, model, LightningModule)
+        self._hooks = HookDispatcher(self, self.callbacks, model, LightningModule)
         self.testing = stage == "test"
 
     def _call_prepare_data(self, model: LightningModule, datamodule: Any) -> None:
@@ -315,12 +320,7 @@ class Trainer(
         self.optimizers = setup.optimizers
         self.lr_schedulers = setup.schedulers
         self.optimizer_frequencies = setup.frequencies
-        if not model.automatic_optimization and self.strategy.precision_plugin.uses_scaler:
-            raise MisconfigurationException(
-                "precision=16 with manual optimization is not supported: optimizers stepped by hand "
-                "would bypass the loss scaler. Use precision='bf16' (no scaler needed) or automatic "
-                "optimization."
-            )
+        self.stepping_optimizers = []
         if model.automatic_optimization and len(self.optimizers) > 1:
             arity = positional_arity(model.training_step)
             if arity < 3:
@@ -341,19 +341,13 @@ class Trainer(
             dict(self._progress_bar_metrics),
             dict(self.logged_metrics),
         )
-        evaluation_loop.run(self, "validation", self.val_dataloaders, limits)
+        self.fit_loop.epoch_loop.val_loop.run(self.val_dataloaders, limits)
         # sanity results must not reach loggers or callbacks
         self._callback_metrics, self._progress_bar_metrics, self.logged_metrics = saved
         self._call_callbacks("on_sanity_check_end")
         self.running_sanity_check = False
 
-    # --- epoch-level helpers used by the loops ------------------------------------------------
-    def _step_epoch_schedulers(self, epoch: int, metrics: dict[str, Any]) -> None:
-        for config in self.lr_schedulers:
-            if config.interval == "epoch" and (epoch + 1) % config.frequency == 0:
-                step_scheduler(config, metrics)
-        self.loop_state.epoch_schedulers_pending = False
-
+    # --- used by the loops -------------------------------------------------------------------
     def _log_to_logger(self, metrics: dict[str, Any], step: int) -> None:
         """Send `metrics` as floats (plus 'epoch') as one row at `step` (Lightning 1.0 sends
         every batch of an accumulation window as its own row at the same step)."""
@@ -370,6 +364,8 @@ class Trainer(
     def _manual_backward(
         self, loss: torch.Tensor, optimizer: Any, *args: Any, **kwargs: Any
     ) -> None:
+        if isinstance(optimizer, ScaledOptimizer):
+            optimizer = optimizer.optimizer  # the scaler tracks the optimizer itself
         idx = self.optimizers.index(optimizer) if optimizer in self.optimizers else 0
         self.strategy.backward(loss, optimizer, idx, *args, **kwargs)
         if self.gradient_clip_val > 0 and optimizer is not None:

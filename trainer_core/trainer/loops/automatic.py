@@ -1,0 +1,176 @@
+"""`AutomaticOptimization`: one batch under automatic optimization (Lightning 1.0's order).
+
+Per optimizer (all of them, or the one whose turn it is under optimizer frequencies):
+toggle_optimizer, training_step, training_step_end, backward, and on stepping batches
+on_after_backward, gradient-norm tracking, clipping, optimizer_step, on_before_zero_grad,
+optimizer_zero_grad. `start_epoch` reads the trainer's configuration once per epoch, so
+`run` (every batch) touches only what it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from trainer_core.exceptions import MisconfigurationException
+from trainer_core.trainer.logged_results import ResultStore
+from trainer_core.trainer.step_outputs import (
+    EpochOutputs,
+    closure_for,
+    detached_output,
+    extract_loss,
+)
+
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
+
+
+class AutomaticOptimization:
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+
+    def start_epoch(
+        self, epoch: int, accumulate: int, outputs: EpochOutputs, store: ResultStore
+    ) -> None:
+        self.store = store
+        trainer = self.trainer
+        hooks = trainer._hooks
+        assert hooks is not None
+        module = trainer.lightning_module
+        self.epoch = epoch
+        self.accumulate = accumulate
+        self.outputs = outputs
+        self.module = module
+        self.strategy = trainer.strategy
+        self.optimizers = trainer.optimizers
+        self.multiple = len(self.optimizers) > 1
+        self.frequencies = trainer.optimizer_frequencies
+        self.clip = trainer.gradient_clip_val
+        self.terminate_on_nan = trainer.terminate_on_nan
+        self.track_norm = None if trainer.track_grad_norm in (-1, "-1") else trainer.track_grad_norm
+        self.log_every = trainer.log_every_n_steps
+        self.track_running_loss = trainer.progress_bar_callback is not None
+        self.step_end = hooks.module_method("training_step_end")
+        self.after_backward = hooks.batch_hook("on_after_backward")
+        self.before_zero_grad = hooks.batch_hook("on_before_zero_grad")
+        self.tbptt_steps = trainer.truncated_bptt_steps
+        self.hiddens: Any = None
+        # toggle_optimizer switches requires_grad per optimizer; the user's flags go back after
+        # each batch so nothing stays frozen when training ends
+        self.grad_flags = (
+            [(p, p.requires_grad) for p in module.parameters()] if self.multiple else []
+        )
+
+    def active_optimizers(self) -> Sequence[int | None]:
+        if self.frequencies:
+            return [_optimizer_for_frequency(self.frequencies, self.trainer.total_batch_idx)]
+        return range(len(self.optimizers)) if self.optimizers else [None]
+
+    def run(self, batch: Any, batch_idx: int, stepping: bool) -> list[Any]:
+        """Train on one batch; returns on_train_batch_end's `outputs` (per optimizer, splits)."""
+        if self.tbptt_steps is None:
+            kept = [
+                (opt_idx or 0, self._train(batch, batch_idx, opt_idx, stepping, False))
+                for opt_idx in self.active_optimizers()
+            ]
+            batch_outputs = self.outputs.add_batch(kept) if self.outputs.gather else []
+        else:
+            batch_outputs = self._run_tbptt(batch, batch_idx, stepping, self.tbptt_steps)
+        for param, flag in self.grad_flags:
+            param.requires_grad = flag
+        return batch_outputs
+
+    def _run_tbptt(self, batch: Any, batch_idx: int, stepping: bool, steps: int) -> list[Any]:
+        """Truncated BPTT: each time window of the batch trains (and steps) in turn, with the
+        `hiddens` the previous window's training_step returned (None for the first)."""
+        self.hiddens = None
+        active = list(self.active_optimizers())
+        windows: list[list[Any]] = [[] for _ in active]  # per active optimizer, per window
+        for split in self.module.tbptt_split_batch(batch, steps):
+            for position, opt_idx in enumerate(active):
+                windows[position].append(self._train(split, batch_idx, opt_idx, stepping, True))
+        if not self.outputs.gather:
+            return []
+        return self.outputs.add_batch(
+            [(opt_idx or 0, per_opt) for opt_idx, per_opt in zip(active, windows, strict=True)]
+        )
+
+    def _train(
+        self, batch: Any, batch_idx: int, opt_idx: int | None, stepping: bool, tbptt: bool
+    ) -> Any:
+        """One training step for one optimizer; returns its detached output (None if the
+        step returned nothing usable)."""
+        module, strategy, outputs = self.module, self.strategy, self.outputs
+        optimizer = self.optimizers[opt_idx] if opt_idx is not None else None
+        if self.multiple and optimizer is not None:
+            module.toggle_optimizer(optimizer, opt_idx or 0)
+        args: tuple[Any, ...] = (batch, batch_idx, opt_idx) if self.multiple else (batch, batch_idx)
+        if tbptt:
+            args = (*args, self.hiddens)
+        module._current_fx_name = "training_step"
+        out = strategy.training_step(*args)
+        if self.step_end is not None:
+            module._current_fx_name = "training_step_end"
+            out = self.step_end(out)
+        module._current_fx_name = None
+        if tbptt and isinstance(out, dict):
+            self.hiddens = out.pop("hiddens", None)
+        loss = extract_loss(out, self.store, module)
+        if loss is None:
+            return None
+        outputs.usable_losses += 1
+        if optimizer is not None:
+            accumulate = self.accumulate
+            strategy.backward(
+                loss / accumulate if accumulate > 1 else loss, optimizer, opt_idx or 0
+            )
+            if stepping and self.after_backward is not None:
+                self.after_backward()
+        if self.terminate_on_nan:
+            _refuse_nan(loss, module, self.epoch, batch_idx)
+        if optimizer is not None and stepping:
+            self._step(optimizer, opt_idx or 0, batch, batch_idx)
+        if self.track_running_loss:
+            self.trainer._running_losses.append(loss.detach())
+        return detached_output(out, loss) if outputs.gather else None
+
+    def _step(
+        self, optimizer: torch.optim.Optimizer, opt_idx: int, batch: Any, batch_idx: int
+    ) -> None:
+        trainer, module = self.trainer, self.module
+        if self.track_norm is not None and (trainer.global_step + 1) % self.log_every == 0:
+            trainer._log_to_logger(module.grad_norm(self.track_norm), trainer.global_step)
+        if self.clip > 0:
+            self.strategy.clip_gradients(optimizer, self.clip)
+        closure = closure_for(trainer, batch, batch_idx, opt_idx, self.accumulate)
+        self.strategy.optimizer_step(optimizer, opt_idx, self.epoch, batch_idx, closure)
+        if self.before_zero_grad is not None:
+            self.before_zero_grad(optimizer)
+        module.optimizer_zero_grad(self.epoch, batch_idx, optimizer, opt_idx)
+
+
+def _refuse_nan(loss: torch.Tensor, module: Any, epoch: int, batch_idx: int) -> None:
+    """`terminate_on_nan`: checked after backward, before the optimizer steps, so the weights
+    stay as they were before the step that would have spoilt them."""
+    if not torch.isfinite(loss).all():
+        raise MisconfigurationException(
+            f"The loss returned in `training_step` is nan or inf ({loss.item()}) at epoch {epoch}, batch "
+            f"{batch_idx}; lower the learning rate, clip gradients (gradient_clip_val) or check the data."
+        )
+    for name, param in module.named_parameters():
+        if not torch.isfinite(param).all():
+            raise MisconfigurationException(
+                f"Detected nan and/or inf values in `{name}` at epoch {epoch}, batch {batch_idx}; look for "
+                "numerically unstable operations in the forward pass or in hooks that change weights."
+            )
+
+
+def _optimizer_for_frequency(frequencies: list[int], total_batch_idx: int) -> int:
+    position = total_batch_idx % sum(frequencies)
+    for idx, freq in enumerate(frequencies):
+        if position < freq:
+            return idx
+        position -= freq
+    return len(frequencies) - 1

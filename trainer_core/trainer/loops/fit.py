@@ -1,0 +1,56 @@
+"""`FitLoop`: epoch after epoch, from `current_epoch` until max_epochs / max_steps or a
+permitted early stop (min_epochs / min_steps win over an early request)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trainer_core.trainer.loops.training_epoch import TrainingEpochLoop
+
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
+
+
+class FitLoop:
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        self.epoch_loop = TrainingEpochLoop(trainer)
+
+    def run(self) -> None:
+        trainer = self.trainer
+        hooks = trainer._hooks
+        assert hooks is not None
+        hooks.call("on_train_start")
+        first_epoch = trainer.current_epoch
+        if not trainer.loop_state.resume_batches:
+            trainer.total_batch_idx = 0
+        for epoch in range(first_epoch, trainer.max_epochs):
+            if self._max_steps_reached():
+                break
+            trainer.current_epoch = epoch
+            if epoch > first_epoch and trainer.reload_dataloaders_every_epoch:
+                trainer.train_dataloader = trainer._request_train_loader(
+                    trainer.lightning_module, trainer._train_loader_source, trainer.datamodule
+                )
+            with trainer.profiler.profile("run_training_epoch"):
+                self.epoch_loop.run()
+            if epoch + 1 < trainer.max_epochs and trainer._stop_requested():
+                trainer._checkpoint_and_stop()  # at the epoch boundary: an epoch-end checkpoint
+            if trainer.should_stop:
+                if self._minimum_reached(epoch):
+                    break
+                trainer.should_stop = False  # early stop asked too soon: min_epochs/min_steps win
+            if self._max_steps_reached():
+                break
+        hooks.call("on_train_end")
+        trainer.profiler.describe()
+
+    def _max_steps_reached(self) -> bool:
+        max_steps = self.trainer.max_steps
+        return max_steps is not None and self.trainer.global_step >= max_steps
+
+    def _minimum_reached(self, epoch: int) -> bool:
+        trainer = self.trainer
+        return epoch + 1 >= trainer.min_epochs and (
+            trainer.min_steps is None or trainer.global_step >= trainer.min_steps
+        )
