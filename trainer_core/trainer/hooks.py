@@ -95,11 +95,13 @@ class HookDispatcher:
         if module_method is None:
             return None
         previous = module._current_fx_name
-        module._current_fx_name = name
+        # object.__setattr__: a str is a plain attribute, and nn.Module.__setattr__'s checks
+        # for parameters, buffers and submodules cost more than the hook call itself
+        object.__setattr__(module, "_current_fx_name", name)
         try:
             return module_method(*args)
         finally:
-            module._current_fx_name = previous
+            object.__setattr__(module, "_current_fx_name", previous)
 
     def call_callbacks(self, name: str, *args: Any) -> None:
         trainer, module = self.trainer, self.module
