@@ -1,7 +1,10 @@
 """Compare the two sides' JUnit reports: per-file pass counts and trainer_core's failures
 where 1.0.8 passes, with the public-API pass rate.
 
-    python scripts/lightning_suite/report.py pl10.xml core.xml
+    python scripts/lightning_suite/report.py pl10.xml core.xml [--measured]
+
+--measured counts only the files the trainer_core side ran (a run of some test paths against
+1.0.8 results of the whole tree).
 """
 
 import fnmatch
@@ -57,8 +60,11 @@ def category(test_id: str) -> tuple[str, str] | None:
     return None
 
 
-def main(pl10_xml: str, core_xml: str) -> None:
+def main(pl10_xml: str, core_xml: str, measured: bool = False) -> None:
     pl10, core = outcomes(pl10_xml), outcomes(core_xml)
+    if measured:
+        ran = {test_id.split("::")[0] for test_id in core}
+        pl10 = {t: o for t, o in pl10.items() if t.split("::")[0] in ran}
     per_file: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     failures: list[tuple[str, str, str]] = []
     counted = {"public": [0, 0], "deliberate": [0, 0], "internal": [0, 0], "unsupported": [0, 0]}
@@ -93,4 +99,4 @@ def main(pl10_xml: str, core_xml: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], measured="--measured" in sys.argv[3:])

@@ -1,5 +1,7 @@
 """Lightning 1.0's `pytorch_lightning.utilities` names that user code imports."""
 
+from enum import StrEnum
+
 import torch
 
 from trainer_core.attribute_dict import AttributeDict
@@ -14,6 +16,16 @@ NATIVE_AMP_AVAILABLE = True
 APEX_AVAILABLE = False
 TPU_AVAILABLE = False
 HOROVOD_AVAILABLE = False
+
+
+class AMPType(StrEnum):
+    """Lightning 1.0's names of the mixed-precision backends (`amp_backend=`); only native
+    runs here."""
+
+    APEX = "apex"
+    NATIVE = "native"
+
+
 FLOAT16_EPSILON = float(torch.finfo(torch.float16).eps)
 FLOAT32_EPSILON = float(torch.finfo(torch.float32).eps)
 FLOAT64_EPSILON = float(torch.finfo(torch.float64).eps)
@@ -27,6 +39,7 @@ __all__ = [
     "NATIVE_AMP_AVAILABLE",
     "NATIVE_AMP_AVALAIBLE",
     "TPU_AVAILABLE",
+    "AMPType",
     "AttributeDict",
     "is_picklable",
     "move_data_to_device",
