@@ -242,6 +242,12 @@ def test_rank_zero_only_comes_from_utilities() -> None:
     assert calls == [1]
 
 
+def test_amp_backend_names_come_from_utilities_as_strings() -> None:
+    from trainer_core.utilities import AMPType
+
+    assert AMPType.NATIVE == "native" and AMPType("apex") is AMPType.APEX
+
+
 def test_sanity_check_bar_counts_only_the_sanity_batches(tmp_path: Any) -> None:
     totals = []
 
