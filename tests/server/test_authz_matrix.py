@@ -255,6 +255,11 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/runs/{}/events"): Row(PROJECT_READ, _no_body(_run), streams=True),
     ("GET", "/api/v1/runs/{}/checkpoints"): Row(PROJECT_READ, _no_body(_run)),
     ("GET", "/api/v1/runs/{}/exports"): Row(PROJECT_READ, _no_body(_run)),
+    # The run's file browser: a fresh run has no files, so allowed callers may get the 404.
+    ("GET", "/api/v1/runs/{}/artifacts"): Row(PROJECT_READ, _no_body(_run)),
+    ("GET", "/api/v1/runs/{}/artifacts/files/{}"): Row(
+        PROJECT_READ, _no_body(_run, lambda w: "notes.txt"), may_404=True
+    ),
     ("GET", "/api/v1/checkpoints/{}/download"): Row(RUN_FILES, _no_body(World.checkpoint)),
     ("GET", "/api/v1/exports/{}/download"): Row(RUN_FILES, _no_body(World.export)),
     # No event files are stored for a fresh run: allowed callers get the 404 that says so.
@@ -279,6 +284,7 @@ EXPECTED: dict[tuple[str, str], Row] = {
             _external,
         ),
     ),
+    ("POST", "/api/v1/external-runs/{}/heartbeat"): Row(PROJECT_WRITE, _no_body(_external)),
     ("POST", "/api/v1/external-runs/{}/finish"): Row(
         PROJECT_WRITE, _json(lambda w: {"state": "completed"}, _external)
     ),
