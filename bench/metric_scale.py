@@ -23,20 +23,28 @@ throwaway database; reads are the same). Then, at each size:
   per metric, however long the run). The runs list itself (GET /runs) carries no metric
   summaries; this is the query that serves them.
 
-Each figure is compared with the smallest size's in the same run (`vs_smallest`; the target is
+Every size is seeded first, each into its own database, and kept until all are read; after a
+CHECKPOINT and a sync (so no read races the kernel writing back a seed's gigabytes), the sizes
+are read in turn, one query of each per round, so load on the shared machine falls on every
+size alike. Each figure is compared with the smallest size's (`vs_smallest`; the target is
 within 20 %). Disk and time (measured on the shared two-core machine, load 14-18, 2026-12-02):
 1M points 27.5 MB (27.7 bytes a point) in 14 s; 100M 3.46 GB (34.6) in 125 s; 1B 19.4 GB (19.4)
-in 829 s. So 1B needs ~20 GB free for the database, plus room for the index builds' sort files
-(a few GB); the database is dropped at the end. (Blocks here are uncompressed, 16 bytes a
-point; the ingester's deflated blocks take ~14 bytes a point with everything.)
+in 829 s. So --billion needs ~23 GB free for the three databases at once, plus room for the
+index builds' sort files (a few GB); the databases are dropped at the end. (Blocks here are
+uncompressed, 16 bytes a point; the ingester's deflated blocks take ~14 bytes a point with
+everything.)
 """
 
 import argparse
+import os
 import statistics
 import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 # Runnable as `python bench/metric_scale.py` from a checkout that is not pip-installed.
@@ -239,7 +247,7 @@ def _seed(engine: Engine, run_ids: list[str], total: int) -> dict[str, object]:
             for statement in statements:
                 conn.execute(statement, {"lo": lo, "hi": hi})
 
-    _in_threads([lambda lo=lo, hi=hi: seed_half(lo, hi) for lo, hi in halves])
+    _in_threads([partial(seed_half, lo, hi) for lo, hi in halves])
     with engine.begin() as conn:
         for definition in secondary:
             conn.exec_driver_sql(definition)
@@ -289,58 +297,90 @@ def _in_threads(jobs: list[Callable[[], None]]) -> None:
         raise errors[0]
 
 
-def _p50_ms(action: Callable[[], object], queries: int) -> tuple[float, float]:
-    timings = []
+@dataclass
+class _Store:
+    """One seeded size, kept until every size has been read."""
+
+    points: int
+    session: Session
+    probe: str
+    """Run 0: its `loss` series is the one read at every size."""
+
+
+def _seed_size(total: int, stack: ExitStack) -> _Store:
+    _, engine = stack.enter_context(scratch_database("runyard_scale"))
+    server.models.metadata.create_all(engine)
+    session_factory = make_session_factory(engine)
+    with session_factory() as session:
+        run_ids = _make_runs(session)
+    seeded = _seed(engine, run_ids, total)
+    # Reads start once the seed's writes are on disk: measured while the kernel writes back
+    # gigabytes of dirty pages, a read times the writeback, not the store.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("CHECKPOINT"))
+    os.sync()
+    emit(
+        "metric_scale_seed",
+        float(seeded["seed_seconds"]),  # type: ignore[arg-type]
+        "s",
+        "",
+        points=seeded["points"],
+        series=SERIES,
+        bytes=seeded["bytes"],
+        bytes_per_point=round(int(seeded["bytes"]) / int(seeded["points"]), 2),  # type: ignore[call-overload]
+    )
+    session = stack.enter_context(session_factory())
+    return _Store(int(seeded["points"]), session, run_ids[0])  # type: ignore[call-overload]
+
+
+def _read(store: _Store) -> int:
+    return len(get_series(store.session, store.probe, "loss", 2000, None, None).points)
+
+
+def _summarise(store: _Store) -> int:
+    return len(run_summary(store.session, store.probe).metrics)
+
+
+def _timed_ms(probe: Callable[[_Store], int], store: _Store) -> float:
+    began = time.perf_counter()
+    probe(store)
+    return (time.perf_counter() - began) * 1000
+
+
+def _measure(stores: list[_Store], queries: int) -> None:
+    """Every size is read in the same rounds (one read of each per round, in turn), so a
+    change in the machine's load falls on all sizes alike instead of on whichever came last."""
+    probes: dict[str, Callable[[_Store], int]] = {
+        "downsampled_read_ms": _read,
+        "run_summary_ms": _summarise,
+    }
+    counts = {name: [probe(store) for store in stores] for name, probe in probes.items()}
+    for store in stores:  # warm: the first reads of a size load its pages into the cache
+        for probe in probes.values():
+            for _ in range(3):
+                probe(store)
+    timings: dict[str, list[list[float]]] = {name: [[] for _ in stores] for name in probes}
     for _ in range(queries):
-        t0 = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - t0) * 1000)
-    timings.sort()
-    return statistics.median(timings), timings[int(0.95 * (len(timings) - 1))]
-
-
-def _bench_size(total: int, queries: int, smallest: dict[str, float]) -> None:
-    with scratch_database("runyard_scale") as (_, engine):
-        server.models.metadata.create_all(engine)
-        session_factory = make_session_factory(engine)
-        with session_factory() as session:
-            run_ids = _make_runs(session)
-        seeded = _seed(engine, run_ids, total)
-        emit(
-            "metric_scale_seed",
-            float(seeded["seed_seconds"]),  # type: ignore[arg-type]
-            "s",
-            "",
-            points=seeded["points"],
-            series=SERIES,
-            bytes=seeded["bytes"],
-            bytes_per_point=round(int(seeded["bytes"]) / int(seeded["points"]), 2),  # type: ignore[call-overload]
-        )
-        probe = run_ids[0]
-        with session_factory() as session:
-            read = get_series(session, probe, "loss", 2000, None, None)
-            read_p50, read_p95 = _p50_ms(
-                lambda: get_series(session, probe, "loss", 2000, None, None), queries
-            )
-            summary = run_summary(session, probe)
-            summary_p50, summary_p95 = _p50_ms(lambda: run_summary(session, probe), queries)
-        figures = {
-            "downsampled_read_ms": (read_p50, read_p95, {"returned_points": len(read.points)}),
-            "run_summary_ms": (summary_p50, summary_p95, {"metrics": len(summary.metrics)}),
-        }
-        for name, (p50, p95, extra) in figures.items():
-            smallest.setdefault(name, p50)
+        for name, probe in probes.items():
+            for i, store in enumerate(stores):
+                timings[name][i].append(_timed_ms(probe, store))
+    extra_name = {"downsampled_read_ms": "returned_points", "run_summary_ms": "metrics"}
+    for name in probes:
+        smallest = statistics.median(timings[name][0])
+        for i, store in enumerate(stores):
+            ordered = sorted(timings[name][i])
+            p50 = statistics.median(ordered)
             emit(
                 f"metric_scale_{name}",
                 p50,
                 "ms (p50)",
                 "vs_smallest within 20 %",
-                p95=round(p95, 2),
-                stored_points=seeded["points"],
+                p95=round(ordered[int(0.95 * (len(ordered) - 1))], 2),
+                stored_points=store.points,
                 series_points=PROBE_POINTS,
-                vs_smallest=round(p50 / smallest[name], 3),
+                vs_smallest=round(p50 / smallest, 3),
                 queries=queries,
-                **extra,
+                **{extra_name[name]: counts[name][i]},
             )
 
 
@@ -353,9 +393,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=30)
     args = parser.parse_args()
     sizes = sorted(set(args.sizes) | ({1_000_000_000} if args.billion else set()))
-    smallest: dict[str, float] = {}
-    for total in sizes:
-        _bench_size(total, args.queries, smallest)
+    with ExitStack() as stack:
+        stores = [_seed_size(total, stack) for total in sizes]
+        _measure(stores, args.queries)
 
 
 if __name__ == "__main__":
