@@ -1,9 +1,7 @@
 """Queries of metric series. Points live in blocks (server/metrics/blocks.py); a long range is
-read through the rollups (the coarse tier for a whole long run, the fine one for a zoomed
-range), a short one from the blocks."""
+read through the rollups (server/metrics/candidates.py), a short one from the blocks."""
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
@@ -12,8 +10,6 @@ from server.metrics.blocks import decode_block
 from server.metrics.columns import PointColumns
 from server.metrics.downsample import Point
 from server.metrics.models import (
-    COARSE_ROLLUP_WIDTH,
-    ROLLUP_WIDTH,
     MetricBlock,
     MetricCoarseRollup,
     MetricRollup,
@@ -129,7 +125,7 @@ def to_points(columns: PointColumns) -> list[Point]:
     ]
 
 
-def _edges(session: Session, sid: int, lo: int, hi: int) -> tuple[int, int] | None:
+def range_edges(session: Session, sid: int, lo: int, hi: int) -> tuple[int, int] | None:
     """The first and last stored step in [lo, hi]."""
     query = _overlapping(sid, lo, hi)
     first_block = session.execute(query.limit(1)).first()
@@ -143,99 +139,6 @@ def _edges(session: Session, sid: int, lo: int, hi: int) -> tuple[int, int] | No
     ).one()
     tail = decode_block(last_block.data, last_block.first_step).between(lo, hi)
     return int(head.step[0]), int(tail.step[-1])
-
-
-ROW_BUDGET = 4000
-"""A long range is read through the finest rollup tier that covers it in at most this many
-bucket rows (or the coarsest tier, if none does)."""
-
-
-@dataclass(frozen=True)
-class Tier:
-    model: type[MetricRollup] | type[MetricCoarseRollup]
-    width: int
-
-
-TIERS = (Tier(MetricCoarseRollup, COARSE_ROLLUP_WIDTH), Tier(MetricRollup, ROLLUP_WIDTH))
-"""Rollup tiers, coarsest first; each tier's width is a multiple of the next one's."""
-
-
-def candidate_points(
-    session: Session, sid: int, start: int | None, end: int | None, buckets: int
-) -> list[Point]:
-    """Points of the range that can survive min/max downsampling, sorted by step.
-
-    Short ranges return every point. Long ones return each whole rollup bucket's min and max,
-    from the finest tier that needs at most ROW_BUDGET rows for the range; the partial buckets
-    at both edges come from the next finer tier (down to the points themselves), and the
-    range's last point is always there. The global extremes and the last point are exact.
-    `buckets` (the chart's) is part of the contract but every tier here already fits it.
-    """
-    lo = start if start is not None else 0
-    hi = end if end is not None else MAX_STEP
-    edges = _edges(session, sid, lo, hi)
-    if edges is None:
-        return []
-    first, last = edges
-    if last - first < RAW_SPAN_LIMIT:
-        return to_points(range_points(session, sid, first, last))
-    span = last - first + 1
-    tier = next(
-        (i for i in range(len(TIERS) - 1, -1, -1) if span // TIERS[i].width <= ROW_BUDGET), 0
-    )
-    found = _tiered_extremes(session, sid, first, last, tier)
-    for point in to_points(range_points(session, sid, last, last)):
-        found[point.step] = point
-    return [found[step] for step in sorted(found)]
-
-
-def _tiered_extremes(
-    session: Session, sid: int, first: int, last: int, tier: int
-) -> dict[int, Point]:
-    """Min and max of every whole bucket of TIERS[tier] in [first, last]; the partial edges
-    recurse into the next finer tier, and below the finest tier into the points."""
-    if tier == len(TIERS):
-        return {p.step: p for p in to_points(range_points(session, sid, first, last))}
-    width = TIERS[tier].width
-    whole_lo = -(-first // width)
-    whole_hi = (last + 1) // width - 1
-    if whole_lo > whole_hi:
-        return _tiered_extremes(session, sid, first, last, tier + 1)
-    found = _rollup_extremes(session, TIERS[tier].model, sid, whole_lo, whole_hi)
-    if first < whole_lo * width:
-        found |= _tiered_extremes(session, sid, first, whole_lo * width - 1, tier + 1)
-    if (whole_hi + 1) * width <= last:
-        found |= _tiered_extremes(session, sid, (whole_hi + 1) * width, last, tier + 1)
-    return found
-
-
-def _rollup_extremes(
-    session: Session,
-    model: type[MetricRollup] | type[MetricCoarseRollup],
-    sid: int,
-    lo: int,
-    hi: int,
-) -> dict[int, Point]:
-    r = model
-    rollups = session.execute(
-        select(
-            r.min_step,
-            r.min_value,
-            r.min_epoch,
-            r.min_wall_time,
-            r.max_step,
-            r.max_value,
-            r.max_epoch,
-            r.max_wall_time,
-        ).where(r.series_id == sid, r.bucket >= lo, r.bucket <= hi)
-    )
-    nan = float("nan")
-    found: dict[int, Point] = {}
-    for min_step, min_v, min_e, min_w, max_step, max_v, max_e, max_w in rollups:
-        # NULL is NaN (SQLite stores no NaN).
-        found[min_step] = Point(min_step, nan if min_v is None else min_v, min_e, min_w)
-        found[max_step] = Point(max_step, nan if max_v is None else max_v, max_e, max_w)
-    return found
 
 
 def delete_run_metrics(session: Session, run_id: str) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import InvalidInput, NotFound
 from server.ingest.models import RunIngestUsage
-from server.metrics import repository
+from server.metrics import candidates, repository
 from server.metrics.columns import PointColumns
 from server.metrics.downsample import Point, bucket_count, downsample
 from server.metrics.models import MetricSeries
@@ -52,21 +52,26 @@ def get_series(
 ) -> MetricSeriesPublic:
     _check_range(start, end)
     series = _series_or_404(session, run_id, key)
-    candidates = repository.candidate_points(
-        session, series.id, start, end, bucket_count(max_points)
+    found = candidates.candidate_points(
+        session,
+        series.id,
+        start,
+        end,
+        bucket_count(max_points),
+        known_edges=_whole_series_edges(series, start, end),
     )
-    return _public_series(run_id, key, max_points, candidates)
+    return _public_series(run_id, key, max_points, found)
 
 
 def _public_series(
-    run_id: str, key: str, max_points: int, candidates: list[Point]
+    run_id: str, key: str, max_points: int, found: list[Point]
 ) -> MetricSeriesPublic:
-    points = downsample(candidates, max_points)
+    points = downsample(found, max_points)
     return MetricSeriesPublic.model_construct(
         run_id=run_id,
         key=key,
         max_points=max_points,
-        downsampled=len(points) < len(candidates),
+        downsampled=len(points) < len(found),
         points=[
             MetricPointPublic(
                 step=p.step, value=public_value(p.value), epoch=p.epoch, wall_time=p.wall_time
@@ -112,8 +117,8 @@ def get_many_series(
 ) -> MetricSeriesBatchPublic:
     """Several series of one run in one answer (every key when `keys` is None), so a page of
     charts costs one request. Repeated keys come back once. Short series (most of a run with
-    thousands of keys) are read together, a few queries for all of them; long ones each go
-    through the rollups."""
+    thousands of keys) are read together, a few queries for all of them; long ones through the
+    rollups, also together (server/metrics/candidates.py)."""
     _check_range(start, end)
     every = {s.key: s for s in repository.series_of_run(session, run_id)}
     wanted = sorted(every) if keys is None else list(dict.fromkeys(keys))
@@ -124,6 +129,18 @@ def get_many_series(
     hi = end if end is not None else repository.MAX_STEP
     short = [every[k].id for k in wanted if _is_short(every[k])]
     together = repository.whole_series_points(session, short)
+    long_edges: dict[int, tuple[int, int]] = {}
+    for key in wanted:
+        series = every[key]
+        if series.id in together or not series.points:
+            continue
+        edges = _whole_series_edges(series, start, end) or repository.range_edges(
+            session, series.id, lo, hi
+        )
+        if edges is not None:
+            long_edges[series.id] = edges
+    # Every long series' rows in one statement per rollup tier, not several per series.
+    long_candidates = candidates.candidates_of_many(session, long_edges)
     answers = []
     for key in wanted:
         sid = every[key].id
@@ -132,17 +149,25 @@ def get_many_series(
             if len(columns) <= max_points:
                 answers.append(_whole_public_series(run_id, key, max_points, columns))
                 continue
-            candidates = repository.to_points(columns)
-        elif every[key].points:
-            candidates = repository.candidate_points(
-                session, sid, start, end, bucket_count(max_points)
-            )
+            found = repository.to_points(columns)
         else:
-            candidates = []
-        answers.append(_public_series(run_id, key, max_points, candidates))
+            found = long_candidates.get(sid, [])
+        answers.append(_public_series(run_id, key, max_points, found))
     return MetricSeriesBatchPublic.model_construct(
         run_id=run_id, max_points=max_points, series=answers
     )
+
+
+def _whole_series_edges(
+    series: MetricSeries, start: int | None, end: int | None
+) -> tuple[int, int] | None:
+    """A whole series' first and last step, from its summary row (the ingester keeps them
+    exact in the transaction that stores the points); None for a step window."""
+    if start is not None or end is not None or not series.points:
+        return None
+    if series.first_step is None or series.last_step is None:
+        return None
+    return series.first_step, series.last_step
 
 
 def _is_short(series: MetricSeries) -> bool:

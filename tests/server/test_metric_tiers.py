@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from runyard.schemas.events import MetricPoint, MetricsEvent
+from server.metrics.candidates import candidate_points
 from server.metrics.downsample import Point
 from server.metrics.models import (
     COARSE_ROLLUP_WIDTH,
@@ -19,7 +20,6 @@ from server.metrics.models import (
     MetricRollup,
     MetricSeries,
 )
-from server.metrics.repository import candidate_points
 from server.metrics.rollups import extremes
 from server.runs.models import Run
 from tests.server.ingest_helpers import attributed, store
