@@ -17,7 +17,6 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +30,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from bench.scaffold import PG, emit, scratch_database
-from bench.web_charts import CHROMIUM_ARGS, free_port, serve
+from bench.served_app import CHROMIUM, CHROMIUM_ARGS, require_dashboard_build, served_app
 from runyard.schemas.spec import ExperimentSpec
 from server.experiments.models import Experiment
 from server.metrics.models import MetricSeries
@@ -163,7 +162,7 @@ def measure(base: str, token: str, runs: int, loads: int) -> list[float]:
     timings = []
     filter_text = httpx.QueryParams({"filter": f"experiment = '{EXPERIMENT}'"})
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.add_init_script(f"sessionStorage.setItem('runyard.token', {json.dumps(token)})")
         page = context.new_page()
@@ -213,8 +212,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000, help="runs to compare (at most 1,000)")
     parser.add_argument("--loads", type=int, default=5, help="page loads to time")
     args = parser.parse_args()
-    if not (REPO_ROOT / "web" / "dist" / "index.html").exists():
-        raise SystemExit("build the dashboard first: cd web && npm ci && npm run build")
+    require_dashboard_build()
     with scratch_database("runyard_bench_compare") as (name, _engine):
         url = PG.format(name)
         upgrade_to_head(url)
@@ -223,39 +221,28 @@ def main() -> None:
         emit(
             "compare_parallel", time.perf_counter() - began, "s", "-", metric="seed", runs=args.runs
         )
-        server = None
-        try:
-            with tempfile.TemporaryDirectory() as data_dir:
-                port = free_port()
-                server = serve(url, port, Path(data_dir))
-                base = f"http://127.0.0.1:{port}"
-                request = time_compare_request(base, token)
-                emit(
-                    "compare_parallel",
-                    statistics.median(request),
-                    "ms",
-                    "-",
-                    metric="compare_request_alone_median",
-                    runs=args.runs,
-                    note="server time for POST /runs/compare with a filter, nothing else in flight",
-                )
-                timings = measure(base, token, args.runs, args.loads)
-                emit(
-                    "compare_parallel",
-                    statistics.median(timings),
-                    "ms",
-                    TARGET,
-                    metric="page_load_to_parallel_drawn_median",
-                    loads=len(timings),
-                    runs=args.runs,
-                    screenshot=str(SCREENSHOT.relative_to(REPO_ROOT)),
-                )
-                server.terminate()
-                server.wait(timeout=30)
-                server = None
-        finally:
-            if server is not None:
-                server.kill()
+        with served_app(url) as base:
+            request = time_compare_request(base, token)
+            emit(
+                "compare_parallel",
+                statistics.median(request),
+                "ms",
+                "-",
+                metric="compare_request_alone_median",
+                runs=args.runs,
+                note="server time for POST /runs/compare with a filter, nothing else in flight",
+            )
+            timings = measure(base, token, args.runs, args.loads)
+            emit(
+                "compare_parallel",
+                statistics.median(timings),
+                "ms",
+                TARGET,
+                metric="page_load_to_parallel_drawn_median",
+                loads=len(timings),
+                runs=args.runs,
+                screenshot=str(SCREENSHOT.relative_to(REPO_ROOT)),
+            )
 
 
 if __name__ == "__main__":

@@ -14,12 +14,9 @@ one to be drawn, so the figures are latencies, not queueing. Cleans up after its
 
 import argparse
 import json
-import os
 import secrets
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,12 +24,11 @@ from pathlib import Path
 # Runnable as `python bench/live_latency.py` from a checkout that is not pip-installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx
 from redis import Redis
 from sqlalchemy.orm import Session
 
 from bench.scaffold import PG, WORKER, emit, running_run, scratch_database
-from bench.web_charts import CHROMIUM_ARGS, free_port
+from bench.served_app import CHROMIUM, CHROMIUM_ARGS, require_dashboard_build, served_app
 from runyard.schemas.events import MetricPoint, MetricsEvent
 from runyard.schemas.streams import EVENT_FIELD, events_stream
 from server.schema_migrations import upgrade_to_head
@@ -42,32 +38,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = "redis://127.0.0.1:6379/0"
 KEY = "loss"
 DRAWN = f'[data-metric="{KEY}"] [data-drawn-step]'
-
-
-def serve(url: str, port: int, data_dir: Path, prefix: str) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "RUNYARD_DATABASE_URL": url,
-        "RUNYARD_PORT": str(port),
-        "RUNYARD_DATA_DIR": str(data_dir),
-        "RUNYARD_REDIS_URL": REDIS_URL,
-        "RUNYARD_REDIS_PREFIX": prefix,
-    }
-    log = (data_dir / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)  # polling the health check, with a deadline
-    process.terminate()
-    raise SystemExit(f"the server did not come up; see {data_dir / 'server.log'}")
 
 
 class FakeWorker:
@@ -104,7 +74,7 @@ def measure(base: str, run_id: str, token: str, worker: FakeWorker, events: int)
 
     latencies: list[float] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.add_init_script(f"sessionStorage.setItem('runyard.token', {json.dumps(token)})")
         page = context.new_page()
@@ -141,8 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=50, help="metric events to time")
     args = parser.parse_args()
-    if not (REPO_ROOT / "web" / "dist" / "index.html").exists():
-        raise SystemExit("build the dashboard first: cd web && npm ci && npm run build")
+    require_dashboard_build()
     prefix = f"rybench-live-{secrets.token_hex(4)}"
     with scratch_database("runyard_bench_live") as (name, engine):
         url = PG.format(name)
@@ -152,16 +121,13 @@ def main() -> None:
             _, token = issue_token(session, kind="user", name="bench", user_id=user_id)
             session.commit()
         worker = FakeWorker(prefix, run_id, fence)
-        with tempfile.TemporaryDirectory() as data_dir:
-            port = free_port()
-            server = serve(url, port, Path(data_dir), prefix)
-            try:
-                latencies = measure(f"http://127.0.0.1:{port}", run_id, token, worker, args.events)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-                worker.redis.delete(worker.stream)
-                worker.redis.close()
+        env = {"RUNYARD_REDIS_URL": REDIS_URL, "RUNYARD_REDIS_PREFIX": prefix}
+        try:
+            with served_app(url, env) as base:
+                latencies = measure(base, run_id, token, worker, args.events)
+        finally:
+            worker.redis.delete(worker.stream)
+            worker.redis.close()
     ordered = sorted(latencies)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     common = {"events": len(latencies), "path": "XADD -> ingester -> SQL -> SSE -> cache -> chart"}
