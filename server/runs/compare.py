@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.db import in_ids
 from server.errors import InvalidInput
 from server.experiments.models import Experiment
 from server.metrics.models import MetricSeries
@@ -37,7 +38,7 @@ def _rows(session: Session, user: User, ids: list[str]) -> dict[str, Any]:
     rows = session.execute(
         select(*_COLUMNS)
         .join(Experiment, Experiment.id == Run.experiment_id)
-        .where(Run.id.in_(ids), Run.project_id.in_(readable_project_ids(user)))
+        .where(in_ids(session, Run.id, ids), Run.project_id.in_(readable_project_ids(user)))
     ).all()
     return {row.id: row for row in rows}
 
@@ -92,7 +93,7 @@ def compare_table(session: Session, user: User, query: CompareQuery) -> CompareT
         # of the request's time, and the charts only place values (as the filter compares them).
         for run_id, key, number, text in session.execute(
             select(RunParam.run_id, RunParam.key, RunParam.value_num, RunParam.value_text).where(
-                RunParam.run_id.in_(ids)
+                in_ids(session, RunParam.run_id, ids)
             )
         ):
             params[run_id][key] = text if text is not None else number
@@ -104,9 +105,9 @@ def compare_table(session: Session, user: User, query: CompareQuery) -> CompareT
                 MetricSeries.last_value,
                 MetricSeries.min_value,
                 MetricSeries.max_value,
-            ).where(MetricSeries.run_id.in_(ids), MetricSeries.points > 0)
+            ).where(in_ids(session, MetricSeries.run_id, ids), MetricSeries.points > 0)
         ):
-            metrics[row.run_id][row.key] = MetricSummaryCell(
+            metrics[row.run_id][row.key] = MetricSummaryCell.model_construct(
                 last=_wire(row.last_value),
                 min=_wire(row.min_value),
                 max=_wire(row.max_value),
