@@ -3,25 +3,12 @@ its own), logs into Runyard with a Runyard token; the values are read back throu
 API. Build the client's venv with `bash tests/runyard/mlflow_client/setup_mlflow.sh` (or set
 RUNYARD_MLFLOW_PYTHON to another interpreter with mlflow); without it these tests skip."""
 
-import json
-import os
-import subprocess
-from pathlib import Path
-
 import httpx
 import pytest
 
 from runyard.client import Client
 from tests.e2e.live_server import live_server
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = Path(__file__).parent / "mlflow_client" / "script.py"
-MLFLOW_PYTHON = os.environ.get("RUNYARD_MLFLOW_PYTHON", str(REPO_ROOT / ".venv-mlflow/bin/python"))
-
-needs_mlflow = pytest.mark.skipif(
-    not Path(MLFLOW_PYTHON).exists(),
-    reason=f"no MLflow client at {MLFLOW_PYTHON}: bash tests/runyard/mlflow_client/setup_mlflow.sh",
-)
+from tests.runyard.mlflow_client import needs_mlflow, run_mlflow_script
 
 
 @pytest.fixture(scope="module")
@@ -31,23 +18,7 @@ def server(tmp_path_factory):
 
 
 def _run_script(server, experiment, token):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("MLFLOW_", "VIRTUAL_ENV"))
-    }
-    env["MLFLOW_TRACKING_TOKEN"] = token
-    done = subprocess.run(
-        [MLFLOW_PYTHON, str(SCRIPT), server.url, experiment],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert done.returncode == 0 and lines, f"the MLflow script failed:\n{done.stderr[-3000:]}"
-    return json.loads(lines[-1].removeprefix("RESULT "))
+    return run_mlflow_script(server.url, experiment, token)
 
 
 @needs_mlflow

@@ -2,8 +2,8 @@
 (server, ingester, scheduler, Celery worker) on PostgreSQL and Redis. A grid search of three
 trials and a crashing run train for real; then the runs list (metric and param columns, sort
 from a header, the filter language and its inline 422, grouping by experiment), the run page
-(wide synced charts whose legend names the step, smoothing, log scale, the summary, tags and
-Markdown notes, the traceback once), dark mode and a 390 px wide phone. Screenshots go to
+(wide synced charts whose legend names the step, smoothing, log scale, the run's system
+metrics, the summary, tags and Markdown notes, the traceback once), dark mode and a 390 px wide phone. Screenshots go to
 test-output/screenshots/ (tracking-*)."""
 
 import itertools
@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from runyard.client import Client
 from tests.e2e.stack import client_for, running_stack
+from tests.runyard.mlflow_client import needs_mlflow, run_mlflow_script
 from tests.web.browser import chromium, screenshot, sign_in
 from tests.web.test_dashboard_e2e import dashboard_built  # noqa: F401 (fixture)
 
@@ -40,7 +41,11 @@ def _spec(name: str, model: str = "TinyClassifier", **extra: Any) -> dict[str, A
 
 @pytest.fixture(scope="module")
 def stack(dashboard_built: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:  # noqa: F811
-    with running_stack(tmp_path_factory.mktemp("tracking-e2e"), gpus=2) as running:
+    # Sampled twice a second (5 s by default), so even these short runs get system series.
+    sampling = {"RUNYARD_WORKER_SYSTEM_METRICS_SECONDS": "0.5"}
+    with running_stack(
+        tmp_path_factory.mktemp("tracking-e2e"), gpus=2, extra_env=sampling
+    ) as running:
         yield running
 
 
@@ -141,6 +146,15 @@ def test_run_page_charts_summary_notes_and_one_traceback(
     width = page.locator('[data-metric="train_loss"] canvas').first.bounding_box()
     assert width is not None and width["width"] >= 500  # larger than the old 460 px
 
+    # The worker's samples of the run's processes are charted with its metrics (this machine
+    # has no GPU, so there are no system/gpu* charts), and kept out of the metric summary.
+    keys = runs["client"].metric_keys(run_id)
+    assert {"system/cpu_percent", "system/memory_bytes"} <= set(keys)
+    assert not any(k.startswith("system/gpu") for k in keys)
+    for key in ("system/cpu_percent", "system/memory_bytes"):
+        expect(page.locator(f'[data-metric="{key}"] canvas').first).to_be_visible()
+    expect(page.locator('[data-metric-summary="system/cpu_percent"]')).to_have_count(0)
+
     # Hovering one chart moves the cursor of the other and names the x value "step".
     plot = page.locator('[data-metric="train_loss"] .u-over')
     box = plot.bounding_box()
@@ -189,6 +203,28 @@ def test_run_page_charts_summary_notes_and_one_traceback(
     expect(page.locator("pre.traceback")).to_have_count(1)
     expect(page.locator("pre.traceback")).to_contain_text("loss exploded at batch 0")
     screenshot(page, "tracking-04-run-failed")
+    page.context.close()
+
+
+@needs_mlflow
+def test_a_run_logged_by_the_real_mlflow_client_shows_in_the_dashboard(
+    browser: Browser, stack: object
+) -> None:
+    result = run_mlflow_script(stack.options.url, "mlflow-e2e", stack.admin_token)  # type: ignore[attr-defined]
+    page = _page(browser, stack)
+    page.goto(page.url.split("#")[0] + f"#/runs/{result['run_id']}")
+    expect(page.get_by_test_id("run-state")).to_have_text("completed", timeout=LONG)
+    expect(page.get_by_test_id("metric-charts")).to_have_attribute(
+        "data-charts-drawn", DRAWN, timeout=LONG
+    )
+    for key in ("loss", "acc", "f1"):
+        expect(page.locator(f'[data-metric="{key}"] canvas').first).to_be_visible()
+    params = page.get_by_test_id("flat-params")
+    for key, value in {"lr": "0.1", "batch_size": "32", "optimizer": "sgd"}.items():
+        expect(params.locator(f'[data-param="{key}"] td')).to_have_text(value)
+    loss = page.locator('[data-metric-summary="loss"]')
+    expect(loss.locator("[data-last]")).to_contain_text("step 19")
+    screenshot(page, "tracking-09-mlflow-run")
     page.context.close()
 
 

@@ -4,7 +4,10 @@ import type { RunDetail } from "../api/run";
 
 export function ParamsAndSpec({ run }: { run: RunDetail }) {
   const params = Object.entries(run.flat_params ?? {});
-  const searched = new Set(Object.keys(run.params ?? {}).map((k) => k.replace(/^(model|datamodule)\.init_args\./, "$1.")));
+  // A scheduled run's params are its search values; an external run's are all it logged.
+  const searched = new Set(
+    run.kind === "external" ? [] : Object.keys(run.params ?? {}).map((k) => k.replace(/^(model|datamodule)\.init_args\./, "$1.")),
+  );
   return (
     <section className="panel">
       <h2>Parameters</h2>
