@@ -78,6 +78,17 @@ def tensorboard(
     except KeyboardInterrupt:
         pass
     finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=10)
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """TensorBoard is asked to stop, then killed if it has not within a few seconds: a busy
+    machine's TensorBoard can take long over SIGTERM, and Ctrl-C must end the command."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
