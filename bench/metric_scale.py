@@ -6,14 +6,14 @@
 
 For each size, a fresh PostgreSQL database (created and dropped here) is seeded directly in SQL,
 not through the ingester: 10,000 series in 100 runs, one whole block (256 points) per row, in
-the block format (uncompressed: `float8send`, `int4send`; see server/metrics/blocks.py), with
+the block format the ingester writes (deflated; server/metrics/blocks.py), with
 the fine and coarse rollups and the summaries the ingester would have kept (the values have a
 known shape, a falling trend with one spike per 64-step bucket, so every extreme is known
 without reading the points). One series (run 0's `loss`) is 102,400 points at every size; the
 rest of the points are spread evenly over the other 9,999. A value depends on its series only
-through mod(series id, 7), so PostgreSQL builds each distinct series' blocks and rollups once
-(8 shapes: `_TEMPLATE_TABLES`) and copies them to every series with INSERT ... SELECT: the same
-rows as building every series' own, without encoding 2 float8 values per point. The secondary
+through mod(series id, 7), so each distinct series' blocks (encoded by the ingester's encoder)
+and rollups are built once (8 shapes: `_SHAPES`) and PostgreSQL copies them to every series
+with INSERT ... SELECT: the same rows as building every series' own. The secondary
 indexes are dropped during the copy and built after it; the tables are UNLOGGED (no WAL for a
 throwaway database; reads are the same). Then, at each size:
 
@@ -50,6 +50,7 @@ from pathlib import Path
 # Runnable as `python bench/metric_scale.py` from a checkout that is not pip-installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
@@ -57,7 +58,8 @@ import server.models
 from bench.scaffold import emit, scratch_database
 from server.db import make_session_factory
 from server.experiments.models import Experiment
-from server.metrics.blocks import BLOCK_POINTS, DENSE_STEPS, FORMAT_VERSION, ONE_EPOCH, ONE_WRITER
+from server.metrics.blocks import BLOCK_POINTS, encode_block
+from server.metrics.columns import PointColumns
 from server.metrics.models import COARSE_ROLLUP_WIDTH, ROLLUP_WIDTH
 from server.metrics.service import get_series, run_summary
 from server.projects.models import Project
@@ -126,33 +128,64 @@ $$;
 CREATE TABLE scale_lengths (sid bigint PRIMARY KEY, run_id varchar, key varchar, n bigint);
 """
 
-_FLAGS = DENSE_STEPS | ONE_EPOCH | ONE_WRITER
-_HEADER_HEX = f"{FORMAT_VERSION:02x}{_FLAGS:02x}"
-
-# Column order of an uncompressed block with DENSE_STEPS, ONE_EPOCH and ONE_WRITER: header,
-# values, the epoch once, wall times, the attempt once, the seq once. A point's value depends on
-# its series only through mod(sid, 7) (scale_value), so every series of one length and one
-# residue has the same blocks and rollups, bit for bit: they are built once per (residue,
-# length) in these template tables (8 of them: 7 residues of the 9,999 equal series, and the
-# probe) and then copied to every series. The rows are the same as building each series' own;
-# PostgreSQL then spends its time writing them, not encoding 2 float8 values per point.
-_TEMPLATE_TABLES = f"""
+# A point's value depends on its series only through mod(sid, 7) (scale_value), so every series
+# of one length and one residue has the same blocks and rollups, bit for bit: they are built
+# once per (residue, length) in template tables (8 of them: 7 residues of the 9,999 equal
+# series, and the probe) and then copied to every series. The rows are the same as building
+# each series' own; PostgreSQL then spends its time writing them. The block templates are
+# encoded by the ingester's own encoder (deflated, as the ingester stores them) from the
+# values PostgreSQL computes, so the bytes on disk and the reads' decoding are production's.
+_SHAPES = """
 CREATE TABLE scale_shapes AS SELECT DISTINCT mod(sid, 7) AS m, n FROM scale_lengths;
-CREATE TABLE scale_block_templates AS
-SELECT h.m, h.n AS len, b.first, b.first + b.n - 1 AS last, b.n,
-       decode('{_HEADER_HEX}', 'hex') || int4send(b.n::int)
-       || (SELECT string_agg(float8send(scale_value(h.m, s)), ''::bytea ORDER BY s)
-           FROM generate_series(b.first, b.first + b.n - 1) s)
-       || int4send(0)
-       || (SELECT string_agg(float8send(scale_wall(s)), ''::bytea ORDER BY s)
-           FROM generate_series(b.first, b.first + b.n - 1) s)
-       || int4send(1) || int8send(0::bigint) AS data
-FROM scale_shapes h
-CROSS JOIN LATERAL (
-  SELECT k * {BLOCK_POINTS} AS first, least({BLOCK_POINTS}, h.n - k * {BLOCK_POINTS}) AS n
-  FROM generate_series(0, (h.n - 1) / {BLOCK_POINTS}) k
-) b;
+CREATE TABLE scale_block_templates (m bigint, len bigint, first bigint, last bigint, n bigint,
+                                    data bytea);
 """
+_SHAPE_POINTS = """
+SELECT h.m, h.n, s, scale_value(h.m, s), scale_wall(s)
+FROM scale_shapes h CROSS JOIN LATERAL generate_series(0, h.n - 1) s
+ORDER BY h.m, h.n, s
+"""
+
+
+def _block_templates(conn: Connection) -> None:
+    rows = conn.execute(text(_SHAPE_POINTS)).all()
+    templates = []
+    begin = 0
+    while begin < len(rows):
+        m, n = rows[begin][0], rows[begin][1]
+        steps = np.fromiter((r[2] for r in rows[begin : begin + n]), np.int64, n)
+        values = np.fromiter((r[3] for r in rows[begin : begin + n]), np.float64, n)
+        walls = np.fromiter((r[4] for r in rows[begin : begin + n]), np.float64, n)
+        for first in range(0, n, BLOCK_POINTS):
+            part = slice(first, min(n, first + BLOCK_POINTS))
+            count = part.stop - part.start
+            points = PointColumns(
+                step=steps[part],
+                value=values[part],
+                epoch=np.zeros(count, np.int64),
+                wall_time=walls[part],
+                attempt=np.ones(count, np.int64),
+                seq=np.zeros(count, np.int64),
+            )
+            templates.append(
+                {
+                    "m": m,
+                    "len": n,
+                    "first": first,
+                    "last": part.stop - 1,
+                    "n": count,
+                    "data": encode_block(points),
+                }
+            )
+        begin += n
+    conn.execute(
+        text(
+            "INSERT INTO scale_block_templates (m, len, first, last, n, data)"
+            " VALUES (:m, :len, :first, :last, :n, :data)"
+        ),
+        templates,
+    )
+
 
 _SEED_BLOCKS = """
 INSERT INTO metric_blocks (series_id, first_step, last_step, points, last_attempt, last_seq, data)
@@ -231,7 +264,8 @@ def _seed(engine: Engine, run_ids: list[str], total: int) -> dict[str, object]:
         conn.execute(text(_SEED_SERIES))
     started = time.perf_counter()
     with engine.begin() as conn:
-        conn.exec_driver_sql(_TEMPLATE_TABLES)
+        conn.exec_driver_sql(_SHAPES)
+        _block_templates(conn)
         conn.exec_driver_sql(_rollup_templates("metric_rollups", ROLLUP_WIDTH))
         conn.exec_driver_sql(_rollup_templates("metric_coarse_rollups", COARSE_ROLLUP_WIDTH))
         secondary = _drop_secondary_indexes(conn)
