@@ -27,12 +27,10 @@ Every size is seeded first, each into its own database, and kept until all are r
 CHECKPOINT and a sync (so no read races the kernel writing back a seed's gigabytes), the sizes
 are read in turn, one query of each per round, so load on the shared machine falls on every
 size alike. Each figure is compared with the smallest size's (`vs_smallest`; the target is
-within 20 %). Disk and time (measured on the shared two-core machine, load 14-18, 2026-12-02):
-1M points 27.5 MB (27.7 bytes a point) in 14 s; 100M 3.46 GB (34.6) in 125 s; 1B 19.4 GB (19.4)
-in 829 s. So --billion needs ~23 GB free for the three databases at once, plus room for the
-index builds' sort files (a few GB); the databases are dropped at the end. (Blocks here are
-uncompressed, 16 bytes a point; the ingester's deflated blocks take ~14 bytes a point with
-everything.)
+within 20 %). Disk and time (measured on the shared two-core machine, load 3.5-4.3,
+2026-12-02): 1M points 17.4 MB (17.5 bytes a point) in 4 s; 100M 965 MB (9.65) in 11 s; 1B
+8.99 GB (8.99) in 122 s. So --billion needs ~10 GB free for the three databases at once, plus
+room for the index builds' sort files (a few GB); the databases are dropped at the end.
 """
 
 import argparse
