@@ -2,7 +2,7 @@
  * params against a metric (brushing an axis filters the table), a scatter of any two columns,
  * and several metrics overlaid over time. One request brings every param and metric summary. */
 import { useQuery } from "@tanstack/react-query";
-import { lazy, Suspense, useMemo, useState, type FormEvent } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { Empty, ErrorBox, Loading } from "@/components/StatusViews";
 import { useApi } from "@/lib/api";
@@ -15,8 +15,12 @@ import { MetricOverlay } from "./MetricOverlay";
 import { RunPicker } from "./RunPicker";
 
 // ECharts is most of this page's code and no other page's: it loads with the page's charts.
-const ParallelCoordinates = lazy(() => import("./ParallelCoordinates").then((m) => ({ default: m.ParallelCoordinates })));
-const ScatterPlot = lazy(() => import("./ScatterPlot").then((m) => ({ default: m.ScatterPlot })));
+// The page starts loading it when it opens, alongside the table's request, rather than once
+// the table has arrived (the import's promise is shared, so it loads once).
+const loadParallel = () => import("./ParallelCoordinates");
+const loadScatter = () => import("./ScatterPlot");
+const ParallelCoordinates = lazy(() => loadParallel().then((m) => ({ default: m.ParallelCoordinates })));
+const ScatterPlot = lazy(() => loadScatter().then((m) => ({ default: m.ScatterPlot })));
 
 const label = (r: CompareRow) => `${r.experiment_name} ${shortId(r.id)}`;
 /** Time series of this many runs at most (the first of the table's order): one request each. */
@@ -95,6 +99,10 @@ function ColumnSelect({ name, columns, value, onChange }: { name: string; column
 
 export function ComparePage() {
   const api = useApi();
+  useEffect(() => {
+    void loadParallel();
+    void loadScatter();
+  }, []);
   const [params, setParams] = useSearchParams();
   const selection = selectionFrom(params);
   const table = useQuery({
