@@ -14,16 +14,16 @@ from pathlib import Path
 
 import httpx
 
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS  # one definition of the browser
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "REPO_ROOT",
+    "free_port",
+    "require_dashboard_build",
+    "served_app",
 ]
 
 
