@@ -67,7 +67,9 @@ for side in $SIDES; do
   ln -s "$SUITE_DIR/Datasets" "$run/Datasets"
   echo "suite: running the $side side (log: $SUITE_DIR/$side.log)"
   # one side after the other: 1.0.8's metric tests rendezvous on a fixed port (8088)
-  (cd "$run" && PYTHONPATH=$run "$SUITE_DIR/venv-$side/bin/python" -m pytest "${@:-tests}" \
+  # started as no ddp rank, so the relaunched ranks can tell they are ones (rank_report.py)
+  (cd "$run" && env -u LOCAL_RANK -u PL_IN_DDP_SUBPROCESS PYTHONPATH=$run \
+    "$SUITE_DIR/venv-$side/bin/python" -m pytest "${@:-tests}" -p rank_report \
     -c /dev/null --rootdir="$run" -p no:cacheprovider -q --timeout="$TIMEOUT" --continue-on-collection-errors \
     --basetemp="$SUITE_DIR/tmp-$side" --junitxml="$SUITE_DIR/$side.xml" \
     > "$SUITE_DIR/$side.log" 2>&1 || true)
