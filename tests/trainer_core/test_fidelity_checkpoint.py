@@ -185,3 +185,47 @@ def test_passing_a_model_checkpoint_as_checkpoint_callback_is_deprecated(tmp_pat
     with pytest.warns(DeprecationWarning, match="will no longer be supported in v1.3"):
         trainer = pl.Trainer(default_root_dir=str(tmp_path), checkpoint_callback=checkpoint)
     assert trainer.checkpoint_callback is checkpoint
+
+
+# --- 1.0's step dicts as monitorable values ------------------------------------------------
+class DictValidationModel(RegressionModel):
+    """1.0-era code: validation_step returns {'val_loss': ...}, no validation_epoch_end."""
+
+    def validation_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor]:
+        x, y = batch
+        return {"val_loss": torch.nn.functional.mse_loss(self(x), y), "batch": batch_idx}
+
+
+def test_a_validation_step_dict_without_epoch_end_can_be_monitored(tmp_path: Any) -> None:
+    checkpoint = ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), monitor="val_loss")
+    trainer = _fit(tmp_path, checkpoint, DictValidationModel())
+    # the last validation batch's values (4 batches of 16)
+    assert trainer.callback_metrics["batch"] == 3
+    assert os.listdir(tmp_path / "ckpt") == ["epoch=0.ckpt"]
+    assert checkpoint.best_model_score == trainer.callback_metrics["val_loss"]
+
+
+def test_values_logged_with_self_log_win_over_the_step_dict(tmp_path: Any) -> None:
+    class Both(DictValidationModel):
+        def validation_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor]:
+            out = super().validation_step(batch, batch_idx)
+            self.log("val_loss", torch.tensor(7.0))
+            return out
+
+    trainer = _fit(tmp_path, ModelCheckpoint(dirpath=str(tmp_path / "ckpt")), Both())
+    assert trainer.callback_metrics["val_loss"] == 7.0
+
+
+def test_extra_keys_of_a_training_step_dict_can_be_monitored(tmp_path: Any) -> None:
+    class ExtraKey(RegressionModel):
+        def training_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor]:
+            loss = super().training_step(batch, batch_idx)
+            return {"loss": loss, "my_train_metric": loss * 2}
+
+    stopping = pl.callbacks.EarlyStopping(monitor="my_train_metric", patience=0, min_delta=1e9)
+    trainer = quiet_trainer(
+        tmp_path, logger=False, callbacks=[stopping], max_epochs=5, limit_train_batches=2
+    )
+    trainer.fit(ExtraKey(), loader())
+    assert "my_train_metric" in trainer.callback_metrics
+    assert trainer.current_epoch < 4  # stopped early on the training-side value
