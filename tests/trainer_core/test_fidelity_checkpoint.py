@@ -229,3 +229,79 @@ def test_extra_keys_of_a_training_step_dict_can_be_monitored(tmp_path: Any) -> N
     trainer.fit(ExtraKey(), loader())
     assert "my_train_metric" in trainer.callback_metrics
     assert trainer.current_epoch < 4  # stopped early on the training-side value
+
+
+def test_a_logged_step_value_sets_the_logger_row_step(tmp_path: Any) -> None:
+    """1.0's `{'log': {'step': n, ...}}` from validation_epoch_end puts the row at step n."""
+
+    class Rows(pl.loggers.LightningLoggerBase):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[tuple[dict[str, float], int | None]] = []
+
+        name = "rows"
+        version = 0
+        experiment = None
+
+        def log_hyperparams(self, params: Any) -> None:
+            pass
+
+        def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+            self.rows.append((dict(metrics), step))
+
+    class StepKey(RegressionModel):
+        def validation_epoch_end(self, outputs: Any) -> dict[str, Any]:
+            return {"log": {"step": 100 + self.current_epoch, "val_acc": 0.5}}
+
+    logger = Rows()
+    trainer = quiet_trainer(
+        tmp_path, logger=logger, max_epochs=2, limit_train_batches=2, num_sanity_val_steps=0
+    )
+    with pytest.warns(DeprecationWarning):
+        trainer.fit(StepKey(), loader(), loader())
+    val_rows = [(metrics, step) for metrics, step in logger.rows if "val_acc" in metrics]
+    assert [step for _, step in val_rows] == [100, 101]
+    assert all("step" not in metrics for metrics, _ in val_rows)
+
+
+def test_a_low_refresh_rate_on_colab_warns(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLAB_GPU", "1")
+    with pytest.warns(UserWarning, match="on Google Colab. This may crash."):
+        trainer = pl.Trainer(default_root_dir=str(tmp_path), progress_bar_refresh_rate=19)
+    assert trainer.progress_bar_callback.refresh_rate == 19
+
+
+def test_limit_train_batches_zero_trains_nothing_and_runs_no_epoch_end(tmp_path: Any) -> None:
+    class NoEpochs(RegressionModel):
+        epoch_ends = 0
+
+        def training_epoch_end(self, outputs: Any) -> None:
+            NoEpochs.epoch_ends += 1
+
+    checkpoint = ModelCheckpoint(dirpath=str(tmp_path / "ckpt"))
+    trainer = _fit(tmp_path, checkpoint, NoEpochs(), limit_train_batches=0, limit_val_batches=0)
+    assert NoEpochs.epoch_ends == 0
+    assert trainer.global_step == 0
+    assert checkpoint.best_model_path == ""
+
+
+def test_a_progress_bar_with_refresh_rate_zero_is_disabled_and_still_counts(tmp_path: Any) -> None:
+    bar = pl.callbacks.ProgressBar(refresh_rate=0)
+    assert bar.refresh_rate == 0
+    assert bar.is_disabled
+    trainer = quiet_trainer(tmp_path, callbacks=[bar], logger=False, limit_train_batches=3)
+    trainer.fit(RegressionModel(), loader(), loader())
+    assert bar.train_batch_idx == 3
+    assert trainer.progress_bar_callback is bar
+
+
+def test_training_epoch_end_may_return_0_9_log_dicts(tmp_path: Any) -> None:
+    class LegacyEpochEnd(RegressionModel):
+        def training_epoch_end(self, outputs: Any) -> dict[str, Any]:
+            return {"log": {"train_acc": 0.25}, "progress_bar": {"shown": 1.0}}
+
+    trainer = quiet_trainer(tmp_path, logger=False, limit_train_batches=2)
+    with pytest.warns(DeprecationWarning, match="training_epoch_end is deprecated"):
+        trainer.fit(LegacyEpochEnd(), loader())
+    assert trainer.callback_metrics["train_acc"] == 0.25
+    assert trainer.progress_bar_metrics["shown"] == 1.0

@@ -69,6 +69,13 @@ def build_callbacks(
         raise MisconfigurationException(
             "checkpoint_callback must be True, False or a ModelCheckpoint."
         )
+    if os.getenv("COLAB_GPU") and refresh_rate < 20:  # Colab's output cell chokes on it
+        warnings.warn(
+            "You have set progress_bar_refresh_rate < 20 on Google Colab. This may crash. "
+            "Consider using progress_bar_refresh_rate >= 20 in Trainer.",
+            UserWarning,
+            stacklevel=3,
+        )
     bars = [cb for cb in result if isinstance(cb, ProgressBarBase)]
     if len(bars) > 1:
         raise MisconfigurationException(

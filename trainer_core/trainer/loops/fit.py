@@ -33,7 +33,9 @@ class FitLoop:
         if not trainer.loop_state.resume_batches:
             trainer.total_batch_idx = 0
         batches_before = trainer.total_batch_idx
-        for epoch in range(first_epoch, trainer.max_epochs):
+        # Lightning 1.0: limit_train_batches=0 trains nothing, straight to on_train_end
+        last_epoch = first_epoch if trainer.limit_train_batches == 0 else trainer.max_epochs
+        for epoch in range(first_epoch, last_epoch):
             if self._max_steps_reached():
                 break
             trainer.current_epoch = epoch
