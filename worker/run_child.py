@@ -85,8 +85,8 @@ def build_trainer(plan: ChildPlan, workdir: Path, notices: NoticeWriter) -> trai
                 default_hp_metric=False,
             ),
         ],
-        checkpoint_callback=checkpoint,
         callbacks=[
+            checkpoint,
             RunyardCallback(notices, workdir, workdir / plan.outbox_dir),
             # The worker asks for a checkpoint and a stop with SIGUSR1 (preemption).
             PreemptionHandler(signals=(signal.SIGUSR1,)),

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from trainer_core.callbacks.base import Callback
+from trainer_core.callbacks.checkpoint_names import expand_template
 from trainer_core.exceptions import MisconfigurationException
 
 if TYPE_CHECKING:
     from trainer_core.core.module import LightningModule
     from trainer_core.trainer.trainer import Trainer
-
-_TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][\w./-]*)(:[^}]*)?\}")
 
 
 class ModelCheckpoint(Callback):
@@ -37,7 +35,8 @@ class ModelCheckpoint(Callback):
     `'{epoch}-{val_loss:.2f}'`, expanded to `epoch=3-val_loss=0.12.ckpt`.
     """
 
-    CHECKPOINT_NAME_LAST = "last"
+    CHECKPOINT_JOIN_CHAR = "-"
+    CHECKPOINT_NAME_LAST = "last"  # a template too: 'last-{epoch}' gives last-epoch=2.ckpt
     FILE_EXTENSION = ".ckpt"
 
     def __init__(
@@ -66,7 +65,7 @@ class ModelCheckpoint(Callback):
                 stacklevel=2,
             )
             filepath = os.fspath(filepath)
-            if os.path.isdir(filepath) or filepath.endswith(os.sep):
+            if os.path.isdir(filepath):  # 1.0: an existing folder; anything else names a file
                 dirpath = filepath
             else:
                 dirpath, filename = os.path.split(os.path.realpath(filepath))
@@ -108,12 +107,14 @@ class ModelCheckpoint(Callback):
                 else "min"
             )
         self.mode = mode
-        self.best_k_models: dict[str, float] = {}
+        self.best_k_models: dict[str, torch.Tensor] = {}
         self.kth_best_model_path = ""
         self.best_model_path = ""
-        self.best_model_score: torch.Tensor | None = None
+        # 1.0: 0 until a monitored save (and for good without a monitor)
+        self.best_model_score: torch.Tensor | float = 0
         self.last_model_path = ""
         self._last_global_step_saved = -1
+        self._warned_nothing_logged = False
 
     @property
     def state_key(self) -> str:
@@ -134,16 +135,20 @@ class ModelCheckpoint(Callback):
             "monitor": self.monitor,
             "best_model_score": self.best_model_score,
             "best_model_path": self.best_model_path,
-            "best_k_models": dict(self.best_k_models),
+            "best_k_models": {path: float(score) for path, score in self.best_k_models.items()},
             "kth_best_model_path": self.kth_best_model_path,
             "last_model_path": self.last_model_path,
             "dirpath": self.dirpath,
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.best_model_score = state_dict.get("best_model_score")
+        score = state_dict.get("best_model_score")
+        self.best_model_score = 0 if score is None else score
         self.best_model_path = state_dict.get("best_model_path", "")
-        self.best_k_models = dict(state_dict.get("best_k_models", {}))
+        self.best_k_models = {
+            path: torch.as_tensor(value)
+            for path, value in state_dict.get("best_k_models", {}).items()
+        }
         self.kth_best_model_path = state_dict.get("kth_best_model_path", "")
         self.last_model_path = state_dict.get("last_model_path", "")
 
@@ -179,14 +184,46 @@ class ModelCheckpoint(Callback):
         metrics = trainer.callback_metrics
         if self.monitor is None:
             self._save_latest(trainer, metrics)
-        else:
+        elif self._monitor_logged(metrics):
             self._save_top_k(trainer, metrics)
         if self.save_last:
-            path = self._path(self.CHECKPOINT_NAME_LAST, allow_clash=True)
+            name = self._format_checkpoint_name(
+                self.CHECKPOINT_NAME_LAST, epoch, metrics, self.prefix, step=step
+            )
+            path = self._path(name, allow_clash=True)
             trainer.save_checkpoint(path, self.save_weights_only)
             if self.last_model_path and self.last_model_path != path:
                 self._remove(trainer, self.last_model_path)
             self.last_model_path = path
+
+    def save_at_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Lightning 1.0: once training finishes, save for the last step unless a checkpoint
+        was already written for it (a validation after an epoch's last batch, or the epoch-end
+        save without validation). What the fit loop calls before `on_train_end`."""
+        if self._last_global_step_saved >= trainer.global_step - 1:
+            return
+        self.save_checkpoint(trainer, pl_module)
+
+    def _monitor_logged(self, metrics: dict[str, Any]) -> bool:
+        """A monitored key missing among logged values raises; with nothing logged at all,
+        Lightning 1.0.8 skips the top-k save silently (we skip too, and warn once)."""
+        if self.monitor in metrics:
+            return True
+        if metrics:
+            raise MisconfigurationException(
+                f"ModelCheckpoint(monitor={self.monitor!r}) not found in the returned metrics: "
+                f"{sorted(metrics)}. HINT: Did you call self.log({self.monitor!r}, tensor) in the "
+                "LightningModule?"
+            )
+        if not self._warned_nothing_logged:
+            self._warned_nothing_logged = True
+            warnings.warn(
+                f"ModelCheckpoint(monitor={self.monitor!r}): nothing was logged, so no top-k "
+                f"checkpoint is saved. Log it with self.log({self.monitor!r}, value).",
+                UserWarning,
+                stacklevel=2,
+            )
+        return False
 
     def save_for_resume(self, trainer: Trainer, pl_module: LightningModule) -> str:
         """Write a full checkpoint as `last.ckpt` now, at any step boundary (what
@@ -194,7 +231,14 @@ class ModelCheckpoint(Callback):
         checkpoint, whatever save_weights_only says: it exists to be resumed from."""
         if self.dirpath is None:
             self.dirpath = self._default_dirpath(trainer)
-        path = self._path(self.CHECKPOINT_NAME_LAST, allow_clash=True)
+        name = self._format_checkpoint_name(
+            self.CHECKPOINT_NAME_LAST,
+            trainer.current_epoch,
+            trainer.callback_metrics,
+            self.prefix,
+            step=trainer.global_step,
+        )
+        path = self._path(name, allow_clash=True)
         trainer.save_checkpoint(path, weights_only=False)
         if self.last_model_path and self.last_model_path != path:
             self._remove(trainer, self.last_model_path)
@@ -203,36 +247,35 @@ class ModelCheckpoint(Callback):
         return path
 
     def _save_latest(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        """No monitor: the newest checkpoint is the best (1.0: best_k_models stays empty and
+        best_model_score 0); save_top_k=-1 keeps every one."""
         if self.save_top_k == 0:
             return
         path = self.format_checkpoint_name(trainer.current_epoch, trainer.global_step, metrics)
         previous = self.best_model_path
         trainer.save_checkpoint(path, self.save_weights_only)
-        if self.save_top_k == -1:
-            self.best_k_models[path] = float(trainer.current_epoch)
-        elif previous and previous != path:
+        if self.save_top_k != -1 and previous and previous != path:
             self._remove(trainer, previous)
         self.best_model_path = path
+        if not self.save_last:  # with save_last, last_model_path is last.ckpt
+            self.last_model_path = path
 
     def _save_top_k(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
         assert self.monitor is not None
         if self.save_top_k == 0:  # only last.ckpt (save_last) is kept
             return
-        if self.monitor not in metrics:
-            raise MisconfigurationException(
-                f"ModelCheckpoint(monitor={self.monitor!r}) could not find {self.monitor!r} among the logged metrics "
-                f"{sorted(metrics)}. Log it with self.log({self.monitor!r}, value) (e.g. in validation_step), "
-                "or change monitor."
-            )
-        score = _as_float(metrics[self.monitor])
-        if math.isnan(score):
-            score = math.inf if self.mode == "min" else -math.inf  # NaN ranks worst
+        current = metrics[self.monitor]
+        score = torch.as_tensor(current).detach().cpu().float()
+        if torch.isnan(score):  # NaN ranks worst
+            score = torch.tensor(math.inf if self.mode == "min" else -math.inf)
         k = 1 if self.save_top_k is None else self.save_top_k
         if (
             k != -1
             and len(self.best_k_models) >= k
             and not self._better(score, self.best_k_models[self.kth_best_model_path])
         ):
+            if self.verbose:
+                print(f"Epoch {trainer.current_epoch:d}: {self.monitor} was not in top {k}")
             return
         path = self.format_checkpoint_name(trainer.current_epoch, trainer.global_step, metrics)
         evicted = None
@@ -241,26 +284,41 @@ class ModelCheckpoint(Callback):
             del self.best_k_models[evicted]
         self.best_k_models[path] = score
         ranked = sorted(
-            self.best_k_models.items(), key=lambda kv: kv[1], reverse=self.mode == "max"
+            self.best_k_models.items(), key=lambda kv: float(kv[1]), reverse=self.mode == "max"
         )
-        self.best_model_path, best = ranked[0]
-        self.best_model_score = torch.tensor(best)
+        self.best_model_path, self.best_model_score = ranked[0]
         self.kth_best_model_path = ranked[-1][0]
         if self.verbose:
             print(
-                f"Epoch {trainer.current_epoch}: {self.monitor} reached {score:.5f}; saving {path}"
+                f"Epoch {trainer.current_epoch}: {self.monitor} reached {float(score):.5f}; saving {path}"
             )
         trainer.save_checkpoint(path, self.save_weights_only)
         if evicted is not None and evicted != path:
             self._remove(trainer, evicted)
 
-    def _better(self, score: float, reference: float) -> bool:
-        return score < reference if self.mode == "min" else score > reference
+    def _better(self, score: torch.Tensor, reference: torch.Tensor) -> bool:
+        return bool(score < reference) if self.mode == "min" else bool(score > reference)
 
     def _remove(self, trainer: Trainer, path: str) -> None:
         trainer.remove_checkpoint(path)
 
     # --- names ---------------------------------------------------------------------------
+    @classmethod
+    def _format_checkpoint_name(
+        cls,
+        filename: str | None,
+        epoch: int,
+        metrics: dict[str, Any],
+        prefix: str = "",
+        step: int = 0,
+    ) -> str:
+        """The file name (no folder, no extension) for a template, as 1.0 spells it: each
+        `{name}` becomes `name=value` ('{epoch:03d}-{acc}' -> 'epoch=003-acc=0.03'), a name
+        not among `metrics` reads 0, and a prefix joins with CHECKPOINT_JOIN_CHAR. Users call
+        this classmethod to predict file names."""
+        name = expand_template(filename or "{epoch}", epoch, step, metrics)
+        return cls.CHECKPOINT_JOIN_CHAR.join(part for part in (prefix, name) if part)
+
     def format_checkpoint_name(
         self,
         epoch: int,
@@ -277,26 +335,12 @@ class ModelCheckpoint(Callback):
             step, metrics = 0, step_or_metrics
         else:
             step = step_or_metrics
-        template = self.filename or "{epoch}"
-        values: dict[str, Any] = {k: _as_float(v) for k, v in (metrics or {}).items()}
-        values["epoch"], values["step"] = epoch, step
-
-        def expand(match: re.Match[str]) -> str:
-            name, spec = match.group(1), match.group(2) or ""
-            value = values.get(name, 0)
-            if spec and any(c in spec for c in "d") and isinstance(value, float):
-                value = int(value)
-            return f"{name}={format(value, spec[1:] if spec else '')}"
-
-        name = _TEMPLATE_FIELD.sub(expand, template)
-        if self.prefix:
-            name = f"{self.prefix}-{name}"
+        name = self._format_checkpoint_name(
+            self.filename, epoch, metrics or {}, self.prefix, step=step
+        )
         if ver is not None:
-            name = f"{name}-v{ver}"
-            allow_clash = True
-        else:
-            allow_clash = False
-        return self._path(name, allow_clash=allow_clash)
+            return self._path(self.CHECKPOINT_JOIN_CHAR.join((name, f"v{ver}")), allow_clash=True)
+        return self._path(name, allow_clash=False)
 
     def _path(self, name: str, allow_clash: bool) -> str:
         if self.dirpath is None:  # no folder yet (before fit): the bare file name
@@ -309,8 +353,9 @@ class ModelCheckpoint(Callback):
         ):
             return path
         version = 0
+        join = self.CHECKPOINT_JOIN_CHAR
         while os.path.exists(
-            candidate := os.path.join(self.dirpath, f"{name}-v{version}{self.FILE_EXTENSION}")
+            candidate := os.path.join(self.dirpath, f"{name}{join}v{version}{self.FILE_EXTENSION}")
         ):
             version += 1
         return candidate
@@ -337,7 +382,3 @@ class ModelCheckpoint(Callback):
         target = filepath or os.path.join(self.dirpath or ".", "best_k_models.yaml")
         with open(target, "w") as fh:
             yaml.safe_dump({k: float(v) for k, v in self.best_k_models.items()}, fh)
-
-
-def _as_float(value: Any) -> float:
-    return float(value.item() if isinstance(value, torch.Tensor) else value)

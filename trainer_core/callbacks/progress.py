@@ -84,11 +84,15 @@ class ProgressBar(ProgressBarBase):
     def __init__(self, refresh_rate: int = 1, process_position: int = 0) -> None:
         super().__init__()
         self._postfix_at = 0.0
-        self.refresh_rate = max(int(refresh_rate), 1)
+        self.refresh_rate = int(refresh_rate)  # 0 (as in 1.0) disables the bars
         self.process_position = process_position
         self.main_progress_bar: Any = None
         self.val_progress_bar: Any = None
         self.test_progress_bar: Any = None
+
+    @property
+    def is_enabled(self) -> bool:
+        return super().is_enabled and self.refresh_rate > 0
 
     def _bar(self, desc: str, leave: bool, offset: int = 0, smoothing: float = 0.3) -> Any:
         from tqdm.auto import tqdm

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 from trainer_core.callbacks.base import Callback
@@ -47,18 +48,33 @@ def build_callbacks(
                 f"callbacks contains {type(cb).__name__}, which is not a trainer_core Callback; subclass Callback."
             )
     if isinstance(checkpoint_callback, ModelCheckpoint):
-        result.append(checkpoint_callback)  # the 1.0.0 way of passing one
+        # the 1.0.0 way of passing one, deprecated from 1.0.x on (Lightning 1.0.8's warning)
+        warnings.warn(
+            "Passing a ModelCheckpoint instance to Trainer(checkpoint_callback=...) is deprecated "
+            "and will no longer be supported in v1.3; pass it in callbacks=[...].",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        result.append(checkpoint_callback)
     elif checkpoint_callback is True:
         if not any(isinstance(cb, ModelCheckpoint) for cb in result):
             result.append(ModelCheckpoint())
     elif checkpoint_callback is False:
         if any(isinstance(cb, ModelCheckpoint) for cb in result):
             raise MisconfigurationException(
-                "checkpoint_callback=False conflicts with a ModelCheckpoint in callbacks; remove one of them."
+                "Trainer was configured with checkpoint_callback=False but found ModelCheckpoint in "
+                "callbacks list; remove one of them."
             )
     else:
         raise MisconfigurationException(
             "checkpoint_callback must be True, False or a ModelCheckpoint."
+        )
+    if os.getenv("COLAB_GPU") and refresh_rate < 20:  # Colab's output cell chokes on it
+        warnings.warn(
+            "You have set progress_bar_refresh_rate < 20 on Google Colab. This may crash. "
+            "Consider using progress_bar_refresh_rate >= 20 in Trainer.",
+            UserWarning,
+            stacklevel=3,
         )
     bars = [cb for cb in result if isinstance(cb, ProgressBarBase)]
     if len(bars) > 1:

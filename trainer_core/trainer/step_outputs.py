@@ -48,6 +48,7 @@ def extract_loss(out: Any, store: ResultStore, module: Any) -> torch.Tensor | No
     elif isinstance(out, dict):
         if "log" in out or "progress_bar" in out:
             _legacy_result_dict(out, module)
+        _legacy_callback_keys(out, module)
         if "loss" not in out:
             raise MisconfigurationException(
                 f"training_step returned a dict without 'loss' (keys: {sorted(out)}); add 'loss': <tensor> "
@@ -86,6 +87,27 @@ def _legacy_result_dict(out: dict[str, Any], module: Any) -> None:
     for name, value in (out.get("progress_bar") or {}).items():
         module.log(name, value, prog_bar=True, logger=False)
     module._current_fx_name = None
+
+
+def _legacy_callback_keys(out: dict[str, Any], module: Any) -> None:
+    """Lightning 1.0: the other scalar keys of a training_step dict become callback metrics
+    (what EarlyStopping / ModelCheckpoint can monitor), for this step."""
+    module._current_fx_name = "training_step"
+    for name, value in out.items():
+        if name not in _RESERVED_KEYS and _is_scalar(value):
+            module.log(
+                name, value.detach() if isinstance(value, torch.Tensor) else value, logger=False
+            )
+    module._current_fx_name = None
+
+
+_RESERVED_KEYS = ("loss", "log", "progress_bar", "hiddens")
+
+
+def _is_scalar(value: Any) -> bool:
+    if isinstance(value, torch.Tensor):
+        return value.numel() == 1
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def detached_output(out: Any, loss: torch.Tensor | None) -> Any:

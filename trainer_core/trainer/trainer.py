@@ -356,7 +356,10 @@ class Trainer(
         scalars = {
             k: (v.item() if isinstance(v, torch.Tensor) else float(v)) for k, v in metrics.items()
         }
-        scalars["epoch"] = float(self.current_epoch)
+        if "step" in scalars:  # 1.0: a logged 'step' value is the row's x-axis, not a metric
+            step = int(scalars.pop("step"))
+        else:
+            scalars["epoch"] = float(self.current_epoch)
         self.logged_metrics.update(scalars)
         self.logger.agg_and_log_metrics(scalars, step)
         self.logger.flush_aggregated()

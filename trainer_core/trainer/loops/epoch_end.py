@@ -3,6 +3,7 @@ trainer's metric views and the logger, on_epoch_end / on_train_epoch_end, epoch 
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -25,6 +26,9 @@ def end_training_epoch(trainer: Trainer, store: ResultStore, outputs: EpochOutpu
         module._current_fx_name = "training_epoch_end"
         epoch_end: Any = module.training_epoch_end
         returned = epoch_end(outputs.for_epoch_end)
+        if isinstance(returned, dict) and ("log" in returned or "progress_bar" in returned):
+            _legacy_epoch_end_dict(returned, module)
+            returned = None
         module._current_fx_name = None
         if returned is not None:
             raise MisconfigurationException(
@@ -56,3 +60,21 @@ def publish_train_results(trainer: Trainer, store: ResultStore) -> None:
             to_log[key.epoch_key] = value
     trainer._train_results = None  # step values now live in the persistent views
     trainer._log_to_logger(to_log, max(trainer.global_step - 1, 0))
+
+
+def _legacy_epoch_end_dict(returned: dict[str, Any], module: Any) -> None:
+    """Lightning 1.0 still took 0.9's `{'log': {...}, 'progress_bar': {...}}` from
+    training_epoch_end: 'log' values go to the logger ('step' among them sets the row's
+    step), 'progress_bar' values to the bar, other scalars to the callback metrics."""
+    warnings.warn(
+        "Returning a dict from training_epoch_end is deprecated; use self.log().",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+    for name, value in (returned.get("log") or {}).items():
+        module.log(name, value, on_epoch=True)
+    for name, value in (returned.get("progress_bar") or {}).items():
+        module.log(name, value, prog_bar=True, logger=False, on_epoch=True)
+    for name, value in returned.items():
+        if name not in ("log", "progress_bar") and isinstance(value, torch.Tensor | float | int):
+            module.log(name, value, logger=False, on_epoch=True)

@@ -24,6 +24,7 @@ class EvaluationLoop:
     def __init__(self, trainer: Trainer, stage: str) -> None:
         self.trainer = trainer
         self.stage = stage  # 'validation' or 'test'
+        self.last_output: Any = None  # the last {stage}_step output (Lightning 1.0's dict keys)
 
     def run(self, loaders: list[Any], limits: list[float]) -> list[dict[str, float]]:
         """Run the stage over `loaders` (at most `limits[i]` batches each); returns the values
@@ -32,6 +33,7 @@ class EvaluationLoop:
         module = trainer.lightning_module
         hooks = trainer._hooks
         assert hooks is not None
+        self.last_output = None
         previous_results = module._results
         store = ResultStore(stage, trainer.strategy.reduce)
         module._results = store
@@ -57,6 +59,8 @@ class EvaluationLoop:
                     if returned is not None:
                         _legacy_epoch_end_return(returned, module)
                 results = _publish(trainer, store, len(loaders))
+                if epoch_end is None:
+                    _legacy_step_dict(trainer, self.last_output, results)
                 hooks.call(f"on_{stage}_epoch_end")
                 # values the epoch-end hooks logged (2.x-style code logs there)
                 extras = _publish(trainer, store, len(loaders))
@@ -99,6 +103,7 @@ class EvaluationLoop:
             module._current_fx_name = None
             out = _detach(out)
             hooks.call(f"on_{stage}_batch_end", out, batch, batch_idx, dl_idx)
+            self.last_output = out
             if keep and out is not None:
                 outputs.append(out)
         return outputs
@@ -130,6 +135,21 @@ def _legacy_epoch_end_return(returned: Any, module: Any) -> None:
         if name not in ("log", "progress_bar") and isinstance(value, torch.Tensor | float | int):
             module.log(name, value, logger=False)
     module._current_fx_name = None
+
+
+def _legacy_step_dict(trainer: Trainer, out: Any, results: list[dict[str, float]]) -> None:
+    """Lightning 1.0 without a *_epoch_end: the scalar keys of the last step's dict (say
+    {'val_loss': loss}) become callback metrics; values logged with self.log win."""
+    if not isinstance(out, dict):
+        return
+    logged = {name for result in results for name in result}
+    for name, value in out.items():
+        if name in ("log", "progress_bar", "hiddens") or name in logged:
+            continue
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            trainer._callback_metrics[name] = value
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            trainer._callback_metrics[name] = torch.tensor(float(value))
 
 
 def _publish(trainer: Trainer, store: ResultStore, n_loaders: int) -> list[dict[str, float]]:

@@ -3,12 +3,20 @@ permitted early stop (min_epochs / min_steps win over an early request)."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from trainer_core.trainer.loops.training_epoch import TrainingEpochLoop
+from trainer_core.utilities.distributed import current_rank
 
 if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
+
+# Lightning 1.0's logger name and level (INFO), so `logging.getLogger("lightning")` settings
+# and caplog-style captures keep working; no handler of our own: the application decides.
+log = logging.getLogger("lightning")
+if log.level == logging.NOTSET:
+    log.setLevel(logging.INFO)
 
 
 class FitLoop:
@@ -24,7 +32,10 @@ class FitLoop:
         first_epoch = trainer.current_epoch
         if not trainer.loop_state.resume_batches:
             trainer.total_batch_idx = 0
-        for epoch in range(first_epoch, trainer.max_epochs):
+        batches_before = trainer.total_batch_idx
+        # Lightning 1.0: limit_train_batches=0 trains nothing, straight to on_train_end
+        last_epoch = first_epoch if trainer.limit_train_batches == 0 else trainer.max_epochs
+        for epoch in range(first_epoch, last_epoch):
             if self._max_steps_reached():
                 break
             trainer.current_epoch = epoch
@@ -42,8 +53,20 @@ class FitLoop:
                 trainer.should_stop = False  # early stop asked too soon: min_epochs/min_steps win
             if self._max_steps_reached():
                 break
+        if trainer.total_batch_idx > batches_before:
+            self._save_at_train_end()
         hooks.call("on_train_end")
         trainer.profiler.describe()
+
+    def _save_at_train_end(self) -> None:
+        """Lightning 1.0: a last checkpoint check once training ends, before on_train_end
+        (it saves when the last step was not checkpointed yet, e.g. val_check_interval < 1)."""
+        trainer = self.trainer
+        callbacks = trainer.checkpoint_callbacks
+        if any(cb.save_last for cb in callbacks) and current_rank() == 0:
+            log.info("Saving latest checkpoint...")
+        for callback in callbacks:
+            callback.save_at_train_end(trainer, trainer.lightning_module)
 
     def _max_steps_reached(self) -> bool:
         max_steps = self.trainer.max_steps
