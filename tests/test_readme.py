@@ -406,7 +406,7 @@ def trainer_logger_block(block: Block, place: Place) -> None:
 
 
 def mlflow_block(block: Block, place: Place) -> None:
-    from tests.runyard.test_mlflow_compat import MLFLOW_PYTHON
+    from tests.runyard.mlflow_client import MLFLOW_PYTHON
 
     if not Path(MLFLOW_PYTHON).exists():
         pytest.skip(
