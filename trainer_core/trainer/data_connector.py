@@ -30,7 +30,10 @@ class TrainerDataConnector:
                 if datamodule is not None and overrides_dm(datamodule, "val_dataloader")
                 else model
             )
-            val_loaders = source.val_dataloader() if overrides(model, "validation_step") else None
+            # `model.val_dataloader = None` (or validation_step = None) switches validation off
+            request = getattr(source, "val_dataloader", None)
+            if callable(request) and overrides(model, "validation_step"):
+                val_loaders = request()
         if trainer.overfit_batches > 0 and val_loaders is not None:
             # Lightning 1.0: overfitting validates on the (unshuffled) training batches
             val_loaders = [trainer.train_dataloader for _ in as_loader_list(val_loaders)]
@@ -63,7 +66,8 @@ class TrainerDataConnector:
                 if datamodule is not None and overrides_dm(datamodule, "train_dataloader")
                 else model
             )
-            train_loader = source.train_dataloader()
+            request = getattr(source, "train_dataloader", None)
+            train_loader = request() if callable(request) else None
         if train_loader is None:
             raise MisconfigurationException(
                 "No training data: implement train_dataloader() in the model or datamodule, or pass "

@@ -89,7 +89,8 @@ class TrainerTesting:
                     if datamodule is not None and overrides_dm(datamodule, "test_dataloader")
                     else model
                 )
-                test_dataloaders = source.test_dataloader()
+                request = getattr(source, "test_dataloader", None)  # None: switched off
+                test_dataloaders = request() if callable(request) else None
             loaders = [
                 trainer.strategy.process_dataloader(t, is_train=False)
                 for t in as_loader_list(test_dataloaders)
@@ -103,7 +104,9 @@ class TrainerTesting:
                 limited_batches(t, trainer.limit_test_batches, "limit_test_batches")
                 for t in loaders
             ]
-            results = trainer.test_loop.run(loaders, trainer.num_test_batches)
+            # limit_test_batches=0: no test hooks and no test_epoch_end (on zero outputs) at all
+            skip = sum(trainer.num_test_batches) == 0
+            results = [] if skip else trainer.test_loop.run(loaders, trainer.num_test_batches)
             trainer._call_teardown("test")
         trainer.testing = False
         if trainer.state == TrainerState.RUNNING:

@@ -24,7 +24,9 @@ class FitLoop:
         first_epoch = trainer.current_epoch
         if not trainer.loop_state.resume_batches:
             trainer.total_batch_idx = 0
-        for epoch in range(first_epoch, trainer.max_epochs):
+        # limit_train_batches=0 turns training off: no epoch runs, not even its epoch-end hooks
+        last_epoch = trainer.max_epochs if trainer.num_training_batches else first_epoch
+        for epoch in range(first_epoch, last_epoch):
             if self._max_steps_reached():
                 break
             trainer.current_epoch = epoch
