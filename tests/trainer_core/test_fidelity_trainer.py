@@ -192,3 +192,76 @@ def test_auto_move_data_moves_inputs_through_transfer_batch_to_device() -> None:
             return 2 * x
 
     assert Plain().double(3) == 6
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "limit_train_batches",
+        "limit_val_batches",
+        "limit_test_batches",
+        "val_check_interval",
+        "overfit_batches",
+    ],
+)
+@pytest.mark.parametrize("value", [-0.1, 1.2])
+def test_a_batch_limit_that_is_neither_a_fraction_nor_a_count_fails_at_construction(
+    tmp_path: Any, flag: str, value: float
+) -> None:
+    with pytest.raises(MisconfigurationException, match=f"passed invalid value {value} for {flag}"):
+        quiet_trainer(tmp_path, **{flag: value})
+
+
+def test_a_whole_float_batch_limit_is_a_count(tmp_path: Any) -> None:
+    trainer = quiet_trainer(tmp_path, logger=False, limit_test_batches=1e50)
+    trainer.test(Recording())
+    assert trainer.num_test_batches == [2]  # every batch of the 2-batch loader
+    trainer = quiet_trainer(tmp_path, logger=False, limit_test_batches=1.0)
+    trainer.test(Recording())
+    assert trainer.num_test_batches == [2]  # 1.0 stays the whole loader, not one batch
+
+
+@pytest.mark.parametrize(
+    "flags", [{"val_check_interval": 0.5}, {"limit_train_batches": 0.5}], ids=["interval", "limit"]
+)
+def test_a_fraction_of_an_endless_loader_names_the_iterable_dataset(
+    tmp_path: Any, flags: dict[str, Any]
+) -> None:
+    trainer = quiet_trainer(tmp_path, logger=False, **flags)
+    with pytest.raises(MisconfigurationException, match="When using an IterableDataset"):
+        trainer.fit(RegressionModel(), DataLoader(Endless(), batch_size=4))
+
+
+def test_fit_and_test_name_the_loaders_with_few_workers(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("trainer_core.trainer.data_loading.multiprocessing.cpu_count", lambda: 8)
+    trainer = quiet_trainer(tmp_path, logger=False, max_steps=1, limit_val_batches=1)
+    with pytest.warns(UserWarning) as caught:
+        trainer.fit(RegressionModel(), loader(), loader())
+        trainer.test(RegressionModel(), loader())
+    messages = [str(w.message) for w in caught if "does not have many workers" in str(w.message)]
+    assert [m.split(",")[1].strip() for m in messages] == [
+        "train dataloader",
+        "val dataloader 0",
+        "test dataloader 0",
+    ]
+    assert "(try 8 which is the number of cpus on this machine)" in messages[0]
+
+
+def test_few_workers_is_not_reported_on_a_two_cpu_machine(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, recwarn: pytest.WarningsRecorder
+) -> None:
+    monkeypatch.setattr("trainer_core.trainer.data_loading.multiprocessing.cpu_count", lambda: 2)
+    quiet_trainer(tmp_path, logger=False, max_steps=1).fit(RegressionModel(), loader())
+    assert not [w for w in recwarn if "does not have many workers" in str(w.message)]
+
+
+def test_fit_warns_about_an_iterable_dataset_with_a_length(tmp_path: Any) -> None:
+    class Sized(Endless):
+        def __len__(self) -> int:
+            return 8
+
+    trainer = quiet_trainer(tmp_path, logger=False, max_steps=2)
+    with pytest.warns(UserWarning, match="`IterableDataset` has `__len__` defined"):
+        trainer.fit(RegressionModel(), DataLoader(Sized(), batch_size=2))

@@ -37,6 +37,8 @@ def limited_batches(loader: Any, limit: int | float, flag: str) -> float:
         raise MisconfigurationException(
             f"{flag}={limit!r}: use a float fraction in [0, 1] or an int count."
         )
+    if isinstance(limit, float) and limit > 1.0 and limit.is_integer():
+        return min(total, limit)  # a whole float is a count, as in 1.0 (1e50: all batches)
     if isinstance(limit, float):
         if not 0.0 <= limit <= 1.0:
             raise MisconfigurationException(
@@ -48,7 +50,8 @@ def limited_batches(loader: Any, limit: int | float, flag: str) -> float:
             return 0.0
         if math.isinf(total):
             raise MisconfigurationException(
-                f"{flag}={limit} is a fraction, but the dataloader has no length; pass an int number of batches."
+                f"When using an IterableDataset (a dataloader without a length), {flag}={limit} "
+                "cannot be a fraction: use 0.0, 1.0 or an int number of batches."
             )
         return float(int(total * limit))
     if isinstance(limit, int):

@@ -10,6 +10,7 @@ from trainer_core.exceptions import MisconfigurationException
 from trainer_core.trainer import checkpointing
 from trainer_core.trainer.data import as_loader_list, limited_batches
 from trainer_core.trainer.data_connector import overrides, overrides_dm
+from trainer_core.trainer.data_loading import check_loader, spawning
 from trainer_core.trainer.states import TrainerState
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ class TrainerTesting:
                     "No test data: implement test_dataloader() or pass test_dataloaders=..."
                 )
             trainer.test_dataloaders = loaders
+            for idx, test_loader in enumerate(loaders):
+                check_loader(test_loader, f"test dataloader {idx}", spawning(trainer))
             trainer.num_test_batches = [
                 limited_batches(t, trainer.limit_test_batches, "limit_test_batches")
                 for t in loaders
