@@ -265,3 +265,95 @@ def test_fit_warns_about_an_iterable_dataset_with_a_length(tmp_path: Any) -> Non
     trainer = quiet_trainer(tmp_path, logger=False, max_steps=2)
     with pytest.warns(UserWarning, match="`IterableDataset` has `__len__` defined"):
         trainer.fit(RegressionModel(), DataLoader(Sized(), batch_size=2))
+
+
+class Scheduled(RegressionModel):
+    """configure_optimizers returns whatever `self.config(optimizer)` builds."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__()
+        self.config = config
+
+    def configure_optimizers(self) -> Any:
+        return self.config(torch.optim.SGD(self.parameters(), lr=0.01))
+
+
+def test_unknown_lr_scheduler_keys_are_ignored_with_a_runtime_warning(tmp_path: Any) -> None:
+    model = Scheduled(
+        lambda opt: {
+            "optimizer": opt,
+            "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.StepLR(opt, 1), "foo": 1},
+        }
+    )
+    trainer = quiet_trainer(tmp_path, logger=False, max_steps=2)
+    with pytest.warns(
+        RuntimeWarning, match=r"unsupported keys in the lr scheduler dict: \['foo'\]"
+    ):
+        trainer.fit(model, loader())
+    assert trainer.global_step == 2
+
+
+def test_a_scheduler_dict_without_a_scheduler_and_an_unknown_return_are_named(
+    tmp_path: Any,
+) -> None:
+    trainer = quiet_trainer(tmp_path, logger=False, max_steps=1)
+    with pytest.raises(MisconfigurationException, match='must have the key "scheduler"'):
+        trainer.fit(Scheduled(lambda opt: {"optimizer": opt, "lr_scheduler": {}}), loader())
+    with pytest.raises(
+        MisconfigurationException, match="Unknown configuration for model optimizers"
+    ):
+        trainer.fit(Scheduled(lambda opt: 1), loader())
+
+
+def test_reduce_on_plateau_without_its_metric(tmp_path: Any) -> None:
+    def plateau(strict: bool) -> Any:
+        return lambda opt: {
+            "optimizer": opt,
+            "lr_scheduler": {
+                "scheduler": torch.optim.lr_scheduler.ReduceLROnPlateau(opt),
+                "monitor": "giraffe",
+                "strict": strict,
+            },
+        }
+
+    trainer = quiet_trainer(tmp_path, logger=False, max_epochs=1)
+    with pytest.raises(
+        MisconfigurationException,
+        match=r"conditioned on metric 'giraffe' which is not available\. Available metrics are:",
+    ):
+        trainer.fit(Scheduled(plateau(strict=True)), loader(), loader())
+    trainer = quiet_trainer(tmp_path, logger=False, max_epochs=1)
+    with pytest.warns(RuntimeWarning, match="not available but strict is set to False"):
+        trainer.fit(Scheduled(plateau(strict=False)), loader(), loader())
+    with pytest.raises(MisconfigurationException, match="must include a monitor when a"):
+        quiet_trainer(tmp_path, logger=False).fit(
+            Scheduled(
+                lambda opt: {
+                    "optimizer": opt,
+                    "lr_scheduler": torch.optim.lr_scheduler.ReduceLROnPlateau(opt),
+                }
+            ),
+            loader(),
+        )
+
+
+def test_trainer_lr_schedulers_compare_equal_to_1_0s_dicts(tmp_path: Any) -> None:
+    model = Scheduled(
+        lambda opt: {
+            "optimizer": opt,
+            "lr_scheduler": torch.optim.lr_scheduler.ReduceLROnPlateau(opt),
+            "monitor": "val_loss",
+        }
+    )
+    trainer = quiet_trainer(tmp_path, logger=False, max_epochs=1)
+    trainer.fit(model, loader(), loader())
+    config = trainer.lr_schedulers[0]
+    assert config == {
+        "scheduler": config["scheduler"],
+        "monitor": "val_loss",
+        "interval": "epoch",
+        "frequency": 1,
+        "reduce_on_plateau": True,
+        "strict": True,
+    }
+    assert config != {"scheduler": config["scheduler"]}
