@@ -6,6 +6,7 @@ without batches or without a length, `trainer.get_model()`, the module's backend
 from __future__ import annotations
 
 import copy
+from argparse import ArgumentParser
 from collections.abc import Iterator
 from typing import Any
 
@@ -357,3 +358,21 @@ def test_trainer_lr_schedulers_compare_equal_to_1_0s_dicts(tmp_path: Any) -> Non
         "strict": True,
     }
     assert config != {"scheduler": config["scheduler"]}
+
+
+def test_a_datamodule_builds_its_command_line_from_its_constructor() -> None:
+    class DataModule(pl.LightningDataModule):
+        # real annotations (no postponed evaluation), as in most user code
+        def __init__(self, data_dir: str = "./", batch_size: int = 32, pin: bool = False):
+            super().__init__()
+            self.data_dir, self.batch_size, self.pin = data_dir, batch_size, pin
+
+    parser = DataModule.add_argparse_args(ArgumentParser())
+    args = parser.parse_args(["--data_dir", "./my_data", "--batch_size", "4", "--pin"])
+    dm = DataModule.from_argparse_args(args, batch_size=8)
+    assert (dm.data_dir, dm.batch_size, dm.pin) == ("./my_data", 8, True)
+    assert DataModule.get_init_arguments_and_types() == [
+        ("data_dir", "str", "./"),
+        ("batch_size", "int", 32),
+        ("pin", "bool", False),
+    ]
