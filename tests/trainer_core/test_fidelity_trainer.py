@@ -376,3 +376,10 @@ def test_a_datamodule_builds_its_command_line_from_its_constructor() -> None:
         ("batch_size", "int", 32),
         ("pin", "bool", False),
     ]
+
+
+def test_no_optimizer_is_announced_as_1_0_words_it(tmp_path: Any) -> None:
+    with pytest.warns(UserWarning, match="will run with no optimizer"):
+        quiet_trainer(tmp_path, logger=False, max_steps=1).fit(
+            Scheduled(lambda opt: None), loader()
+        )

@@ -95,7 +95,7 @@ def parse_configure_optimizers(result: Any) -> OptimizerSetup:
     'frequency'); or None (a warning; training runs without an optimizer)."""
     if result is None:
         warnings.warn(
-            "configure_optimizers returned None: training runs without an optimizer. Return an optimizer to train.",
+            "`configure_optimizers` returned None: this fit will run with no optimizer. Return an optimizer to train.",
             stacklevel=3,
         )
         return OptimizerSetup([], [], [])
