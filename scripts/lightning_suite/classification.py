@@ -226,6 +226,12 @@ RULES: list[tuple[str, str, str]] = [
     ),
     # deliberate differences (README, "Where it differs")
     (
+        "tests/trainer/data_flow/test_train_loop_flow_scalar_1_0.py::test_train_step_no_return",
+        "deliberate",
+        "an epoch in which no training_step returned a loss raises (1.0 warns per batch and "
+        "trains nothing)",
+    ),
+    (
         "tests/callbacks/test_early_stopping.py::test_resume_early_stopping_from_checkpoint",
         "deliberate",
         "callback states are keyed by a string state_key so checkpoints load with weights_only=True",
