@@ -90,6 +90,124 @@ RULES: list[tuple[str, str, str]] = [
         "asserts 1.0.8's argparse artefact: --gpus defaults to its private parser function "
         "_gpus_arg_default (trainer_core defaults to None)",
     ),
+    # 1.0.8's own loop objects and connectors, driven or read directly (trainer.train_loop,
+    # trainer.run_evaluation, trainer.logger_connector, trainer.checkpoint_connector) or the
+    # test helpers that do (tests/base: run_model_test -> checkpoint_connector.hpc_save,
+    # assert_ok_model_acc -> logger_connector.callback_metrics)
+    (
+        "tests/trainer/legacy_deprecate_flow_log_tests/test_eval_loop_dict_return.py::*",
+        "internal",
+        "calls trainer.run_evaluation(test_mode=...) and reads trainer.logger_connector",
+    ),
+    (
+        "tests/trainer/legacy_deprecate_flow_log_tests/test_trainer_steps_*_return.py::test_*",
+        "internal",
+        "drives trainer.train_loop.run_training_batch / training_step_and_backward, reads "
+        "trainer.logger_connector or trainer.dev_debugger",
+    ),
+    (
+        "tests/trainer/data_flow/test_train_loop_flow_scalar_1_0.py::test_training_step_no_return_when_even",
+        "internal",
+        "drives trainer.train_loop.run_training_batch",
+    ),
+    (
+        "tests/trainer/test_trainer.py::test_gradient_clipping",
+        "internal",
+        "patches trainer.train_loop",
+    ),
+    (
+        "tests/trainer/test_trainer.py::test_model_checkpoint_only_weights",
+        "internal",
+        "trainer.checkpoint_connector",
+    ),
+    (
+        "tests/models/test_cpu.py::test_cpu_slurm_save_load",
+        "internal",
+        "trainer.checkpoint_connector",
+    ),
+    (
+        "tests/models/test_cpu.py::test_cpu_model",
+        "internal",
+        "tests/base run_model_test: trainer.checkpoint_connector.hpc_save/hpc_load",
+    ),
+    (
+        "tests/models/test_cpu.py::test_all_features_cpu_model",
+        "internal",
+        "tests/base run_model_test: trainer.checkpoint_connector.hpc_save/hpc_load",
+    ),
+    (
+        "tests/models/test_cpu.py::test_early_stopping_cpu_model",
+        "internal",
+        "tests/base run_model_test: trainer.checkpoint_connector.hpc_save/hpc_load",
+    ),
+    (
+        "tests/models/test_restore.py::test_load_model_from_checkpoint*",
+        "internal",
+        "tests/base assert_ok_model_acc: trainer.logger_connector.callback_metrics",
+    ),
+    (
+        "tests/core/test_datamodules.py::test_train*_loop_only",
+        "internal",
+        "trainer.logger_connector.callback_metrics",
+    ),
+    (
+        "tests/trainer/test_optimizers.py::test_optimizer_return_options",
+        "internal",
+        "calls trainer.init_optimizers (TrainerOptimizersMixin)",
+    ),
+    (
+        "tests/trainer/test_optimizers.py::test_none_optimizer_warning",
+        "internal",
+        "calls trainer.init_optimizers (TrainerOptimizersMixin)",
+    ),
+    (
+        "tests/trainer/test_trainer_tricks.py::test_overfit_batch_limits",
+        "internal",
+        "calls trainer.reset_train_dataloader and the private trainer._reset_eval_dataloader",
+    ),
+    # trainer.dev_debugger (PL_DEV_DEBUG=1): the recorder of dataloader loads, logged metrics and
+    # scheduler steps, and the 'debug_epoch' key it adds to callback_metrics
+    (
+        "tests/trainer/test_dataloaders.py::test_dataloaders_load_*",
+        "internal",
+        "counts loads with trainer.dev_debugger",
+    ),
+    (
+        "tests/trainer/test_dataloaders.py::test_dataloaders_with_fast_dev_run",
+        "internal",
+        "trainer.dev_debugger",
+    ),
+    (
+        "tests/trainer/test_dataloaders.py::test_dataloaders_with_limit_num_batches[[]1-2-*",
+        "internal",
+        "counts seen batches with trainer.dev_debugger",
+    ),
+    (
+        "tests/trainer/test_correct_freq_accumulation.py::*",
+        "internal",
+        "trainer.dev_debugger (and 0.9's EvalResult)",
+    ),
+    (
+        "tests/trainer/legacy_deprecate_flow_log_tests/test_trainer_steps_dict_return.py::test_result_obj_lr_scheduler_*",
+        "internal",
+        "trainer.dev_debugger.saved_lr_scheduler_updates",
+    ),
+    (
+        "tests/trainer/logging_tests/test_eval_loop_logging_1_0.py::test_eval_epoch_logging*",
+        "internal",
+        "trainer.dev_debugger ('debug_epoch', logged_metrics records)",
+    ),
+    (
+        # checked: with that key's removal made tolerant (discard), both pass on trainer_core
+        "tests/trainer/logging_tests/test_train_loop_logging_1_0.py::test__training_step__*log",
+        "internal",
+        "removes the 'debug_epoch' key trainer.dev_debugger adds to callback_metrics",
+    ),
+    (
+        "tests/trainer/logging_tests/test_train_loop_logging_1_0.py::test__training_step__step_end__epoch_end__log*",
+        "internal",
+        "trainer.dev_debugger ('debug_epoch', logged_metrics records)",
+    ),
     # TPUs (refused on purpose) and devices this machine does not have
     ("tests/trainer/test_trainer.py::test_tpu_choice*", "unsupported", "TPU"),
     (
@@ -118,6 +236,12 @@ RULES: list[tuple[str, str, str]] = [
         "num_nodes=2 needs a multi-node environment (MASTER_ADDR)",
     ),
     # deliberate differences (README, "Where it differs")
+    (
+        "tests/trainer/data_flow/test_train_loop_flow_scalar_1_0.py::test_train_step_no_return",
+        "deliberate",
+        "an epoch in which no training_step returned a loss raises (1.0 warns per batch and "
+        "trains nothing)",
+    ),
     (
         "tests/callbacks/test_early_stopping.py::test_resume_early_stopping_from_checkpoint",
         "deliberate",

@@ -156,7 +156,7 @@ class ProgressBar(ProgressBarBase):
         ):
             runs = (
                 1
-                if math.isinf(trainer.val_check_batch)
+                if math.isinf(trainer.val_check_batch) or math.isinf(total)
                 else max(1, int(total // trainer.val_check_batch))
             )
             total = total + runs * sum(trainer.num_val_batches)

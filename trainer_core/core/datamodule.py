@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from argparse import ArgumentParser, Namespace
 from typing import Any
 
 from trainer_core.utilities.apply_func import move_data_to_device
@@ -35,6 +36,26 @@ class LightningDataModule:
         self.test_transforms = test_transforms
         self.dims = dims
         self.trainer: Any = None
+
+    # Lightning 1.0's command-line helpers, built from the subclass's __init__ signature as the
+    # Trainer's are (imported when called: trainer_core.trainer imports this module)
+    @classmethod
+    def add_argparse_args(cls, parent_parser: ArgumentParser) -> ArgumentParser:
+        from trainer_core.trainer import argparse_flags
+
+        return argparse_flags.add_argparse_args(cls, parent_parser)
+
+    @classmethod
+    def from_argparse_args(cls, args: Namespace | ArgumentParser, **kwargs: Any) -> Any:
+        from trainer_core.trainer import argparse_flags
+
+        return argparse_flags.from_argparse_args(cls, args, **kwargs)
+
+    @classmethod
+    def get_init_arguments_and_types(cls) -> list[tuple[str, str, Any]]:
+        from trainer_core.trainer import argparse_flags
+
+        return argparse_flags.init_arguments(cls)
 
     def _flags(self) -> dict[str, bool]:
         if "_dm_flags" not in self.__dict__:

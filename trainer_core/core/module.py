@@ -19,6 +19,7 @@ from trainer_core.core.hooks import ModelHooks
 from trainer_core.core.hparams_mixin import HyperparametersMixin
 from trainer_core.core.loading import CheckpointLoadingMixin, load_module_state
 from trainer_core.core.memory import ModelSummary
+from trainer_core.core.trainer_proxies import TrainerProxies
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.utilities.apply_func import move_data_to_device
 
@@ -46,7 +47,9 @@ _STEP_HOOKS = frozenset(
 _EPOCH_END_HOOKS = frozenset({"training_epoch_end", "validation_epoch_end", "test_epoch_end"})
 
 
-class LightningModule(ModelHooks, GradInformation, HyperparametersMixin, CheckpointLoadingMixin):
+class LightningModule(
+    ModelHooks, GradInformation, HyperparametersMixin, CheckpointLoadingMixin, TrainerProxies
+):
     """Subclass this; implement `training_step` and `configure_optimizers` at least."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -64,24 +67,8 @@ class LightningModule(ModelHooks, GradInformation, HyperparametersMixin, Checkpo
 
     # --- proxies to the trainer ---------------------------------------------------------------
     @property
-    def current_epoch(self) -> int:
-        return self.trainer.current_epoch if self.trainer is not None else 0
-
-    @property
-    def global_step(self) -> int:
-        return self.trainer.global_step if self.trainer is not None else 0
-
-    @property
     def logger(self) -> Any:
         return self.trainer.logger if self.trainer is not None else None
-
-    @property
-    def global_rank(self) -> int:
-        return self.trainer.global_rank if self.trainer is not None else 0
-
-    @property
-    def local_rank(self) -> int:
-        return self.trainer.local_rank if self.trainer is not None else 0
 
     @property
     def device(self) -> torch.device:

@@ -54,7 +54,10 @@ def init_arguments(trainer_cls: type) -> list[tuple[str, str, Any]]:
     for name, param in inspect.signature(trainer_cls).parameters.items():
         if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
             continue
-        out.append((name, str(param.annotation), param.default))
+        annotation = param.annotation
+        # a class without `from __future__ import annotations` has real types: use their names
+        text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+        out.append((name, text, param.default))
     return out
 
 

@@ -28,10 +28,17 @@ def loader_length(loader: Any) -> float:
 def limited_batches(loader: Any, limit: int | float, flag: str) -> float:
     """How many batches a loop takes: `1.0` (float) means all, `1` (int) means one batch."""
     total = loader_length(loader)
+    if total == 0:  # as 1.0's has_len: a loader without batches is a mistake, not a no-op
+        raise ValueError(
+            "`Dataloader` returned 0 length. Please make sure that your Dataloader at least "
+            "returns 1 batch"
+        )
     if isinstance(limit, bool):
         raise MisconfigurationException(
             f"{flag}={limit!r}: use a float fraction in [0, 1] or an int count."
         )
+    if isinstance(limit, float) and limit > 1.0 and limit.is_integer():
+        return min(total, limit)  # a whole float is a count, as in 1.0 (1e50: all batches)
     if isinstance(limit, float):
         if not 0.0 <= limit <= 1.0:
             raise MisconfigurationException(
@@ -39,9 +46,12 @@ def limited_batches(loader: Any, limit: int | float, flag: str) -> float:
             )
         if limit == 1.0:
             return total
+        if limit == 0.0:  # off, whether or not the loader has a length
+            return 0.0
         if math.isinf(total):
             raise MisconfigurationException(
-                f"{flag}={limit} is a fraction, but the dataloader has no length; pass an int number of batches."
+                f"When using an IterableDataset (a dataloader without a length), {flag}={limit} "
+                "cannot be a fraction: use 0.0, 1.0 or an int number of batches."
             )
         return float(int(total * limit))
     if isinstance(limit, int):

@@ -11,6 +11,7 @@ from trainer_core.core.datamodule import LightningDataModule
 from trainer_core.core.module import LightningModule
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.trainer.data import as_loader_list, limited_batches, without_shuffle
+from trainer_core.trainer.data_loading import check_loader, spawning
 
 if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
@@ -30,7 +31,10 @@ class TrainerDataConnector:
                 if datamodule is not None and overrides_dm(datamodule, "val_dataloader")
                 else model
             )
-            val_loaders = source.val_dataloader() if overrides(model, "validation_step") else None
+            # `model.val_dataloader = None` (or validation_step = None) switches validation off
+            request = getattr(source, "val_dataloader", None)
+            if callable(request) and overrides(model, "validation_step"):
+                val_loaders = request()
         if trainer.overfit_batches > 0 and val_loaders is not None:
             # Lightning 1.0: overfitting validates on the (unshuffled) training batches
             val_loaders = [trainer.train_dataloader for _ in as_loader_list(val_loaders)]
@@ -38,6 +42,8 @@ class TrainerDataConnector:
             trainer.strategy.process_dataloader(v, is_train=False)
             for v in as_loader_list(val_loaders)
         ]
+        for idx, val_loader in enumerate(trainer.val_dataloaders):
+            check_loader(val_loader, f"val dataloader {idx}", spawning(trainer))
         trainer.num_val_batches = [
             limited_batches(v, trainer.limit_val_batches, "limit_val_batches")
             for v in trainer.val_dataloaders
@@ -63,7 +69,8 @@ class TrainerDataConnector:
                 if datamodule is not None and overrides_dm(datamodule, "train_dataloader")
                 else model
             )
-            train_loader = source.train_dataloader()
+            request = getattr(source, "train_dataloader", None)
+            train_loader = request() if callable(request) else None
         if train_loader is None:
             raise MisconfigurationException(
                 "No training data: implement train_dataloader() in the model or datamodule, or pass "
@@ -72,6 +79,7 @@ class TrainerDataConnector:
         if trainer.overfit_batches > 0:
             train_loader = without_shuffle(train_loader)
         loader = trainer.strategy.process_dataloader(train_loader, is_train=True)
+        check_loader(loader, "train dataloader", spawning(trainer))
         trainer.num_training_batches = limited_batches(
             loader, trainer.limit_train_batches, "limit_train_batches"
         )
@@ -88,7 +96,8 @@ class TrainerDataConnector:
             if math.isinf(trainer.num_training_batches):
                 if trainer.val_check_interval != 1.0:
                     raise MisconfigurationException(
-                        "A float val_check_interval needs a training dataloader with a length; pass an int."
+                        "When using an IterableDataset (a training dataloader without a length), "
+                        "val_check_interval must be 1.0 or an int number of batches."
                     )
                 trainer.val_check_batch = math.inf
             else:

@@ -74,6 +74,8 @@ def validate_flags(flags: Mapping[str, Any]) -> None:
         raise MisconfigurationException(
             f"track_grad_norm={norm!r}: use -1 (off), a positive p-norm order, or 'inf'."
         )
+    for name in BATCH_LIMIT_FLAGS:
+        check_batch_limit(name, flags[name])
     overfit = flags["overfit_batches"]
     if isinstance(overfit, bool) or not isinstance(overfit, int | float) or overfit < 0:
         raise MisconfigurationException(
@@ -110,6 +112,26 @@ def validate_flags(flags: Mapping[str, Any]) -> None:
     if flags["weights_summary"] not in (None, "top", "full"):
         raise MisconfigurationException(
             f"weights_summary={flags['weights_summary']!r}: use 'top', 'full' or None."
+        )
+
+
+BATCH_LIMIT_FLAGS = (
+    "limit_train_batches",
+    "limit_val_batches",
+    "limit_test_batches",
+    "val_check_interval",
+    "overfit_batches",
+)
+
+
+def check_batch_limit(name: str, value: Any) -> None:
+    """Lightning 1.0's rule, checked when the Trainer is built: a fraction in [0.0, 1.0] or a
+    whole number of batches (a float such as 1e50 counts as that many batches)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not (0 <= value <= 1 or (value > 1 and float(value).is_integer())):
+        raise MisconfigurationException(
+            f"You have passed invalid value {value} for {name}, it has to be in [0.0, 1.0] or "
+            "an int."
         )
 
 

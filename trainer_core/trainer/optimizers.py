@@ -57,6 +57,30 @@ class SchedulerConfig:
     def __contains__(self, key: object) -> bool:
         return key in _SCHEDULER_KEYS
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to the dict 1.0 would have built from the same configuration (a `name` only
+        when one was given; `opt_idx` is trainer_core's own bookkeeping)."""
+        if isinstance(other, SchedulerConfig):
+            return self.as_dict() == other.as_dict() and self.opt_idx == other.opt_idx
+        if isinstance(other, Mapping):
+            return self.as_dict() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dict it stands for
+
+    def as_dict(self) -> dict[str, Any]:
+        config = {
+            "scheduler": self.scheduler,
+            "interval": self.interval,
+            "frequency": self.frequency,
+            "reduce_on_plateau": self.reduce_on_plateau,
+            "monitor": self.monitor,
+            "strict": self.strict,
+        }
+        if self.name is not None:
+            config["name"] = self.name
+        return config
+
 
 @dataclass
 class OptimizerSetup:
@@ -71,7 +95,7 @@ def parse_configure_optimizers(result: Any) -> OptimizerSetup:
     'frequency'); or None (a warning; training runs without an optimizer)."""
     if result is None:
         warnings.warn(
-            "configure_optimizers returned None: training runs without an optimizer. Return an optimizer to train.",
+            "`configure_optimizers` returned None: this fit will run with no optimizer. Return an optimizer to train.",
             stacklevel=3,
         )
         return OptimizerSetup([], [], [])
@@ -90,7 +114,8 @@ def parse_configure_optimizers(result: Any) -> OptimizerSetup:
             return _from_dicts(items)
         return _finish(_check_optimizers(items), [], [])
     raise MisconfigurationException(
-        f"configure_optimizers returned {type(result).__name__}. Return an optimizer, a list of optimizers, "
+        f"Unknown configuration for model optimizers: configure_optimizers returned "
+        f"{type(result).__name__}. Return an optimizer, a list of optimizers, "
         "([optimizers], [schedulers]), or a dict {'optimizer': ..., 'lr_scheduler': ...}."
     )
 
@@ -130,12 +155,16 @@ def _scheduler_config(item: Any, monitor: str | None) -> SchedulerConfig:
     if isinstance(item, Mapping):
         if "scheduler" not in item:
             raise MisconfigurationException(
-                f"An lr_scheduler dict needs a 'scheduler' key (got keys {sorted(item)})."
+                'The lr scheduler dict must have the key "scheduler" with its value being an lr '
+                f"scheduler (got keys {sorted(item)})."
             )
         unknown = set(item) - _SCHEDULER_KEYS
-        if unknown:
-            raise MisconfigurationException(
-                f"Unknown lr_scheduler keys {sorted(unknown)}; allowed: {sorted(_SCHEDULER_KEYS)}."
+        if unknown:  # as in 1.0: ignored with a warning (a typo'd key does nothing)
+            warnings.warn(
+                f"Found unsupported keys in the lr scheduler dict: {sorted(unknown)}; "
+                f"the keys read are {sorted(_SCHEDULER_KEYS)}.",
+                RuntimeWarning,
+                stacklevel=4,
             )
         config = SchedulerConfig(
             scheduler=item["scheduler"],
@@ -153,8 +182,9 @@ def _scheduler_config(item: Any, monitor: str | None) -> SchedulerConfig:
         )
     if config.reduce_on_plateau and config.monitor is None:
         raise MisconfigurationException(
-            "ReduceLROnPlateau needs a metric: return {'optimizer': opt, 'lr_scheduler': sched, 'monitor': 'val_loss'} "
-            "from configure_optimizers (or put 'monitor' in the scheduler dict)."
+            "`configure_optimizers` must include a monitor when a `ReduceLROnPlateau` scheduler is "
+            "used: return {'optimizer': opt, 'lr_scheduler': sched, 'monitor': 'val_loss'} (or put "
+            "'monitor' in the scheduler dict)."
         )
     return config
 
@@ -184,12 +214,18 @@ def step_scheduler(config: SchedulerConfig, metrics: Mapping[str, Any]) -> None:
     value = metrics.get(config.monitor)
     if value is None:
         message = (
-            f"ReduceLROnPlateau monitors {config.monitor!r}, which was never logged (logged: {sorted(metrics)}). "
-            "Log it with self.log or change 'monitor'."
+            f"ReduceLROnPlateau conditioned on metric {config.monitor!r} which is not available"
         )
         if config.strict:
-            raise MisconfigurationException(message)
-        warnings.warn(message + " Skipping this step.", stacklevel=2)
+            raise MisconfigurationException(
+                f"{message}. Available metrics are: {sorted(metrics)}. Log it with self.log, change "
+                "'monitor', or set 'strict': False in the scheduler dict to skip the step instead."
+            )
+        warnings.warn(
+            f"{message} but strict is set to False: skipping this step.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return
     config.scheduler.step(float(value))
 

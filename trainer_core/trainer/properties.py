@@ -113,6 +113,10 @@ class TrainerProperties:
         trainer = cast("Trainer", self)
         return trainer.on_gpu and not (self.use_dp or self.use_ddp or self.use_ddp2)
 
+    def get_model(self) -> LightningModule:
+        """Lightning 1.0's name for `lightning_module`: the user's module, never a wrapper."""
+        return self.lightning_module
+
     @property
     def lightning_module(self) -> LightningModule:
         trainer = cast("Trainer", self)

@@ -10,6 +10,7 @@ from trainer_core.exceptions import MisconfigurationException
 from trainer_core.trainer import checkpointing
 from trainer_core.trainer.data import as_loader_list, limited_batches
 from trainer_core.trainer.data_connector import overrides, overrides_dm
+from trainer_core.trainer.data_loading import check_loader, spawning
 from trainer_core.trainer.states import TrainerState
 
 if TYPE_CHECKING:
@@ -89,7 +90,8 @@ class TrainerTesting:
                     if datamodule is not None and overrides_dm(datamodule, "test_dataloader")
                     else model
                 )
-                test_dataloaders = source.test_dataloader()
+                request = getattr(source, "test_dataloader", None)  # None: switched off
+                test_dataloaders = request() if callable(request) else None
             loaders = [
                 trainer.strategy.process_dataloader(t, is_train=False)
                 for t in as_loader_list(test_dataloaders)
@@ -99,11 +101,15 @@ class TrainerTesting:
                     "No test data: implement test_dataloader() or pass test_dataloaders=..."
                 )
             trainer.test_dataloaders = loaders
+            for idx, test_loader in enumerate(loaders):
+                check_loader(test_loader, f"test dataloader {idx}", spawning(trainer))
             trainer.num_test_batches = [
                 limited_batches(t, trainer.limit_test_batches, "limit_test_batches")
                 for t in loaders
             ]
-            results = trainer.test_loop.run(loaders, trainer.num_test_batches)
+            # limit_test_batches=0: no test hooks and no test_epoch_end (on zero outputs) at all
+            skip = sum(trainer.num_test_batches) == 0
+            results = [] if skip else trainer.test_loop.run(loaders, trainer.num_test_batches)
             trainer._call_teardown("test")
         trainer.testing = False
         if trainer.state == TrainerState.RUNNING:

@@ -33,8 +33,9 @@ class FitLoop:
         if not trainer.loop_state.resume_batches:
             trainer.total_batch_idx = 0
         batches_before = trainer.total_batch_idx
-        # Lightning 1.0: limit_train_batches=0 trains nothing, straight to on_train_end
-        last_epoch = first_epoch if trainer.limit_train_batches == 0 else trainer.max_epochs
+        # Lightning 1.0: limit_train_batches=0 trains nothing (no epoch, not even its epoch-end
+        # hooks), straight to on_train_end
+        last_epoch = trainer.max_epochs if trainer.num_training_batches else first_epoch
         for epoch in range(first_epoch, last_epoch):
             if self._max_steps_reached():
                 break
