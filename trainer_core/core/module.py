@@ -364,20 +364,21 @@ class LightningModule(
         """A `ModelSummary` of layers and parameter counts ('top' or 'full'); print it for the table."""
         return ModelSummary(self, mode)
 
-    # TorchScript must not compile the trainer-facing API
-    __jit_unused_properties__ = [
-        "trainer",
-        "current_epoch",
-        "global_step",
-        "logger",
-        "global_rank",
-        "local_rank",
-        "device",
-        "dtype",
-        "on_gpu",
-        "use_amp",
-        "automatic_optimization",
-        "example_input_array",
-        "hparams",
-        "hparams_initial",
-    ]
+
+def _trainer_facing_properties(module_class: type) -> list[str]:
+    """Every property the LightningModule API adds over `nn.Module` (its own and its mixins')."""
+    return sorted(
+        {
+            name
+            for klass in module_class.__mro__
+            if klass not in torch.nn.Module.__mro__
+            for name, value in vars(klass).items()
+            if isinstance(value, property)
+        }
+        | {"trainer"}
+    )
+
+
+# TorchScript compiles properties unless listed here; none of these reads anything scriptable
+# (most read the Trainer), and a hand-kept list went stale as the API grew.
+LightningModule.__jit_unused_properties__ = _trainer_facing_properties(LightningModule)
