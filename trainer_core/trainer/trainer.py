@@ -23,7 +23,7 @@ from trainer_core.core.hparams import drop_unpicklable
 from trainer_core.core.module import LightningModule
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.loggers.base import LightningLoggerBase
-from trainer_core.precision import make_precision_plugin
+from trainer_core.precision import ScaledOptimizer, make_precision_plugin
 from trainer_core.profiler import make_profiler
 from trainer_core.strategies import Strategy, select_strategy
 from trainer_core.trainer import checkpointing
@@ -36,7 +36,6 @@ from trainer_core.trainer.hooks import HookDispatcher, HookTable, positional_ari
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.loop_state import LoopState, StopRequest
 from trainer_core.trainer.loops import EvaluationLoop, FitLoop
-from trainer_core.trainer.loops.manual import ScaledOptimizer
 from trainer_core.trainer.optimizers import SchedulerConfig, parse_configure_optimizers
 from trainer_core.trainer.properties import TrainerProperties
 from trainer_core.trainer.run_control import TrainerRunControl
