@@ -325,3 +325,23 @@ def test_test_records_which_checkpoint_it_loaded(tmp_path: Any) -> None:
     assert trainer.tested_ckpt_path is None
     trainer.test(test_dataloaders=loader(), verbose=False)
     assert trainer.tested_ckpt_path == checkpoint.best_model_path != ""
+
+
+@pytest.mark.parametrize(("stage", "hook"), [("validation", "validation"), ("test", "testing")])
+def test_an_eval_epoch_end_that_returns_something_is_warned_about(
+    tmp_path: Any, stage: str, hook: str
+) -> None:
+    class Returning(RegressionModel):
+        def validation_epoch_end(self, outputs: list[Any]) -> Any:
+            return {"no returns needed"}
+
+        def test_epoch_end(self, outputs: list[Any]) -> Any:
+            return {"no returns needed"}
+
+    model = Returning()
+    trainer = quiet_trainer(tmp_path, logger=False, checkpoint_callback=False)
+    with pytest.warns(UserWarning, match=f"The {hook}_epoch_end should not return anything"):
+        if stage == "validation":
+            trainer.fit(model, loader(n=32), loader(n=32))
+        else:
+            trainer.test(model, loader(n=32))
