@@ -383,3 +383,33 @@ def test_no_optimizer_is_announced_as_1_0_words_it(tmp_path: Any) -> None:
         quiet_trainer(tmp_path, logger=False, max_steps=1).fit(
             Scheduled(lambda opt: None), loader()
         )
+
+
+def test_pl_trainer_environment_variables_override_the_constructor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trainer = pl.Trainer(False, max_steps=42)  # 1.0: flags may come positionally, logger first
+    assert trainer.logger is None
+    assert trainer.max_steps == 42
+    monkeypatch.setenv("PL_TRAINER_LOGGER", "False")
+    monkeypatch.setenv("PL_TRAINER_MAX_STEPS", "7")
+    trainer = pl.Trainer()
+    assert trainer.logger is None
+    assert trainer.max_steps == 7
+    monkeypatch.setenv("PL_TRAINER_LOGGER", "True")
+    trainer = pl.Trainer(False, max_steps=42)  # the environment wins over both
+    assert trainer.logger is not None
+    assert trainer.max_steps == 7
+    assert vars(pl.Trainer.match_env_arguments()) == {"logger": True, "max_steps": 7}
+
+
+def test_environment_flag_values_read_as_literals_and_run_no_code(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("PL_TRAINER_DEFAULT_ROOT_DIR", str(tmp_path))
+    monkeypatch.setenv("PL_TRAINER_LIMIT_VAL_BATCHES", "0.5")
+    monkeypatch.setenv("PL_TRAINER_WEIGHTS_SUMMARY", "__import__('os').getcwd()")
+    flags = vars(pl.Trainer.match_env_arguments())
+    assert flags["default_root_dir"] == str(tmp_path)  # not a literal: the text itself
+    assert flags["limit_val_batches"] == 0.5
+    assert flags["weights_summary"] == "__import__('os').getcwd()"  # never evaluated

@@ -30,6 +30,7 @@ from trainer_core.trainer import checkpointing
 from trainer_core.trainer.argparse_flags import TrainerArgparseMixin
 from trainer_core.trainer.data_connector import TrainerDataConnector
 from trainer_core.trainer.defaults import build_callbacks, build_logger
+from trainer_core.trainer.env_flags import overwrite_by_env_vars
 from trainer_core.trainer.flags import TrainerFlagGuard, validate_flags
 from trainer_core.trainer.hook_dispatch import HookDispatch
 from trainer_core.trainer.hooks import HookDispatcher, HookTable, positional_arity
@@ -61,6 +62,7 @@ class Trainer(
     Unknown keyword arguments are refused with the closest known flag name.
     """
 
+    @overwrite_by_env_vars
     def __init__(
         self,
         logger: bool | LightningLoggerBase | list[LightningLoggerBase] | None = True,
