@@ -413,3 +413,19 @@ def test_environment_flag_values_read_as_literals_and_run_no_code(
     assert flags["default_root_dir"] == str(tmp_path)  # not a literal: the text itself
     assert flags["limit_val_batches"] == 0.5
     assert flags["weights_summary"] == "__import__('os').getcwd()"  # never evaluated
+
+
+@pytest.mark.parametrize(
+    ("schedule", "error"),
+    [
+        ({-1: 3, 1: 4, 4: 6}, IndexError),
+        ({-2: 3}, IndexError),
+        ({}, TypeError),
+        ([[2, 3], [4, 6]], TypeError),
+        ({1: 2, 3.0: 4}, TypeError),
+        ({1: 2.5, 3: 5}, TypeError),
+    ],
+)
+def test_a_malformed_accumulation_schedule_fails_as_in_1_0(schedule: Any, error: type) -> None:
+    with pytest.raises(error):
+        pl.Trainer(accumulate_grad_batches=schedule)
