@@ -113,6 +113,25 @@ class TwoOptimizers(RegressionModel):
         return [first, second], steps
 
 
+def test_training_epoch_end_gets_one_list_per_optimizer(tmp_path: Any) -> None:
+    """1.0 with several optimizers (automatic optimization): outputs[optimizer_idx][batch]."""
+
+    class Gathered(TwoOptimizers):
+        def training_step(self, batch: Any, batch_idx: int, optimizer_idx: int = 0) -> Any:
+            loss = super().training_step(batch, batch_idx, optimizer_idx)
+            return {"loss": loss, "opt": optimizer_idx}
+
+        def training_epoch_end(self, outputs: list[Any]) -> None:
+            self.epoch_end_outputs = outputs
+
+    model = Gathered()
+    quiet_trainer(tmp_path, logger=False).fit(model, loader(n=64))
+    assert [[o["opt"] for o in per_opt] for per_opt in model.epoch_end_outputs] == [
+        [0] * 4,
+        [1] * 4,
+    ]
+
+
 def test_lr_monitor_at_step_interval_logs_every_optimizer_each_logged_step(tmp_path: Any) -> None:
     monitor = pl.callbacks.LearningRateMonitor(logging_interval="step")
     logger = pl.loggers.CSVLogger(str(tmp_path))

@@ -163,6 +163,7 @@ class EpochOutputs:
     gather: bool
     n_optimizers: int
     for_epoch_end: list[Any] = field(default_factory=list)
+    epoch_end_optimizers: list[int] = field(default_factory=list)  # for_epoch_end's opt_idx
     by_optimizer: list[list[Any]] = field(default_factory=list)
     usable_losses: int = 0  # steps whose output held a loss (automatic optimization)
 
@@ -183,7 +184,19 @@ class EpochOutputs:
                 continue
             # training_epoch_end gets one output per batch, or per-window lists with tbptt
             self.for_epoch_end.append(item if not isinstance(item, list) else windows)
+            self.epoch_end_optimizers.append(opt_idx)
             splits = [step_result(w) for w in windows]
             self.by_optimizer[opt_idx].append(splits)
             batch_outputs.append(splits)
         return batch_outputs
+
+    def training_epoch_end_input(self, automatic: bool) -> list[Any]:
+        """What `training_epoch_end` receives: the batches' outputs in order, or with several
+        optimizers under automatic optimization one such list per optimizer (Lightning 1.0's
+        `outputs[optimizer_idx][batch]`)."""
+        if not automatic or self.n_optimizers < 2:
+            return self.for_epoch_end
+        grouped: list[list[Any]] = [[] for _ in range(self.n_optimizers)]
+        for opt_idx, item in zip(self.epoch_end_optimizers, self.for_epoch_end, strict=True):
+            grouped[opt_idx].append(item)
+        return grouped
