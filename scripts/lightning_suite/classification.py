@@ -265,6 +265,25 @@ RULES: list[tuple[str, str, str]] = [
     ),
     # deliberate differences (README, "Where it differs")
     (
+        "tests/models/test_hparams.py::test_collect_init_arguments[[]AggSubClassEvalModel[]]",
+        "deliberate",
+        "checkpoints keep hyperparameters as plain values (weights_only=True): an nn.Module "
+        "hyperparameter is stored as its repr",
+    ),
+    (
+        "tests/models/test_hparams.py::test_collect_init_arguments[[]DictConfSubClassEvalModel[]]",
+        "deliberate",
+        "checkpoints keep hyperparameters as plain values (weights_only=True): a DictConfig "
+        "nested in the hyperparameters loads back as a dict (a top-level config stays one)",
+    ),
+    (
+        "tests/trainer/dynamic_args/test_multiple_optimizers.py::test_multiple_optimizers_manual",
+        "deliberate",
+        "manual optimization whose training_step returns None: training_epoch_end gets the "
+        "(empty) list of returned outputs; 1.0.8's legacy path hands it one list per optimizer "
+        "([[batch results], []]), which is what the test's len(outputs) == 2 counts",
+    ),
+    (
         # checked: passes when the closure leaves out its zero_grad
         "tests/models/test_cpu.py::test_lbfgs_cpu_model",
         "deliberate",
