@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 
 class OptimizationHooks:
-    trainer: Trainer | None
-    automatic_optimization: bool
+    if TYPE_CHECKING:  # LightningModule's; not class annotations, which TorchScript would read
+        trainer: Trainer | None
+        automatic_optimization: bool
 
     def optimizers(self) -> Any:
         """The optimizer, or the list of them when `configure_optimizers` returned several."""
