@@ -429,3 +429,12 @@ def test_environment_flag_values_read_as_literals_and_run_no_code(
 def test_a_malformed_accumulation_schedule_fails_as_in_1_0(schedule: Any, error: type) -> None:
     with pytest.raises(error):
         pl.Trainer(accumulate_grad_batches=schedule)
+
+
+@pytest.mark.parametrize("method", ["training_step", "configure_optimizers"])
+def test_fit_refuses_a_required_method_set_to_none(tmp_path: Any, method: str) -> None:
+    model = RegressionModel()
+    setattr(model, method, None)
+    trainer = quiet_trainer(tmp_path, logger=False, checkpoint_callback=False)
+    with pytest.raises(MisconfigurationException, match=f"{method} is None"):
+        trainer.fit(model, loader(n=32))

@@ -28,7 +28,7 @@ from trainer_core.profiler import make_profiler
 from trainer_core.strategies import Strategy, select_strategy
 from trainer_core.trainer import checkpointing
 from trainer_core.trainer.argparse_flags import TrainerArgparseMixin
-from trainer_core.trainer.data_connector import TrainerDataConnector
+from trainer_core.trainer.data_connector import TrainerDataConnector, require_fit_methods
 from trainer_core.trainer.defaults import build_callbacks, build_logger
 from trainer_core.trainer.env_flags import overwrite_by_env_vars
 from trainer_core.trainer.flags import TrainerFlagGuard, validate_flags
@@ -253,6 +253,7 @@ class Trainer(
         self, model: LightningModule, train_dataloader: Any, val_dataloaders: Any, datamodule: Any
     ) -> int:
         self._attach(model, datamodule, stage="fit")
+        require_fit_methods(model)
         self.state = TrainerState.RUNNING
         with self._run_guard(), self._determinism():
             self._call_prepare_data(model, datamodule)
