@@ -284,6 +284,12 @@ RULES: list[tuple[str, str, str]] = [
         "([[batch results], []]), which is what the test's len(outputs) == 2 counts",
     ),
     (
+        "tests/trainer/test_config_validator.py::test_test_loop_config",
+        "deliberate",
+        "test() without test data or without test_step raises, naming what is missing (1.0 "
+        "warns and tests nothing)",
+    ),
+    (
         # checked: passes when the closure leaves out its zero_grad
         "tests/models/test_cpu.py::test_lbfgs_cpu_model",
         "deliberate",
