@@ -438,3 +438,11 @@ def test_fit_refuses_a_required_method_set_to_none(tmp_path: Any, method: str) -
     trainer = quiet_trainer(tmp_path, logger=False, checkpoint_callback=False)
     with pytest.raises(MisconfigurationException, match=f"{method} is None"):
         trainer.fit(model, loader(n=32))
+
+
+def test_test_best_without_a_best_checkpoint_says_so_in_1_0s_words(tmp_path: Any) -> None:
+    trainer = quiet_trainer(tmp_path, logger=False, checkpoint_callback=False)
+    model = RegressionModel()
+    trainer.fit(model, loader(n=32))
+    with pytest.raises(MisconfigurationException, match="is not configured to save the best"):
+        trainer.test(test_dataloaders=loader(n=32), ckpt_path="best")
