@@ -236,6 +236,13 @@ RULES: list[tuple[str, str, str]] = [
         "calls trainer.train_loop.should_accumulate() in training_step; counts backward calls "
         "with trainer.dev_debugger",
     ),
+    (
+        # also public differences before that: 1.0.8 logs validation step values as
+        # 'val_loss_step/epoch_N' and keeps no 'val_loss_step' among the callback metrics
+        "tests/trainer/logging_tests/test_eval_loop_logging_1_0.py::test_eval_logging_auto_reduce",
+        "internal",
+        "expects trainer.dev_debugger's 'debug_epoch' key and reads trainer.dev_debugger.logged_metrics",
+    ),
     # TPUs (refused on purpose) and devices this machine does not have
     ("tests/trainer/test_trainer.py::test_tpu_choice*", "unsupported", "TPU"),
     (
