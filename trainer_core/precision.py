@@ -30,8 +30,14 @@ class PrecisionPlugin:
     def unscale_gradients(self, optimizer: torch.optim.Optimizer) -> None:
         """Bring gradients back to their true scale; called before clipping and stepping."""
 
-    def step(self, optimizer: torch.optim.Optimizer, closure: Any = None) -> Any:
-        return optimizer.step(closure) if closure is not None else optimizer.step()
+    def step(
+        self, optimizer: torch.optim.Optimizer, closure: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        """`optimizer.step`, with `closure=` when there is one; `args`/`kwargs` go with it."""
+        step: Any = optimizer.step  # a subclass's step may take more than torch's signature
+        if closure is not None:
+            return step(*args, closure=closure, **kwargs)
+        return step(*args, **kwargs)
 
     def after_step(self) -> None:
         """Called once per optimizer step after the user's `optimizer_step` hook."""
@@ -68,12 +74,14 @@ class AutocastPrecisionPlugin(PrecisionPlugin):
             self.scaler.unscale_(optimizer)
             self._unscaled.add(id(optimizer))
 
-    def step(self, optimizer: torch.optim.Optimizer, closure: Any = None) -> Any:
+    def step(
+        self, optimizer: torch.optim.Optimizer, closure: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
         if self.scaler is None:
-            return super().step(optimizer, closure)
+            return super().step(optimizer, closure, *args, **kwargs)
         if closure is not None:
             closure()  # the scaler cannot pass a closure through; evaluate it first
-        return self.scaler.step(optimizer)
+        return self.scaler.step(optimizer, *args, **kwargs)
 
     def after_step(self) -> None:
         if self.scaler is not None:
@@ -86,6 +94,26 @@ class AutocastPrecisionPlugin(PrecisionPlugin):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.scaler is not None and "scaler" in state:
             self.scaler.load_state_dict(state["scaler"])
+
+
+class ScaledOptimizer:
+    """An optimizer whose `step()` goes through the precision plugin (the loss scaler skips
+    steps with inf/nan gradients); everything else is the wrapped optimizer's."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, precision: PrecisionPlugin) -> None:
+        self.optimizer = optimizer
+        self.precision = precision
+        self.stepped = False
+
+    def step(self, closure: Any = None) -> Any:
+        self.stepped = True
+        return self.precision.step(self.optimizer, closure)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.optimizer, name)
 
 
 def make_precision_plugin(precision: int | str, device: torch.device) -> PrecisionPlugin:

@@ -59,6 +59,13 @@ def test_onnx_export_without_a_sample_says_how_to_give_one(tmp_path: Any) -> Non
         NoSample().to_onnx(str(tmp_path / "m.onnx"))
 
 
+def test_onnx_export_names_a_sample_that_is_not_a_tensor(tmp_path: Any) -> None:
+    import numpy as np
+
+    with pytest.raises(ValueError, match=r"Received `input_sample` of type .*ndarray.*`Tensor`"):
+        RegressionModel().to_onnx(str(tmp_path / "m.onnx"), np.zeros((2, 4)))
+
+
 def test_trace_without_a_sample_says_how_to_give_one() -> None:
     model = RegressionModel()
     model.example_input_array = None

@@ -113,6 +113,25 @@ class TwoOptimizers(RegressionModel):
         return [first, second], steps
 
 
+def test_training_epoch_end_gets_one_list_per_optimizer(tmp_path: Any) -> None:
+    """1.0 with several optimizers (automatic optimization): outputs[optimizer_idx][batch]."""
+
+    class Gathered(TwoOptimizers):
+        def training_step(self, batch: Any, batch_idx: int, optimizer_idx: int = 0) -> Any:
+            loss = super().training_step(batch, batch_idx, optimizer_idx)
+            return {"loss": loss, "opt": optimizer_idx}
+
+        def training_epoch_end(self, outputs: list[Any]) -> None:
+            self.epoch_end_outputs = outputs
+
+    model = Gathered()
+    quiet_trainer(tmp_path, logger=False).fit(model, loader(n=64))
+    assert [[o["opt"] for o in per_opt] for per_opt in model.epoch_end_outputs] == [
+        [0] * 4,
+        [1] * 4,
+    ]
+
+
 def test_lr_monitor_at_step_interval_logs_every_optimizer_each_logged_step(tmp_path: Any) -> None:
     monitor = pl.callbacks.LearningRateMonitor(logging_interval="step")
     logger = pl.loggers.CSVLogger(str(tmp_path))
@@ -325,3 +344,23 @@ def test_test_records_which_checkpoint_it_loaded(tmp_path: Any) -> None:
     assert trainer.tested_ckpt_path is None
     trainer.test(test_dataloaders=loader(), verbose=False)
     assert trainer.tested_ckpt_path == checkpoint.best_model_path != ""
+
+
+@pytest.mark.parametrize(("stage", "hook"), [("validation", "validation"), ("test", "testing")])
+def test_an_eval_epoch_end_that_returns_something_is_warned_about(
+    tmp_path: Any, stage: str, hook: str
+) -> None:
+    class Returning(RegressionModel):
+        def validation_epoch_end(self, outputs: list[Any]) -> Any:
+            return {"no returns needed"}
+
+        def test_epoch_end(self, outputs: list[Any]) -> Any:
+            return {"no returns needed"}
+
+    model = Returning()
+    trainer = quiet_trainer(tmp_path, logger=False, checkpoint_callback=False)
+    with pytest.warns(UserWarning, match=f"The {hook}_epoch_end should not return anything"):
+        if stage == "validation":
+            trainer.fit(model, loader(n=32), loader(n=32))
+        else:
+            trainer.test(model, loader(n=32))

@@ -257,7 +257,7 @@ def test_a_logged_step_value_sets_the_logger_row_step(tmp_path: Any) -> None:
     trainer = quiet_trainer(
         tmp_path, logger=logger, max_epochs=2, limit_train_batches=2, num_sanity_val_steps=0
     )
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(UserWarning, match="should not return anything"):  # 1.0's warning
         trainer.fit(StepKey(), loader(), loader())
     val_rows = [(metrics, step) for metrics, step in logger.rows if "val_acc" in metrics]
     assert [step for _, step in val_rows] == [100, 101]

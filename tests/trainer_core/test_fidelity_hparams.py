@@ -5,6 +5,7 @@ is what loggers and checkpoints keep."""
 
 import os
 from argparse import Namespace
+from typing import Any
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
 import trainer_core as pl
+from tests.trainer_core.models import RegressionModel, loader, quiet_trainer
 from trainer_core.core.saving import load_hparams_from_yaml, save_hparams_to_yaml
 from trainer_core.loggers import TensorBoardLogger
 from trainer_core.utilities import AttributeDict, is_picklable
@@ -114,3 +116,24 @@ def test_hparams_files_keep_nested_values_whatever_held_them(tmp_path, wrap):
     path = str(tmp_path / "hparams.yaml")
     save_hparams_to_yaml(path, wrap(hparams))
     assert load_hparams_from_yaml(path) == hparams
+
+
+def test_a_checkpoint_keeps_the_hyperparameters_as_they_are_when_it_is_written(
+    tmp_path: Any,
+) -> None:
+    """1.0 writes `self.hparams` as it is (loggers keep the first ones); 1.0.8's test_args
+    loads a model whose subclass reassigned them."""
+
+    class Reassigned(RegressionModel):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__()  # saves hidden/lr/dropout
+            self._hparams = None
+            self.hparams = {"lr": 0.01, **kwargs}
+
+    model = Reassigned(note="mine")
+    trainer = quiet_trainer(tmp_path, logger=False, max_epochs=1)
+    trainer.fit(model, loader(n=32))
+    path = tmp_path / "reassigned.ckpt"
+    trainer.save_checkpoint(str(path))
+    saved = torch.load(path, weights_only=True)["hyper_parameters"]
+    assert saved == {"lr": 0.01, "note": "mine"}

@@ -19,6 +19,7 @@ from tests.trainer_core.models import RegressionModel, loader, quiet_trainer
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.loggers import (
     CometLogger,
+    CSVLogger,
     LoggerCollection,
     MLFlowLogger,
     NeptuneLogger,
@@ -295,3 +296,25 @@ def test_a_logger_experiment_on_another_rank_is_a_dummy_that_accepts_any_call(
 def test_pl_loggers_namespace_holds_the_third_party_loggers() -> None:
     assert pl.loggers.WandbLogger is WandbLogger
     assert pl.loggers.CometLogger is CometLogger
+
+
+def test_the_trainer_calls_log_metrics_by_keyword_every_n_steps(tmp_path: Any) -> None:
+    """1.0 calls `log_metrics(metrics=..., step=...)`: a logger (or a mock of one) may rely on
+    the names."""
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    class Recording(CSVLogger):
+        def log_metrics(self, *args: Any, **kwargs: Any) -> None:
+            calls.append((args, kwargs))
+
+    trainer = quiet_trainer(
+        tmp_path,
+        logger=Recording(str(tmp_path)),
+        log_every_n_steps=3,
+        flush_logs_every_n_steps=3,
+        max_steps=10,
+        limit_val_batches=0,
+    )
+    trainer.fit(RegressionModel(), loader(n=160))
+    assert all(args == () and set(kwargs) == {"metrics", "step"} for args, kwargs in calls)
+    assert [kwargs["step"] for _, kwargs in calls] == [2, 5, 8]

@@ -383,3 +383,66 @@ def test_no_optimizer_is_announced_as_1_0_words_it(tmp_path: Any) -> None:
         quiet_trainer(tmp_path, logger=False, max_steps=1).fit(
             Scheduled(lambda opt: None), loader()
         )
+
+
+def test_pl_trainer_environment_variables_override_the_constructor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trainer = pl.Trainer(False, max_steps=42)  # 1.0: flags may come positionally, logger first
+    assert trainer.logger is None
+    assert trainer.max_steps == 42
+    monkeypatch.setenv("PL_TRAINER_LOGGER", "False")
+    monkeypatch.setenv("PL_TRAINER_MAX_STEPS", "7")
+    trainer = pl.Trainer()
+    assert trainer.logger is None
+    assert trainer.max_steps == 7
+    monkeypatch.setenv("PL_TRAINER_LOGGER", "True")
+    trainer = pl.Trainer(False, max_steps=42)  # the environment wins over both
+    assert trainer.logger is not None
+    assert trainer.max_steps == 7
+    assert vars(pl.Trainer.match_env_arguments()) == {"logger": True, "max_steps": 7}
+
+
+def test_environment_flag_values_read_as_literals_and_run_no_code(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("PL_TRAINER_DEFAULT_ROOT_DIR", str(tmp_path))
+    monkeypatch.setenv("PL_TRAINER_LIMIT_VAL_BATCHES", "0.5")
+    monkeypatch.setenv("PL_TRAINER_WEIGHTS_SUMMARY", "__import__('os').getcwd()")
+    flags = vars(pl.Trainer.match_env_arguments())
+    assert flags["default_root_dir"] == str(tmp_path)  # not a literal: the text itself
+    assert flags["limit_val_batches"] == 0.5
+    assert flags["weights_summary"] == "__import__('os').getcwd()"  # never evaluated
+
+
+@pytest.mark.parametrize(
+    ("schedule", "error"),
+    [
+        ({-1: 3, 1: 4, 4: 6}, IndexError),
+        ({-2: 3}, IndexError),
+        ({}, TypeError),
+        ([[2, 3], [4, 6]], TypeError),
+        ({1: 2, 3.0: 4}, TypeError),
+        ({1: 2.5, 3: 5}, TypeError),
+    ],
+)
+def test_a_malformed_accumulation_schedule_fails_as_in_1_0(schedule: Any, error: type) -> None:
+    with pytest.raises(error):
+        pl.Trainer(accumulate_grad_batches=schedule)
+
+
+@pytest.mark.parametrize("method", ["training_step", "configure_optimizers"])
+def test_fit_refuses_a_required_method_set_to_none(tmp_path: Any, method: str) -> None:
+    model = RegressionModel()
+    setattr(model, method, None)
+    trainer = quiet_trainer(tmp_path, logger=False, checkpoint_callback=False)
+    with pytest.raises(MisconfigurationException, match=f"{method} is None"):
+        trainer.fit(model, loader(n=32))
+
+
+def test_test_best_without_a_best_checkpoint_says_so_in_1_0s_words(tmp_path: Any) -> None:
+    trainer = quiet_trainer(tmp_path, logger=False, checkpoint_callback=False)
+    model = RegressionModel()
+    trainer.fit(model, loader(n=32))
+    with pytest.raises(MisconfigurationException, match="is not configured to save the best"):
+        trainer.test(test_dataloaders=loader(n=32), ckpt_path="best")

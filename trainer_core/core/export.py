@@ -92,7 +92,14 @@ def to_onnx(
     sample = input_sample if input_sample is not None else module.example_input_array
     if sample is None:
         raise MisconfigurationException(
-            "to_onnx needs a sample input: pass input_sample=... or set model.example_input_array."
+            "Could not export to ONNX since neither `input_sample` nor `model.example_input_array` "
+            "attribute is set: pass input_sample=... or set model.example_input_array."
+        )
+    if input_sample is not None and not isinstance(input_sample, torch.Tensor | tuple):
+        # 1.0's words; a tuple holds the inputs of a forward that takes several
+        raise MisconfigurationException(
+            f"Received `input_sample` of type {type(input_sample)}. Expected type is `Tensor` "
+            "(or a tuple of the forward's inputs)."
         )
     sample = _move_to(sample, module.device)
     args = sample if isinstance(sample, tuple) else (sample,)

@@ -19,6 +19,7 @@ from trainer_core.core.hooks import ModelHooks
 from trainer_core.core.hparams_mixin import HyperparametersMixin
 from trainer_core.core.loading import CheckpointLoadingMixin, load_module_state
 from trainer_core.core.memory import ModelSummary
+from trainer_core.core.optimization import OptimizationHooks
 from trainer_core.core.trainer_proxies import TrainerProxies
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.utilities.apply_func import move_data_to_device
@@ -48,7 +49,12 @@ _EPOCH_END_HOOKS = frozenset({"training_epoch_end", "validation_epoch_end", "tes
 
 
 class LightningModule(
-    ModelHooks, GradInformation, HyperparametersMixin, CheckpointLoadingMixin, TrainerProxies
+    ModelHooks,
+    OptimizationHooks,
+    GradInformation,
+    HyperparametersMixin,
+    CheckpointLoadingMixin,
+    TrainerProxies,
 ):
     """Subclass this; implement `training_step` and `configure_optimizers` at least."""
 
@@ -255,81 +261,6 @@ class LightningModule(
     def teardown(self, stage: str | None = None) -> None:
         """Release what setup built."""
 
-    # --- optimization hooks -----------------------------------------------------------------
-    def optimizers(self) -> Any:
-        """The optimizer, or the list of them when `configure_optimizers` returned several."""
-        if self.trainer is None:
-            raise MisconfigurationException(
-                "self.optimizers() needs a Trainer; call it from a step while fitting."
-            )
-        opts = self.trainer.stepping_optimizers or self.trainer.optimizers
-        return opts[0] if len(opts) == 1 else opts
-
-    def lr_schedulers(self) -> Any:
-        if self.trainer is None:
-            return None
-        scheds = [cfg.scheduler for cfg in self.trainer.lr_schedulers]
-        if not scheds:
-            return None
-        return scheds[0] if len(scheds) == 1 else scheds
-
-    def backward(
-        self, loss: torch.Tensor, optimizer: Any, optimizer_idx: int, *args: Any, **kwargs: Any
-    ) -> None:
-        """Run backward on `loss` (already divided by accumulate_grad_batches)."""
-        loss.backward(*args, **kwargs)
-
-    def manual_backward(
-        self, loss: torch.Tensor, optimizer: Any = None, *args: Any, **kwargs: Any
-    ) -> None:
-        """Backward for manual optimization: handles mixed-precision scaling and clipping."""
-        trainer = self.trainer
-        if trainer is None:
-            raise MisconfigurationException(
-                "manual_backward needs a Trainer; call it from training_step while fitting."
-            )
-        if self.automatic_optimization:
-            raise MisconfigurationException(
-                "manual_backward is for manual optimization. Set Trainer(automatic_optimization=False) or "
-                "self.automatic_optimization = False, or just return the loss from training_step."
-            )
-        trainer._manual_backward(loss, optimizer, *args, **kwargs)
-
-    def optimizer_step(
-        self,
-        epoch: int,
-        batch_idx: int,
-        optimizer: torch.optim.Optimizer,
-        optimizer_idx: int = 0,
-        optimizer_closure: Callable[[], Any] | None = None,
-        on_tpu: bool = False,
-        using_native_amp: bool = False,
-        using_lbfgs: bool = False,
-    ) -> None:
-        """Step `optimizer`. Forward and backward already ran (Lightning 1.0); the closure
-        re-runs them and is only used for LBFGS-style optimizers."""
-        precision = self.trainer.strategy.precision_plugin if self.trainer is not None else None
-        closure = optimizer_closure if using_lbfgs else None
-        if precision is not None:
-            precision.step(optimizer, closure)
-        elif closure is not None:
-            optimizer.step(closure)
-        else:
-            optimizer.step()
-
-    def optimizer_zero_grad(
-        self, epoch: int, batch_idx: int, optimizer: torch.optim.Optimizer, optimizer_idx: int
-    ) -> None:
-        optimizer.zero_grad()
-
-    def toggle_optimizer(self, optimizer: torch.optim.Optimizer, optimizer_idx: int) -> None:
-        """Only the parameters of `optimizer` require grad (with several optimizers)."""
-        owned = {id(p) for group in optimizer.param_groups for p in group["params"]}
-        for opt in self.trainer.optimizers if self.trainer is not None else []:
-            for group in opt.param_groups:
-                for param in group["params"]:
-                    param.requires_grad = id(param) in owned
-
     def transfer_batch_to_device(self, batch: Any, device: torch.device) -> Any:
         """Move every tensor in `batch` (nested lists/tuples/dicts) to `device`."""
         return move_data_to_device(batch, device)
@@ -381,4 +312,4 @@ def _trainer_facing_properties(module_class: type) -> list[str]:
 
 # TorchScript compiles properties unless listed here; none of these reads anything scriptable
 # (most read the Trainer), and a hand-kept list went stale as the API grew.
-LightningModule.__jit_unused_properties__ = _trainer_facing_properties(LightningModule)
+LightningModule.__jit_unused_properties__ = _trainer_facing_properties(LightningModule)  # type: ignore[attr-defined]

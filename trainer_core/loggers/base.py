@@ -200,7 +200,8 @@ class LightningLoggerBase(ABC):
                 else values[0]
                 for key, values in collected.items()
             }
-        self.log_metrics(merged, self._pending_step)
+        # by keyword, as 1.0 calls it (a subclass or a mock may rely on the names)
+        self.log_metrics(metrics=merged, step=self._pending_step)
 
     def save(self) -> None:
         """Flush buffered metrics; file loggers also write their files."""
@@ -248,7 +249,7 @@ class LoggerCollection(LightningLoggerBase):
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         for logger in self._logger_iterable:
-            logger.log_metrics(metrics, step)
+            logger.log_metrics(metrics=metrics, step=step)
 
     def flush_aggregated(self) -> None:
         for logger in self._logger_iterable:

@@ -1,6 +1,7 @@
 """Trainer flags on the command line: Lightning 1.0's `Trainer.add_argparse_args(parser)`,
 `Trainer.from_argparse_args(args, **overrides)`, `Trainer.parse_argparser(parser_or_args)`
-and `Trainer.get_init_arguments_and_types()`, read from the Trainer's own signature.
+`Trainer.get_init_arguments_and_types()` and `Trainer.match_env_arguments()` (the
+`PL_TRAINER_<FLAG>` environment variables), read from the Trainer's own signature.
 
 A flag's type comes from its annotation: bool flags take `--flag`, `--flag true|false`
 (bool-or-str flags such as `auto_lr_find` also take a name: `--auto_lr_find my_lr`);
@@ -10,7 +11,9 @@ string or a list) keep the string unless it reads as an int or float.
 
 from __future__ import annotations
 
+import ast
 import inspect
+import os
 from argparse import ArgumentParser, Namespace
 from typing import Any
 
@@ -96,6 +99,26 @@ def parse_argparser(trainer_cls: type, arg_parser: ArgumentParser | Namespace) -
     return args
 
 
+def parse_env_variables(cls: type, template: str = "PL_%(cls_name)s_%(cls_argument)s") -> Namespace:
+    """The constructor flags of `cls` that are set (non-empty) in the environment."""
+    found: dict[str, Any] = {}
+    for name, _, _ in init_arguments(cls):
+        variable = template % {"cls_name": cls.__name__.upper(), "cls_argument": name.upper()}
+        text = os.environ.get(variable)
+        if text:
+            found[name] = literal_or_text(text)
+    return Namespace(**found)
+
+
+def literal_or_text(text: str) -> Any:
+    """An environment value: a Python literal, or else the string itself (1.0 evaluates it
+    as an expression; a literal reads the same and runs no code from the environment)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 class TrainerArgparseMixin:
     """Mixed into `Trainer`: Lightning 1.0's argparse classmethods."""
 
@@ -110,6 +133,11 @@ class TrainerArgparseMixin:
     @classmethod
     def parse_argparser(cls, arg_parser: ArgumentParser | Namespace) -> Namespace:
         return parse_argparser(cls, arg_parser)
+
+    @classmethod
+    def match_env_arguments(cls) -> Namespace:
+        """The flags set as `PL_TRAINER_<FLAG>` environment variables (trainer.env_flags)."""
+        return parse_env_variables(cls)
 
     @classmethod
     def get_init_arguments_and_types(cls) -> list[tuple[str, str, Any]]:

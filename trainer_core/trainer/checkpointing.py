@@ -89,7 +89,9 @@ def dump_checkpoint(trainer: Trainer, weights_only: bool = False) -> dict[str, A
             checkpoint["loops"]["mid_epoch"] = mid_epoch.dump(trainer)
     if module.hparams:
         drop_unpicklable(module.hparams, module.hparams_initial)
-        saved = module.hparams_initial or module.hparams
+        # the hyperparameters as they are now (1.0): a tuner's new learning rate or batch size,
+        # a reassigned self.hparams; loggers keep the first ones (hparams_initial)
+        saved = module.hparams
         checkpoint[module.CHECKPOINT_HYPER_PARAMS_KEY] = plain_hparams(saved)
         checkpoint[module.CHECKPOINT_HYPER_PARAMS_NAME] = module._hparams_name or "kwargs"
         if is_config_container(saved):

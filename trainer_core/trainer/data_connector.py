@@ -107,6 +107,17 @@ class TrainerDataConnector:
         return loader
 
 
+def require_fit_methods(module: LightningModule) -> None:
+    """`model.training_step = None` or `model.configure_optimizers = None` cannot fit (1.0
+    refuses it before training starts)."""
+    for name in ("training_step", "configure_optimizers"):
+        if not callable(getattr(module, name, None)):
+            raise MisconfigurationException(
+                f"{type(module).__name__}.{name} is {getattr(module, name, None)!r}: fit needs "
+                "training_step(), train_dataloader() and configure_optimizers()."
+            )
+
+
 def overrides(module: LightningModule, name: str) -> bool:
     """The module defines `name` itself (`model.validation_step = None` switches it off)."""
     if not callable(getattr(module, name, None)):

@@ -93,8 +93,7 @@ def validate_flags(flags: Mapping[str, Any]) -> None:
         _check_int("max_steps", flags["max_steps"], low=0)
     if flags["truncated_bptt_steps"] is not None:
         _check_int("truncated_bptt_steps", flags["truncated_bptt_steps"], low=1)
-    if not isinstance(flags["accumulate_grad_batches"], dict):
-        _check_int("accumulate_grad_batches", flags["accumulate_grad_batches"], low=1)
+    _check_accumulation(flags["accumulate_grad_batches"])
     clip = flags["gradient_clip_val"]
     if clip is None or clip < 0:
         raise MisconfigurationException(
@@ -138,3 +137,26 @@ def check_batch_limit(name: str, value: Any) -> None:
 def _check_int(name: str, value: Any, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise MisconfigurationException(f"{name}={value!r}: use an int >= {low}.")
+
+
+def _check_accumulation(schedule: Any) -> None:
+    """`accumulate_grad_batches`: an int, or {first epoch: factor}; the exception types are
+    1.0's (TypeError for the wrong kind, IndexError for an epoch before 0)."""
+    if not isinstance(schedule, dict):
+        if isinstance(schedule, bool) or not isinstance(schedule, int):
+            raise TypeError(
+                f"accumulate_grad_batches={schedule!r}: use an int or a dict "
+                "{first epoch: accumulation factor}."
+            )
+        _check_int("accumulate_grad_batches", schedule, low=1)
+        return
+    if not schedule:
+        raise TypeError("accumulate_grad_batches={}: give at least one {epoch: factor} entry.")
+    for epoch, factor in schedule.items():
+        if not isinstance(epoch, int) or not isinstance(factor, int):
+            raise TypeError(
+                f"accumulate_grad_batches: epochs and factors must be ints, got {epoch!r}: {factor!r}."
+            )
+    first = min(schedule)
+    if first < 0:
+        raise IndexError(f"accumulate_grad_batches: epochs count from 0, got epoch {first}.")

@@ -27,6 +27,8 @@ class LoopState:
     epoch_schedulers_pending: bool = False
     epoch_start_rng: dict[str, Any] | None = None
     mid_epoch: bool = False  # inside an epoch with batches left (a checkpoint resumes there)
+    # this batch ends an accumulate_grad_batches window (it steps; manual_optimizer_step reads it)
+    window_ends: bool = True
     # filled by a mid-epoch restore, consumed by the first resumed epoch
     resume_batches: int = 0
     resume_payload: dict[str, Any] = field(default_factory=dict)

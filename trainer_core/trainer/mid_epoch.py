@@ -26,6 +26,7 @@ def dump(trainer: Trainer) -> dict[str, Any]:
     state: dict[str, Any] = {
         "train_results": store.state_dict(module) if store is not None else {},
         "epoch_outputs": list(trainer.fit_loop.epoch_loop.outputs.for_epoch_end),
+        "epoch_output_optimizers": list(trainer.fit_loop.epoch_loop.outputs.epoch_end_optimizers),
         "running_losses": list(trainer._running_losses),
         "grads": {
             name: param.grad.detach().clone()
@@ -49,7 +50,10 @@ def apply(trainer: Trainer, payload: dict[str, Any], outputs: EpochOutputs) -> N
     store = trainer._train_results
     if store is not None:
         store.load_state_dict(payload.get("train_results", {}), module)
-    outputs.for_epoch_end.extend(payload.get("epoch_outputs", []))
+    kept = payload.get("epoch_outputs", [])
+    outputs.for_epoch_end.extend(kept)
+    # a checkpoint from before outputs were grouped by optimizer counts them all as the first's
+    outputs.epoch_end_optimizers.extend(payload.get("epoch_output_optimizers", [0] * len(kept)))
     trainer._running_losses.extend(payload.get("running_losses", []))
     grads = payload.get("grads", {})
     for name, param in module.named_parameters():

@@ -1,5 +1,5 @@
 """What a training step returns: the loss it holds, the detached copy kept for epoch-end and
-batch-end hooks, 0.9-style 'log'/'progress_bar' dicts, and the LBFGS closure."""
+batch-end hooks, 0.9-style 'log'/'progress_bar' dicts, and the closure the optimizer_step hook gets."""
 
 from __future__ import annotations
 
@@ -16,30 +16,49 @@ if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
 
 
-def closure_for(
-    trainer: Trainer, batch: Any, batch_idx: int, opt_idx: int | None, accumulate: int
-) -> Any:
-    """Re-runs forward and backward; only LBFGS-style optimizers call it (Lightning 1.0)."""
-    if not isinstance(trainer.optimizers[opt_idx or 0], torch.optim.LBFGS):
-        return None
+class StepClosure:
+    """The `optimizer_closure` the optimizer_step hook gets (Lightning 1.0): calling it
+    evaluates the batch's loss with fresh gradients. The loop has already run this batch's
+    forward and backward before the hook, so the first call hands back that loss and computes
+    nothing (an SGD step costs one backward, as in 1.0); optimizers that evaluate again
+    (LBFGS's line search) re-run training_step and backward from zeroed gradients. One object
+    per loop, re-armed for each step."""
 
-    def closure() -> torch.Tensor:
+    def __init__(self, trainer: Trainer, accumulate: int) -> None:
+        self.trainer = trainer
+        self.accumulate = accumulate
+        self.batch: Any = None
+        self.batch_idx = 0
+        self.opt_idx: int | None = None
+        self.pending: torch.Tensor | None = None
+
+    def arm(self, batch: Any, batch_idx: int, opt_idx: int | None, loss: torch.Tensor) -> None:
+        self.batch, self.batch_idx, self.opt_idx = batch, batch_idx, opt_idx
+        self.pending = loss.detach()
+
+    def __call__(self) -> torch.Tensor:
+        if self.pending is not None:
+            loss, self.pending = self.pending, None
+            return loss
+        trainer = self.trainer
         module = trainer.lightning_module
-        optimizer = trainer.optimizers[opt_idx or 0]
+        opt_idx = self.opt_idx or 0
+        optimizer = trainer.optimizers[opt_idx]
         optimizer.zero_grad()
         with torch.enable_grad():
             module._current_fx_name = "training_step"
             out = (
-                trainer.strategy.training_step(batch, batch_idx, opt_idx)
+                trainer.strategy.training_step(self.batch, self.batch_idx, self.opt_idx)
                 if len(trainer.optimizers) > 1
-                else trainer.strategy.training_step(batch, batch_idx)
+                else trainer.strategy.training_step(self.batch, self.batch_idx)
             )
             module._current_fx_name = None
             loss = out["loss"] if isinstance(out, dict) else out
-            trainer.strategy.backward(loss / accumulate, optimizer, opt_idx or 0)
-        return loss
-
-    return closure
+            scale = self.accumulate
+            trainer.strategy.backward(loss / scale if scale > 1 else loss, optimizer, opt_idx)
+        if trainer.gradient_clip_val > 0:
+            trainer.strategy.clip_gradients(optimizer, trainer.gradient_clip_val)
+        return loss.detach()
 
 
 def extract_loss(out: Any, store: ResultStore, module: Any) -> torch.Tensor | None:
@@ -144,6 +163,7 @@ class EpochOutputs:
     gather: bool
     n_optimizers: int
     for_epoch_end: list[Any] = field(default_factory=list)
+    epoch_end_optimizers: list[int] = field(default_factory=list)  # for_epoch_end's opt_idx
     by_optimizer: list[list[Any]] = field(default_factory=list)
     usable_losses: int = 0  # steps whose output held a loss (automatic optimization)
 
@@ -164,7 +184,19 @@ class EpochOutputs:
                 continue
             # training_epoch_end gets one output per batch, or per-window lists with tbptt
             self.for_epoch_end.append(item if not isinstance(item, list) else windows)
+            self.epoch_end_optimizers.append(opt_idx)
             splits = [step_result(w) for w in windows]
             self.by_optimizer[opt_idx].append(splits)
             batch_outputs.append(splits)
         return batch_outputs
+
+    def training_epoch_end_input(self, automatic: bool) -> list[Any]:
+        """What `training_epoch_end` receives: the batches' outputs in order, or with several
+        optimizers under automatic optimization one such list per optimizer (Lightning 1.0's
+        `outputs[optimizer_idx][batch]`)."""
+        if not automatic or self.n_optimizers < 2:
+            return self.for_epoch_end
+        grouped: list[list[Any]] = [[] for _ in range(self.n_optimizers)]
+        for opt_idx, item in zip(self.epoch_end_optimizers, self.for_epoch_end, strict=True):
+            grouped[opt_idx].append(item)
+        return grouped

@@ -48,8 +48,8 @@ class TrainerTesting:
                     path = callback.best_model_path if callback is not None else ""
                     if not path:
                         raise MisconfigurationException(
-                            "test(ckpt_path='best') found no best checkpoint; pass ckpt_path=None to test the current "
-                            "weights, or enable ModelCheckpoint."
+                            'ckpt_path is "best", but ModelCheckpoint is not configured to save the best model '
+                            "(no best checkpoint yet); pass ckpt_path=None to test the current weights."
                         )
                 trainer.tested_ckpt_path = path  # which weights test() used (Lightning 1.0)
                 checkpoint = checkpointing.load_checkpoint_file(path, trainer.root_device)

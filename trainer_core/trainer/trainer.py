@@ -23,20 +23,20 @@ from trainer_core.core.hparams import drop_unpicklable
 from trainer_core.core.module import LightningModule
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.loggers.base import LightningLoggerBase
-from trainer_core.precision import make_precision_plugin
+from trainer_core.precision import ScaledOptimizer, make_precision_plugin
 from trainer_core.profiler import make_profiler
 from trainer_core.strategies import Strategy, select_strategy
 from trainer_core.trainer import checkpointing
 from trainer_core.trainer.argparse_flags import TrainerArgparseMixin
-from trainer_core.trainer.data_connector import TrainerDataConnector
+from trainer_core.trainer.data_connector import TrainerDataConnector, require_fit_methods
 from trainer_core.trainer.defaults import build_callbacks, build_logger
+from trainer_core.trainer.env_flags import overwrite_by_env_vars
 from trainer_core.trainer.flags import TrainerFlagGuard, validate_flags
 from trainer_core.trainer.hook_dispatch import HookDispatch
 from trainer_core.trainer.hooks import HookDispatcher, HookTable, positional_arity
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.loop_state import LoopState, StopRequest
 from trainer_core.trainer.loops import EvaluationLoop, FitLoop
-from trainer_core.trainer.loops.manual import ScaledOptimizer
 from trainer_core.trainer.optimizers import SchedulerConfig, parse_configure_optimizers
 from trainer_core.trainer.properties import TrainerProperties
 from trainer_core.trainer.run_control import TrainerRunControl
@@ -62,6 +62,7 @@ class Trainer(
     Unknown keyword arguments are refused with the closest known flag name.
     """
 
+    @overwrite_by_env_vars
     def __init__(
         self,
         logger: bool | LightningLoggerBase | list[LightningLoggerBase] | None = True,
@@ -252,6 +253,7 @@ class Trainer(
         self, model: LightningModule, train_dataloader: Any, val_dataloaders: Any, datamodule: Any
     ) -> int:
         self._attach(model, datamodule, stage="fit")
+        require_fit_methods(model)
         self.state = TrainerState.RUNNING
         with self._run_guard(), self._determinism():
             self._call_prepare_data(model, datamodule)

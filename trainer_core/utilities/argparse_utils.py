@@ -21,6 +21,10 @@ def parse_argparser(cls: type, arg_parser: ArgumentParser | Namespace) -> Namesp
     return argparse_flags.parse_argparser(cls, arg_parser)
 
 
+def parse_env_variables(cls: type, template: str = "PL_%(cls_name)s_%(cls_argument)s") -> Namespace:
+    return argparse_flags.parse_env_variables(cls, template)
+
+
 _TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": bool, "None": type(None)}
 
 

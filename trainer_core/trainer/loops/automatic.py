@@ -18,7 +18,7 @@ from trainer_core.exceptions import MisconfigurationException
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.step_outputs import (
     EpochOutputs,
-    closure_for,
+    StepClosure,
     detached_output,
     extract_loss,
 )
@@ -57,6 +57,7 @@ class AutomaticOptimization:
         self.before_zero_grad = hooks.batch_hook("on_before_zero_grad")
         self.tbptt_steps = trainer.truncated_bptt_steps
         self.hiddens: Any = None
+        self.closure = StepClosure(trainer, accumulate)
         # toggle_optimizer switches requires_grad per optimizer; the user's flags go back after
         # each batch so nothing stays frozen when training ends
         self.grad_flags = (
@@ -131,20 +132,26 @@ class AutomaticOptimization:
         if self.terminate_on_nan:
             _refuse_nan(loss, module, self.epoch, batch_idx)
         if optimizer is not None and stepping:
-            self._step(optimizer, opt_idx or 0, batch, batch_idx)
+            self._step(optimizer, opt_idx or 0, batch, batch_idx, loss)
         if self.track_running_loss:
             self.trainer._running_losses.append(loss.detach())
         return detached_output(out, loss) if outputs.gather else None
 
     def _step(
-        self, optimizer: torch.optim.Optimizer, opt_idx: int, batch: Any, batch_idx: int
+        self,
+        optimizer: torch.optim.Optimizer,
+        opt_idx: int,
+        batch: Any,
+        batch_idx: int,
+        loss: torch.Tensor,
     ) -> None:
         trainer, module = self.trainer, self.module
         if self.track_norm is not None and (trainer.global_step + 1) % self.log_every == 0:
             trainer._log_to_logger(module.grad_norm(self.track_norm), trainer.global_step)
         if self.clip > 0:
             self.strategy.clip_gradients(optimizer, self.clip)
-        closure = closure_for(trainer, batch, batch_idx, opt_idx, self.accumulate)
+        closure = self.closure
+        closure.arm(batch, batch_idx, opt_idx, loss)
         self.strategy.optimizer_step(optimizer, opt_idx, self.epoch, batch_idx, closure)
         if self.before_zero_grad is not None:
             self.before_zero_grad(optimizer)

@@ -25,7 +25,7 @@ def end_training_epoch(trainer: Trainer, store: ResultStore, outputs: EpochOutpu
     if outputs.gather:
         module._current_fx_name = "training_epoch_end"
         epoch_end: Any = module.training_epoch_end
-        returned = epoch_end(outputs.for_epoch_end)
+        returned = epoch_end(outputs.training_epoch_end_input(module.automatic_optimization))
         if isinstance(returned, dict) and ("log" in returned or "progress_bar" in returned):
             _legacy_epoch_end_dict(returned, module)
             returned = None

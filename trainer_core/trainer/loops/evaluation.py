@@ -57,7 +57,7 @@ class EvaluationLoop:
                     )
                     module._current_fx_name = None
                     if returned is not None:
-                        _legacy_epoch_end_return(returned, module)
+                        _legacy_epoch_end_return(returned, module, stage)
                 results = _publish(trainer, store, len(loaders))
                 if epoch_end is None:
                     _legacy_step_dict(trainer, self.last_output, results)
@@ -117,16 +117,20 @@ def _detach(out: Any) -> Any:
     return out
 
 
-def _legacy_epoch_end_return(returned: Any, module: Any) -> None:
-    """The deprecated 0.9 style: a dict with 'log' / 'progress_bar' / 'val_loss' keys."""
-    if not isinstance(returned, dict):
-        return
+def _legacy_epoch_end_return(returned: Any, module: Any, stage: str) -> None:
+    """Lightning 1.0 warns about any value an eval epoch end returns (its words: 1.0 calls
+    the test hook 'testing_epoch_end' here) and still reads 0.9's dict: 'log' /
+    'progress_bar' / 'val_loss' keys."""
+    hook = "testing_epoch_end" if stage == "test" else "validation_epoch_end"
     warnings.warn(
-        "Returning a dict from *_epoch_end is deprecated; use self.log().",
-        DeprecationWarning,
+        f"The {hook} should not return anything as of 9.1. To log, use self.log(...) or "
+        "self.write(...) directly in the LightningModule",
+        UserWarning,
         stacklevel=3,
     )
-    module._current_fx_name = "validation_epoch_end"
+    if not isinstance(returned, dict):
+        return
+    module._current_fx_name = f"{stage}_epoch_end"
     for name, value in (returned.get("log") or {}).items():
         module.log(name, value)
     for name, value in (returned.get("progress_bar") or {}).items():

@@ -1,19 +1,18 @@
 """`ManualOptimization`: one batch under `automatic_optimization = False`.
 
 training_step drives its optimizers itself (`self.manual_backward`, `optimizer.step()`);
-the loop only calls it (and training_step_end) and keeps what it returns. Every batch counts
-as one step. Under precision=16 `self.optimizers()` hands out `ScaledOptimizer`s, so a step
-taken by hand goes through the loss scaler like an automatic one, and the scaler updates
-once per batch, after all of its steps.
+the loop only calls it (and training_step_end) and keeps what it returns. `global_step`
+counts accumulation windows as under automatic optimization (`self.manual_optimizer_step`
+steps at their ends). Under precision=16 `self.optimizers()` hands out `ScaledOptimizer`s,
+so a step taken by hand goes through the loss scaler like an automatic one, and the scaler
+updates once per batch, after all of its steps.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import torch
-
-from trainer_core.precision import PrecisionPlugin
+from trainer_core.precision import ScaledOptimizer
 from trainer_core.trainer.hooks import positional_arity
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.step_outputs import EpochOutputs, detached_output
@@ -65,23 +64,3 @@ class ManualOptimization:
             if kept is not None:
                 return outputs.add_batch([(0, kept)])
         return []
-
-
-class ScaledOptimizer:
-    """An optimizer whose `step()` goes through the precision plugin (the loss scaler skips
-    steps with inf/nan gradients); everything else is the wrapped optimizer's."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer, precision: PrecisionPlugin) -> None:
-        self.optimizer = optimizer
-        self.precision = precision
-        self.stepped = False
-
-    def step(self, closure: Any = None) -> Any:
-        self.stepped = True
-        return self.precision.step(self.optimizer, closure)
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        self.optimizer.zero_grad(set_to_none=set_to_none)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.optimizer, name)

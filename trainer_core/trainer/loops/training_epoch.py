@@ -110,8 +110,9 @@ class TrainingEpochLoop:
             store.new_batch(batch)
             if transfer:
                 batch = strategy.batch_to_device(batch, 0)
-            # in manual optimization every batch counts as a step
-            stepping = not automatic or (batch_idx + 1) % accumulate == 0 or is_last
+            # an accumulation window's last batch steps (manual_optimizer_step follows it too)
+            stepping = (batch_idx + 1) % accumulate == 0 or is_last
+            state.window_ends = stepping
             if batch_start is not None:
                 batch_start()
             if train_batch_start is not None and train_batch_start(batch, batch_idx, 0) == -1:
