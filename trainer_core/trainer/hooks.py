@@ -121,15 +121,21 @@ class HookDispatcher:
         return run
 
 
+def set_current_hook(module: Any, name: str | None) -> None:
+    """Name the hook or step the module runs now (None: none), which `self.log` reads.
+
+    object.__setattr__: the name is a plain str attribute, and nn.Module.__setattr__'s checks
+    for parameters, buffers and submodules (about 3 us) cost more than many hooks do."""
+    object.__setattr__(module, "_current_fx_name", name)
+
+
 def _as_current_hook(
     module: Any, name: str, method: Callable[..., Any], args: tuple[Any, ...]
 ) -> Any:
     """`method(*args)` with `name` as the module's current hook, the previous one restored."""
     previous = module._current_fx_name
-    # object.__setattr__: a str is a plain attribute, and nn.Module.__setattr__'s checks
-    # for parameters, buffers and submodules cost more than the hook call itself
-    object.__setattr__(module, "_current_fx_name", name)
+    set_current_hook(module, name)
     try:
         return method(*args)
     finally:
-        object.__setattr__(module, "_current_fx_name", previous)
+        set_current_hook(module, previous)
