@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from trainer_core.exceptions import MisconfigurationException
+from trainer_core.trainer.hooks import set_current_hook
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.step_outputs import (
     EpochOutputs,
@@ -62,11 +63,17 @@ class AutomaticOptimization:
         self.grad_flags = (
             [(p, p.requires_grad) for p in module.parameters()] if self.multiple else []
         )
+        # without optimizer frequencies every batch trains the same optimizers
+        self.every_batch: Sequence[int | None] = (
+            range(len(self.optimizers)) if self.optimizers else [None]
+        )
+        # only LBFGS-style optimizers get a closure (Lightning 1.0), decided once per epoch
+        self.wants_closure = [isinstance(o, torch.optim.LBFGS) for o in self.optimizers]
 
     def active_optimizers(self) -> Sequence[int | None]:
         if self.frequencies:
             return [_optimizer_for_frequency(self.frequencies, self.trainer.total_batch_idx)]
-        return range(len(self.optimizers)) if self.optimizers else [None]
+        return self.every_batch
 
     def run(self, batch: Any, batch_idx: int, stepping: bool) -> list[Any]:
         """Train on one batch; returns on_train_batch_end's `outputs` (per optimizer, splits)."""
@@ -109,12 +116,12 @@ class AutomaticOptimization:
         args: tuple[Any, ...] = (batch, batch_idx, opt_idx) if self.multiple else (batch, batch_idx)
         if tbptt:
             args = (*args, self.hiddens)
-        module._current_fx_name = "training_step"
+        set_current_hook(module, "training_step")
         out = strategy.training_step(*args)
         if self.step_end is not None:
-            module._current_fx_name = "training_step_end"
+            set_current_hook(module, "training_step_end")
             out = self.step_end(out)
-        module._current_fx_name = None
+        set_current_hook(module, None)
         if tbptt and isinstance(out, dict):
             self.hiddens = out.pop("hiddens", None)
         loss = extract_loss(out, self.store, module)
@@ -144,7 +151,11 @@ class AutomaticOptimization:
             trainer._log_to_logger(module.grad_norm(self.track_norm), trainer.global_step)
         if self.clip > 0:
             self.strategy.clip_gradients(optimizer, self.clip)
-        closure = closure_for(trainer, batch, batch_idx, opt_idx, self.accumulate)
+        closure = (
+            closure_for(trainer, batch, batch_idx, opt_idx, self.accumulate)
+            if self.wants_closure[opt_idx]
+            else None
+        )
         self.strategy.optimizer_step(optimizer, opt_idx, self.epoch, batch_idx, closure)
         if self.before_zero_grad is not None:
             self.before_zero_grad(optimizer)
