@@ -4,32 +4,50 @@ Trains the same small MLP (64 -> 256 -> 256 -> 10, SGD, cross-entropy, synthetic
 CPU, one thread) with batch 32 and 256, first with logger and progress bar off, then on
 (TensorBoard every 50 steps and a progress bar; the plain loop gets a SummaryWriter and a
 tqdm bar). The module calls `self.log("train_loss", loss)` every step in both frameworks.
-Time per step is measured from train start to train end (setup excluded), best of
---repeats runs (interleaved across frameworks). Prints one JSON line per measurement and one per comparison; asserts nothing.
-Hook dispatch is measured on its own twice: `hook_dispatch` (the per-step cost of 8 no-op
-callbacks' batch hooks inside a real fit) and `hook_dispatch_call` (ns per hook call through
-the Trainer's dispatcher, through the batch loop's pre-resolved method lists, and as a direct
-method call, with no training around it).
 
-    python bench/trainer_overhead.py [--steps 600] [--repeats 3] [--dispatch-only]
+Each run is timed two ways, both with setup excluded: its mean step (train start to train
+end over the steps) and its median step gap (every loader reads its batches through the same
+`StampedBatches` sampler, which timestamps each batch, so the frameworks are timed by the same
+code and a step preempted by another process on a shared machine falls out of the median).
+Runs are interleaved across frameworks in rounds (the order rotates each round) and each
+figure is the median over the rounds; the plain loop of the same run is the baseline. Every
+line carries the load average as it was when the figure was taken. Prints JSON lines,
+asserts nothing.
+
+Hook dispatch is measured on its own twice: `hook_dispatch` (the per-step cost of 8 no-op
+callbacks' batch hooks inside a real fit, against the same fit without them) and
+`hook_dispatch_call` (ns per hook call through the Trainer's dispatcher, through the batch
+loop's pre-resolved method lists, and as a direct method call, with no training around it).
+
+    python bench/trainer_overhead.py [--steps 600] [--repeats 7] [--batch-sizes 32 256]
+        [--logging off on] [--no-lightning] [--dispatch-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
+import itertools
 import json
 import os
+import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, Sampler, SequentialSampler, TensorDataset
+
+# Runnable as `python bench/trainer_overhead.py`: measure this checkout's trainer_core, not an
+# installed copy found first on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import trainer_core
 
@@ -47,12 +65,30 @@ def make_net() -> nn.Module:
     )
 
 
-def make_loader(batch_size: int, steps: int) -> DataLoader:
+class StampedBatches(Sampler[list[int]]):
+    """Batches in order, each timestamped (perf_counter_ns) as the loader asks for it: the
+    gaps between stamps are step times, taken by the same code for every framework."""
+
+    def __init__(self, n: int, batch_size: int, stamps: list[int]) -> None:
+        self.batches = BatchSampler(SequentialSampler(range(n)), batch_size, drop_last=False)
+        self.stamps = stamps
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for indices in self.batches:
+            self.stamps.append(time.perf_counter_ns())
+            yield indices
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+def make_loader(batch_size: int, steps: int, stamps: list[int] | None = None) -> DataLoader:
     generator = torch.Generator().manual_seed(0)
     n = batch_size * steps
     x = torch.randn(n, IN, generator=generator)
     y = torch.randint(0, OUT, (n,), generator=generator)
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False)
+    sampler = StampedBatches(n, batch_size, stamps if stamps is not None else [])
+    return DataLoader(TensorDataset(x, y), batch_sampler=sampler)
 
 
 def module_class(pl: Any) -> type:
@@ -87,11 +123,11 @@ def timer_callback(base: type) -> Any:
     return Timer()
 
 
-def run_plain(batch_size: int, steps: int, logging_on: bool, root: str) -> float:
+def run_plain(batch_size: int, steps: int, logging_on: bool, root: str, stamps: list[int]) -> float:
     torch.manual_seed(0)
     net = make_net()
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
-    loader = make_loader(batch_size, steps)
+    loader = make_loader(batch_size, steps, stamps)
     writer = bar = None
     if logging_on:
         from torch.utils.tensorboard import SummaryWriter
@@ -133,7 +169,12 @@ class NoOpBatchHooks(trainer_core.Callback):
 
 
 def run_trainer_core(
-    batch_size: int, steps: int, logging_on: bool, root: str, extra: Any = ()
+    batch_size: int,
+    steps: int,
+    logging_on: bool,
+    root: str,
+    stamps: list[int],
+    extra: Any = (),
 ) -> float:
     torch.manual_seed(0)
     model = module_class(trainer_core)()
@@ -150,19 +191,56 @@ def run_trainer_core(
         callbacks=[timer, *extra],
     )
     with contextlib.redirect_stdout(io.StringIO()):
-        trainer.fit(model, make_loader(batch_size, steps))
+        trainer.fit(model, make_loader(batch_size, steps, stamps))
     return timer.seconds
+
+
+def load_average() -> list[float]:
+    """The 1/5/15-minute load average, printed beside every figure (2 cores, shared)."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def timed_rounds(
+    runners: dict[str, Callable[[list[int]], float]], steps: int, repeats: int
+) -> dict[str, dict[str, float]]:
+    """Each runner once per round, the order rotated every round so that no runner always
+    goes first; per runner the median over rounds of its mean step (ms) and of its median
+    step gap (ms, from the loader's batch stamps; the first gap, setup, left out)."""
+    names = list(runners)
+    means: dict[str, list[float]] = {name: [] for name in names}
+    gaps: dict[str, list[float]] = {name: [] for name in names}
+    for round_idx in range(repeats):
+        shift = round_idx % len(names)
+        for name in names[shift:] + names[:shift]:
+            stamps: list[int] = []
+            seconds = runners[name](stamps)
+            means[name].append(seconds / steps * 1e3)
+            step_gaps = [later - earlier for earlier, later in itertools.pairwise(stamps[1:])]
+            gaps[name].append(statistics.median(step_gaps) / 1e6)
+    return {
+        name: {
+            "ms_per_step": statistics.median(means[name]),
+            "median_step_ms": statistics.median(gaps[name]),
+        }
+        for name in names
+    }
 
 
 def measure_hook_dispatch(steps: int, repeats: int, root: str, callbacks: int = 8) -> None:
     """Per-step cost of calling the per-batch hooks of `callbacks` no-op callbacks (4 hooks
     each), against the same run without them: the hook dispatcher's own cost."""
-    base = hooked = float("inf")
     extra = [NoOpBatchHooks() for _ in range(callbacks)]
-    for _ in range(repeats):
-        base = min(base, run_trainer_core(32, steps, False, root))
-        hooked = min(hooked, run_trainer_core(32, steps, False, root, extra))
+    figures = timed_rounds(
+        {
+            "base": functools.partial(run_trainer_core, 32, steps, False, root),
+            "hooked": functools.partial(run_trainer_core, 32, steps, False, root, extra=extra),
+        },
+        steps,
+        repeats,
+    )
     calls = 4 * callbacks
+    extra_mean = (figures["hooked"]["ms_per_step"] - figures["base"]["ms_per_step"]) * 1e3
+    extra_median = (figures["hooked"]["median_step_ms"] - figures["base"]["median_step_ms"]) * 1e3
     print(
         json.dumps(
             {
@@ -170,8 +248,13 @@ def measure_hook_dispatch(steps: int, repeats: int, root: str, callbacks: int = 
                 "batch_size": 32,
                 "noop_callbacks": callbacks,
                 "hook_calls_per_step": calls,
-                "extra_us_per_step": round((hooked - base) / steps * 1e6, 2),
-                "us_per_hook_call": round((hooked - base) / steps / calls * 1e6, 3),
+                "extra_us_per_step": round(extra_mean, 2),
+                "us_per_hook_call": round(extra_mean / calls, 3),
+                "extra_us_per_step_median_step": round(extra_median, 2),
+                "us_per_hook_call_median_step": round(extra_median / calls, 3),
+                "steps": steps,
+                "repeats": repeats,
+                "loadavg": load_average(),
             }
         ),
         flush=True,
@@ -212,13 +295,13 @@ def measure_dispatch_call_cost(callbacks: int = 8, calls: int = 200_000) -> None
                 callback.on_batch_end(trainer, model)
             model.on_batch_end()
 
-    best: dict[str, float] = {}
-    for _ in range(5):  # interleaved, best of five
+    samples: dict[str, list[float]] = {"dispatcher": [], "loop_path": [], "direct": []}
+    for _ in range(7):  # interleaved rounds, median of seven
         for name, fn in (("dispatcher", dispatcher), ("loop_path", loop_path), ("direct", direct)):
             start = time.perf_counter_ns()
             fn()
-            elapsed = (time.perf_counter_ns() - start) / (rounds * per_round)
-            best[name] = min(best.get(name, float("inf")), elapsed)
+            samples[name].append((time.perf_counter_ns() - start) / (rounds * per_round))
+    best = {name: statistics.median(values) for name, values in samples.items()}
     print(
         json.dumps(
             {
@@ -231,13 +314,16 @@ def measure_dispatch_call_cost(callbacks: int = 8, calls: int = 200_000) -> None
                 "ns_per_call_direct": round(best["direct"], 1),
                 "dispatcher_extra_ns_per_call": round(best["dispatcher"] - best["direct"], 1),
                 "loop_path_extra_ns_per_call": round(best["loop_path"] - best["direct"], 1),
+                "loadavg": load_average(),
             }
         ),
         flush=True,
     )
 
 
-def run_pytorch_lightning(batch_size: int, steps: int, logging_on: bool, root: str) -> float:
+def run_pytorch_lightning(
+    batch_size: int, steps: int, logging_on: bool, root: str, stamps: list[int]
+) -> float:
     import pytorch_lightning as pl2
 
     torch.manual_seed(0)
@@ -257,15 +343,53 @@ def run_pytorch_lightning(batch_size: int, steps: int, logging_on: bool, root: s
         callbacks=[timer],
     )
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        trainer.fit(model, make_loader(batch_size, steps))
+        trainer.fit(model, make_loader(batch_size, steps, stamps))
     return timer.seconds
+
+
+def compare(
+    batch_size: int, logging_on: bool, figures: dict[str, dict[str, float]]
+) -> dict[str, Any]:
+    """Each framework against the plain loop of the same rounds, by both timings."""
+    plain = figures["plain"]
+    comparison: dict[str, Any] = {
+        "bench": "trainer_overhead_ratio",
+        "batch_size": batch_size,
+        "logger_and_progress_bar": logging_on,
+    }
+    for name in ("trainer_core", "pytorch_lightning"):
+        if name not in figures:
+            continue
+        ours = figures[name]
+        comparison[f"{name}_over_plain"] = round(ours["ms_per_step"] / plain["ms_per_step"], 4)
+        comparison[f"{name}_over_plain_median_step"] = round(
+            ours["median_step_ms"] / plain["median_step_ms"], 4
+        )
+        comparison[f"{name}_overhead_us_per_step"] = round(
+            (ours["ms_per_step"] - plain["ms_per_step"]) * 1e3, 1
+        )
+        comparison[f"{name}_overhead_us_per_step_median_step"] = round(
+            (ours["median_step_ms"] - plain["median_step_ms"]) * 1e3, 1
+        )
+    comparison["loadavg"] = load_average()
+    return comparison
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 256])
+    parser.add_argument(
+        "--logging",
+        nargs="+",
+        choices=["off", "on"],
+        default=["off", "on"],
+        help="logger and progress bar off, on, or both",
+    )
+    parser.add_argument(
+        "--no-lightning", action="store_true", help="leave pytorch-lightning 2.x out"
+    )
     parser.add_argument(
         "--dispatch-only", action="store_true", help="only the hook-dispatch measurements"
     )
@@ -273,6 +397,7 @@ def main() -> None:
     torch.set_num_threads(1)
     if args.dispatch_only:
         with tempfile.TemporaryDirectory() as root:
+            run_trainer_core(32, 20, False, root, [])  # warm-up
             measure_hook_dispatch(args.steps, args.repeats, root)
         measure_dispatch_call_cost()
         return
@@ -281,31 +406,31 @@ def main() -> None:
         "plain": run_plain,
         "trainer_core": run_trainer_core,
     }
-    try:
-        import logging
+    if not args.no_lightning:
+        try:
+            import logging
 
-        import pytorch_lightning  # noqa: F401
+            import pytorch_lightning  # noqa: F401
 
-        logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
-        logging.getLogger("lightning").setLevel(logging.ERROR)
-        runners["pytorch_lightning"] = run_pytorch_lightning
-    except ImportError:
-        pass
+            logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+            logging.getLogger("lightning").setLevel(logging.ERROR)
+            runners["pytorch_lightning"] = run_pytorch_lightning
+        except ImportError:
+            pass
 
     with tempfile.TemporaryDirectory() as root:
         for runner in runners.values():  # warm-up: imports, lazy torch modules, allocator
-            runner(32, 20, True, root)
+            runner(32, 20, True, root, [])
         for batch_size in args.batch_sizes:
-            for logging_on in (False, True):
-                # interleave the frameworks run by run, so load drift on a shared machine hits
-                # them alike; keep each one's best run
-                seconds: dict[str, float] = dict.fromkeys(runners, float("inf"))
-                for _ in range(args.repeats):
-                    for name, runner in runners.items():
-                        seconds[name] = min(
-                            seconds[name], runner(batch_size, args.steps, logging_on, root)
-                        )
-                per_step = {name: s / args.steps * 1000 for name, s in seconds.items()}
+            for logging_on in [mode == "on" for mode in args.logging]:
+                figures = timed_rounds(
+                    {
+                        name: functools.partial(runner, batch_size, args.steps, logging_on, root)
+                        for name, runner in runners.items()
+                    },
+                    args.steps,
+                    args.repeats,
+                )
                 for name in runners:
                     print(
                         json.dumps(
@@ -314,33 +439,17 @@ def main() -> None:
                                 "framework": name,
                                 "batch_size": batch_size,
                                 "logger_and_progress_bar": logging_on,
-                                "ms_per_step": round(per_step[name], 4),
+                                "ms_per_step": round(figures[name]["ms_per_step"], 4),
+                                "median_step_ms": round(figures[name]["median_step_ms"], 4),
                                 "steps": args.steps,
                                 "repeats": args.repeats,
                                 "torch_threads": torch.get_num_threads(),
+                                "loadavg": load_average(),
                             }
                         ),
                         flush=True,
                     )
-                comparison: dict[str, Any] = {
-                    "bench": "trainer_overhead_ratio",
-                    "batch_size": batch_size,
-                    "logger_and_progress_bar": logging_on,
-                    "trainer_core_over_plain": round(
-                        per_step["trainer_core"] / per_step["plain"], 4
-                    ),
-                    "trainer_core_overhead_ms_per_step": round(
-                        per_step["trainer_core"] - per_step["plain"], 4
-                    ),
-                }
-                if "pytorch_lightning" in per_step:
-                    comparison["pytorch_lightning_over_plain"] = round(
-                        per_step["pytorch_lightning"] / per_step["plain"], 4
-                    )
-                    comparison["pytorch_lightning_overhead_ms_per_step"] = round(
-                        per_step["pytorch_lightning"] - per_step["plain"], 4
-                    )
-                print(json.dumps(comparison), flush=True)
+                print(json.dumps(compare(batch_size, logging_on, figures)), flush=True)
         measure_hook_dispatch(args.steps, args.repeats, root)
     measure_dispatch_call_cost()
 
