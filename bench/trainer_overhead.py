@@ -53,6 +53,8 @@ import trainer_core
 
 IN, HIDDEN, OUT = 64, 256, 10
 LOG_EVERY = 50
+# (perf_counter_ns, thread_time_ns) as each batch is asked for
+Stamps = list[tuple[int, int]]
 
 
 def make_net() -> nn.Module:
@@ -66,23 +68,24 @@ def make_net() -> nn.Module:
 
 
 class StampedBatches(Sampler[list[int]]):
-    """Batches in order, each timestamped (perf_counter_ns) as the loader asks for it: the
-    gaps between stamps are step times, taken by the same code for every framework."""
+    """Batches in order, each stamped as the loader asks for it with the wall clock and this
+    thread's CPU clock (perf_counter_ns, thread_time_ns): the gaps between stamps are step
+    times, taken by the same code for every framework."""
 
-    def __init__(self, n: int, batch_size: int, stamps: list[int]) -> None:
+    def __init__(self, n: int, batch_size: int, stamps: Stamps) -> None:
         self.batches = BatchSampler(SequentialSampler(range(n)), batch_size, drop_last=False)
         self.stamps = stamps
 
     def __iter__(self) -> Iterator[list[int]]:
         for indices in self.batches:
-            self.stamps.append(time.perf_counter_ns())
+            self.stamps.append((time.perf_counter_ns(), time.thread_time_ns()))
             yield indices
 
     def __len__(self) -> int:
         return len(self.batches)
 
 
-def make_loader(batch_size: int, steps: int, stamps: list[int] | None = None) -> DataLoader:
+def make_loader(batch_size: int, steps: int, stamps: Stamps | None = None) -> DataLoader:
     generator = torch.Generator().manual_seed(0)
     n = batch_size * steps
     x = torch.randn(n, IN, generator=generator)
@@ -123,7 +126,7 @@ def timer_callback(base: type) -> Any:
     return Timer()
 
 
-def run_plain(batch_size: int, steps: int, logging_on: bool, root: str, stamps: list[int]) -> float:
+def run_plain(batch_size: int, steps: int, logging_on: bool, root: str, stamps: Stamps) -> float:
     torch.manual_seed(0)
     net = make_net()
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
@@ -173,7 +176,7 @@ def run_trainer_core(
     steps: int,
     logging_on: bool,
     root: str,
-    stamps: list[int],
+    stamps: Stamps,
     extra: Any = (),
 ) -> float:
     torch.manual_seed(0)
@@ -200,29 +203,36 @@ def load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
 
+# the three timings of `timed_rounds`, and the suffix each gets in the comparison lines
+TIMINGS = {"ms_per_step": "", "median_step_ms": "_median_step", "cpu_ms_per_step": "_cpu"}
+
+
 def timed_rounds(
-    runners: dict[str, Callable[[list[int]], float]], steps: int, repeats: int
+    runners: dict[str, Callable[[Stamps], float]], steps: int, repeats: int
 ) -> dict[str, dict[str, float]]:
     """Each runner once per round, the order rotated every round so that no runner always
-    goes first; per runner the median over rounds of its mean step (ms) and of its median
-    step gap (ms, from the loader's batch stamps; the first gap, setup, left out)."""
+    goes first. Per runner, the median over rounds of three timings (ms per step): its mean
+    step (train start to train end), its median step gap, and the main thread's CPU time per
+    step (which other processes' turns on the cores do not count in). Gaps and CPU time come
+    from the loader's batch stamps, from the second (setup left out) to the last."""
     names = list(runners)
-    means: dict[str, list[float]] = {name: [] for name in names}
-    gaps: dict[str, list[float]] = {name: [] for name in names}
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {timing: [] for timing in TIMINGS} for name in names
+    }
     for round_idx in range(repeats):
         shift = round_idx % len(names)
         for name in names[shift:] + names[:shift]:
-            stamps: list[int] = []
+            stamps: Stamps = []
             seconds = runners[name](stamps)
-            means[name].append(seconds / steps * 1e3)
-            step_gaps = [later - earlier for earlier, later in itertools.pairwise(stamps[1:])]
-            gaps[name].append(statistics.median(step_gaps) / 1e6)
+            kept = stamps[1:]
+            wall_gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(kept)]
+            figures = samples[name]
+            figures["ms_per_step"].append(seconds / steps * 1e3)
+            figures["median_step_ms"].append(statistics.median(wall_gaps) / 1e6)
+            figures["cpu_ms_per_step"].append((kept[-1][1] - kept[0][1]) / len(wall_gaps) / 1e6)
     return {
-        name: {
-            "ms_per_step": statistics.median(means[name]),
-            "median_step_ms": statistics.median(gaps[name]),
-        }
-        for name in names
+        name: {timing: statistics.median(values) for timing, values in figures.items()}
+        for name, figures in samples.items()
     }
 
 
@@ -239,19 +249,20 @@ def measure_hook_dispatch(steps: int, repeats: int, root: str, callbacks: int = 
         repeats,
     )
     calls = 4 * callbacks
-    extra_mean = (figures["hooked"]["ms_per_step"] - figures["base"]["ms_per_step"]) * 1e3
-    extra_median = (figures["hooked"]["median_step_ms"] - figures["base"]["median_step_ms"]) * 1e3
+    line: dict[str, Any] = {
+        "bench": "hook_dispatch",
+        "batch_size": 32,
+        "noop_callbacks": callbacks,
+        "hook_calls_per_step": calls,
+    }
+    for timing, suffix in TIMINGS.items():
+        extra_us = (figures["hooked"][timing] - figures["base"][timing]) * 1e3
+        line[f"extra_us_per_step{suffix}"] = round(extra_us, 2)
+        line[f"us_per_hook_call{suffix}"] = round(extra_us / calls, 3)
     print(
         json.dumps(
             {
-                "bench": "hook_dispatch",
-                "batch_size": 32,
-                "noop_callbacks": callbacks,
-                "hook_calls_per_step": calls,
-                "extra_us_per_step": round(extra_mean, 2),
-                "us_per_hook_call": round(extra_mean / calls, 3),
-                "extra_us_per_step_median_step": round(extra_median, 2),
-                "us_per_hook_call_median_step": round(extra_median / calls, 3),
+                **line,
                 "steps": steps,
                 "repeats": repeats,
                 "loadavg": load_average(),
@@ -322,7 +333,7 @@ def measure_dispatch_call_cost(callbacks: int = 8, calls: int = 200_000) -> None
 
 
 def run_pytorch_lightning(
-    batch_size: int, steps: int, logging_on: bool, root: str, stamps: list[int]
+    batch_size: int, steps: int, logging_on: bool, root: str, stamps: Stamps
 ) -> float:
     import pytorch_lightning as pl2
 
@@ -350,7 +361,7 @@ def run_pytorch_lightning(
 def compare(
     batch_size: int, logging_on: bool, figures: dict[str, dict[str, float]]
 ) -> dict[str, Any]:
-    """Each framework against the plain loop of the same rounds, by both timings."""
+    """Each framework against the plain loop of the same rounds, by each of the timings."""
     plain = figures["plain"]
     comparison: dict[str, Any] = {
         "bench": "trainer_overhead_ratio",
@@ -360,17 +371,10 @@ def compare(
     for name in ("trainer_core", "pytorch_lightning"):
         if name not in figures:
             continue
-        ours = figures[name]
-        comparison[f"{name}_over_plain"] = round(ours["ms_per_step"] / plain["ms_per_step"], 4)
-        comparison[f"{name}_over_plain_median_step"] = round(
-            ours["median_step_ms"] / plain["median_step_ms"], 4
-        )
-        comparison[f"{name}_overhead_us_per_step"] = round(
-            (ours["ms_per_step"] - plain["ms_per_step"]) * 1e3, 1
-        )
-        comparison[f"{name}_overhead_us_per_step_median_step"] = round(
-            (ours["median_step_ms"] - plain["median_step_ms"]) * 1e3, 1
-        )
+        for timing, suffix in TIMINGS.items():
+            ours, base = figures[name][timing], plain[timing]
+            comparison[f"{name}_over_plain{suffix}"] = round(ours / base, 4)
+            comparison[f"{name}_overhead_us_per_step{suffix}"] = round((ours - base) * 1e3, 1)
     comparison["loadavg"] = load_average()
     return comparison
 
@@ -441,6 +445,7 @@ def main() -> None:
                                 "logger_and_progress_bar": logging_on,
                                 "ms_per_step": round(figures[name]["ms_per_step"], 4),
                                 "median_step_ms": round(figures[name]["median_step_ms"], 4),
+                                "cpu_ms_per_step": round(figures[name]["cpu_ms_per_step"], 4),
                                 "steps": args.steps,
                                 "repeats": args.repeats,
                                 "torch_threads": torch.get_num_threads(),
