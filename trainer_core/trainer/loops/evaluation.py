@@ -89,21 +89,27 @@ class EvaluationLoop:
             strategy.needs_batch_transfer
             or hooks.module_method("transfer_batch_to_device") is not None
         )
+        # the per-batch hooks and names, resolved once per loader
+        batch_start = hooks.batch_hook(f"on_{stage}_batch_start")
+        batch_end = hooks.batch_hook(f"on_{stage}_batch_end")
+        step_name, step_end_name = f"{stage}_step", f"{stage}_step_end"
         store.dataloader_idx = dl_idx if several else None
         outputs: list[Any] = []
         for batch_idx, batch, _ in iterate_with_last(loader, limit):
             store.new_batch(batch)
             if transfer:
                 batch = strategy.batch_to_device(batch, dl_idx)
-            hooks.call(f"on_{stage}_batch_start", batch, batch_idx, dl_idx)
-            set_current_hook(module, f"{stage}_step")
+            if batch_start is not None:
+                batch_start(batch, batch_idx, dl_idx)
+            set_current_hook(module, step_name)
             out = step_fn(batch, batch_idx, dl_idx) if several else step_fn(batch, batch_idx)
             if step_end is not None:
-                set_current_hook(module, f"{stage}_step_end")
+                set_current_hook(module, step_end_name)
                 out = step_end(out)
             set_current_hook(module, None)
             out = _detach(out)
-            hooks.call(f"on_{stage}_batch_end", out, batch, batch_idx, dl_idx)
+            if batch_end is not None:
+                batch_end(out, batch, batch_idx, dl_idx)
             self.last_output = out
             if keep and out is not None:
                 outputs.append(out)
