@@ -5,14 +5,17 @@ CPU, one thread) with batch 32 and 256, first with logger and progress bar off, 
 (TensorBoard every 50 steps and a progress bar; the plain loop gets a SummaryWriter and a
 tqdm bar). The module calls `self.log("train_loss", loss)` every step in both frameworks.
 
-Each run is timed two ways, both with setup excluded: its mean step (train start to train
-end over the steps) and its median step gap (every loader reads its batches through the same
-`StampedBatches` sampler, which timestamps each batch, so the frameworks are timed by the same
-code and a step preempted by another process on a shared machine falls out of the median).
-Runs are interleaved across frameworks in rounds (the order rotates each round) and each
-figure is the median over the rounds; the plain loop of the same run is the baseline. Every
-line carries the load average as it was when the figure was taken. Prints JSON lines,
-asserts nothing.
+Each run is timed three ways, all with setup excluded: `ms_per_step` (its mean step, train
+start to train end), `median_step_ms` (its median step gap) and `cpu_ms_per_step` (the main
+thread's CPU time per step, which other processes' turns on the cores do not count in). Gaps
+and CPU time come from one `StampedBatches` sampler that every loader reads its batches
+through, so all frameworks are timed by the same code. Runs are interleaved across
+frameworks in rounds (the order rotates each round); a framework's line gives the median over
+the rounds, and a comparison line the median over rounds of each round's ratio to (and
+difference from) the plain loop of the same round, the baseline. Every line carries the load
+average as it was when the figure was taken. The model's `self(x)` and `self.log` are part of
+the trainer_core and Lightning steps (what a LightningModule does), not of the plain loop.
+Prints JSON lines, asserts nothing.
 
 Hook dispatch is measured on its own twice: `hook_dispatch` (the per-step cost of 8 no-op
 callbacks' batch hooks inside a real fit, against the same fit without them) and
@@ -207,18 +210,19 @@ def load_average() -> list[float]:
 TIMINGS = {"ms_per_step": "", "median_step_ms": "_median_step", "cpu_ms_per_step": "_cpu"}
 
 
+Samples = dict[str, dict[str, list[float]]]  # framework -> timing -> one value per round
+
+
 def timed_rounds(
     runners: dict[str, Callable[[Stamps], float]], steps: int, repeats: int
-) -> dict[str, dict[str, float]]:
+) -> Samples:
     """Each runner once per round, the order rotated every round so that no runner always
-    goes first. Per runner, the median over rounds of three timings (ms per step): its mean
-    step (train start to train end), its median step gap, and the main thread's CPU time per
-    step (which other processes' turns on the cores do not count in). Gaps and CPU time come
-    from the loader's batch stamps, from the second (setup left out) to the last."""
+    goes first. Per runner and round, three timings (ms per step): its mean step (train
+    start to train end), its median step gap, and the main thread's CPU time per step (which
+    other processes' turns on the cores do not count in). Gaps and CPU time come from the
+    loader's batch stamps, from the second (setup left out) to the last."""
     names = list(runners)
-    samples: dict[str, dict[str, list[float]]] = {
-        name: {timing: [] for timing in TIMINGS} for name in names
-    }
+    samples: Samples = {name: {timing: [] for timing in TIMINGS} for name in names}
     for round_idx in range(repeats):
         shift = round_idx % len(names)
         for name in names[shift:] + names[:shift]:
@@ -230,10 +234,20 @@ def timed_rounds(
             figures["ms_per_step"].append(seconds / steps * 1e3)
             figures["median_step_ms"].append(statistics.median(wall_gaps) / 1e6)
             figures["cpu_ms_per_step"].append((kept[-1][1] - kept[0][1]) / len(wall_gaps) / 1e6)
-    return {
-        name: {timing: statistics.median(values) for timing, values in figures.items()}
-        for name, figures in samples.items()
-    }
+    return samples
+
+
+def median_of(samples: Samples, name: str, timing: str) -> float:
+    return statistics.median(samples[name][timing])
+
+
+def paired(samples: Samples, name: str, base: str, timing: str) -> tuple[float, float]:
+    """`name` against `base` round by round (their runs were neighbours, under the same load):
+    the median over rounds of the ratio, and of the difference in us per step."""
+    pairs = list(zip(samples[name][timing], samples[base][timing], strict=True))
+    ratio = statistics.median(ours / theirs for ours, theirs in pairs)
+    extra_us = statistics.median((ours - theirs) * 1e3 for ours, theirs in pairs)
+    return ratio, extra_us
 
 
 def measure_hook_dispatch(steps: int, repeats: int, root: str, callbacks: int = 8) -> None:
@@ -256,7 +270,7 @@ def measure_hook_dispatch(steps: int, repeats: int, root: str, callbacks: int = 
         "hook_calls_per_step": calls,
     }
     for timing, suffix in TIMINGS.items():
-        extra_us = (figures["hooked"][timing] - figures["base"][timing]) * 1e3
+        _, extra_us = paired(figures, "hooked", "base", timing)
         line[f"extra_us_per_step{suffix}"] = round(extra_us, 2)
         line[f"us_per_hook_call{suffix}"] = round(extra_us / calls, 3)
     print(
@@ -358,11 +372,9 @@ def run_pytorch_lightning(
     return timer.seconds
 
 
-def compare(
-    batch_size: int, logging_on: bool, figures: dict[str, dict[str, float]]
-) -> dict[str, Any]:
-    """Each framework against the plain loop of the same rounds, by each of the timings."""
-    plain = figures["plain"]
+def compare(batch_size: int, logging_on: bool, figures: Samples) -> dict[str, Any]:
+    """Each framework against the plain loop of the same rounds, by each of the timings,
+    paired round by round (`paired`)."""
     comparison: dict[str, Any] = {
         "bench": "trainer_overhead_ratio",
         "batch_size": batch_size,
@@ -372,9 +384,9 @@ def compare(
         if name not in figures:
             continue
         for timing, suffix in TIMINGS.items():
-            ours, base = figures[name][timing], plain[timing]
-            comparison[f"{name}_over_plain{suffix}"] = round(ours / base, 4)
-            comparison[f"{name}_overhead_us_per_step{suffix}"] = round((ours - base) * 1e3, 1)
+            ratio, extra_us = paired(figures, name, "plain", timing)
+            comparison[f"{name}_over_plain{suffix}"] = round(ratio, 4)
+            comparison[f"{name}_overhead_us_per_step{suffix}"] = round(extra_us, 1)
     comparison["loadavg"] = load_average()
     return comparison
 
@@ -443,9 +455,13 @@ def main() -> None:
                                 "framework": name,
                                 "batch_size": batch_size,
                                 "logger_and_progress_bar": logging_on,
-                                "ms_per_step": round(figures[name]["ms_per_step"], 4),
-                                "median_step_ms": round(figures[name]["median_step_ms"], 4),
-                                "cpu_ms_per_step": round(figures[name]["cpu_ms_per_step"], 4),
+                                "ms_per_step": round(median_of(figures, name, "ms_per_step"), 4),
+                                "median_step_ms": round(
+                                    median_of(figures, name, "median_step_ms"), 4
+                                ),
+                                "cpu_ms_per_step": round(
+                                    median_of(figures, name, "cpu_ms_per_step"), 4
+                                ),
                                 "steps": args.steps,
                                 "repeats": args.repeats,
                                 "torch_threads": torch.get_num_threads(),
