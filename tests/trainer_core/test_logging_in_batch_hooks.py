@@ -1,5 +1,10 @@
-"""`self.log` from the module's per-batch hooks (Lightning 1.0): logged like training_step's
-values, on_step by default, so they reach the logger's step rows and the callback metrics."""
+"""`self.log` from the module's per-batch hooks: logged like training_step's values, on_step
+by default, so they reach the logger's step rows and the callback metrics.
+
+A deliberate difference, like the epoch-end hooks' logging in test_logging: the real
+Lightning 1.0.8 keeps only on_after_backward's values here and silently drops those logged
+in on_train_batch_start, on_before_zero_grad and on_train_batch_end (checked against the
+oracle venv); trainer_core drops none."""
 
 from __future__ import annotations
 

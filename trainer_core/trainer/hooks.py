@@ -104,7 +104,8 @@ class HookDispatcher:
     def batch_hook(self, name: str, module_too: bool = True) -> Callable[..., Any] | None:
         """A callable running `name` for one batch (returning the module's result), or None.
         `module_too=False` for hooks Lightning 1.0 calls on callbacks only. As with `call`,
-        the module's method runs with `name` as its current hook (its `self.log` counts)."""
+        the module's method runs with `name` as its current hook, so its `self.log` counts
+        (Lightning 1.0.8 dropped all but on_after_backward's: a deliberate difference)."""
         callbacks = self.table.callback_methods(name)
         module_method = self.table.module_method(name) if module_too else None
         if not callbacks and module_method is None:
