@@ -94,14 +94,7 @@ class HookDispatcher:
         module_method = self.table.module_method(name)
         if module_method is None:
             return None
-        previous = module._current_fx_name
-        # object.__setattr__: a str is a plain attribute, and nn.Module.__setattr__'s checks
-        # for parameters, buffers and submodules cost more than the hook call itself
-        object.__setattr__(module, "_current_fx_name", name)
-        try:
-            return module_method(*args)
-        finally:
-            object.__setattr__(module, "_current_fx_name", previous)
+        return _as_current_hook(module, name, module_method, args)
 
     def call_callbacks(self, name: str, *args: Any) -> None:
         trainer, module = self.trainer, self.module
@@ -110,16 +103,40 @@ class HookDispatcher:
 
     def batch_hook(self, name: str, module_too: bool = True) -> Callable[..., Any] | None:
         """A callable running `name` for one batch (returning the module's result), or None.
-        `module_too=False` for hooks Lightning 1.0 calls on callbacks only."""
+        `module_too=False` for hooks Lightning 1.0 calls on callbacks only. As with `call`,
+        the module's method runs with `name` as its current hook, so its `self.log` counts
+        (Lightning 1.0.8 dropped all but on_after_backward's: a deliberate difference)."""
         callbacks = self.table.callback_methods(name)
         module_method = self.table.module_method(name) if module_too else None
-        if not callbacks:
-            return module_method
+        if not callbacks and module_method is None:
+            return None
         trainer, module = self.trainer, self.module
 
         def run(*args: Any) -> Any:
             for method in callbacks:
                 method(trainer, module, *args)
-            return module_method(*args) if module_method is not None else None
+            if module_method is None:
+                return None
+            return _as_current_hook(module, name, module_method, args)
 
         return run
+
+
+def set_current_hook(module: Any, name: str | None) -> None:
+    """Name the hook or step the module runs now (None: none), which `self.log` reads.
+
+    object.__setattr__: the name is a plain str attribute, and nn.Module.__setattr__'s checks
+    for parameters, buffers and submodules (about 3 us) cost more than many hooks do."""
+    object.__setattr__(module, "_current_fx_name", name)
+
+
+def _as_current_hook(
+    module: Any, name: str, method: Callable[..., Any], args: tuple[Any, ...]
+) -> Any:
+    """`method(*args)` with `name` as the module's current hook, the previous one restored."""
+    previous = module._current_fx_name
+    set_current_hook(module, name)
+    try:
+        return method(*args)
+    finally:
+        set_current_hook(module, previous)

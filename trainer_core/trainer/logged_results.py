@@ -155,7 +155,17 @@ class ResultStore:
             if self.dataloader_idx is not None:
                 key.name = store_name
             self.keys[store_name] = key
-        if is_metric_object(value):
+        if isinstance(value, torch.Tensor):
+            if value.dim() == 0:  # the usual case, a loss: no reshape (a view costs ~3 us)
+                tensor = value if enable_graph else value.detach()
+            elif value.numel() != 1:
+                raise MisconfigurationException(
+                    f"self.log({name!r}, ...) got a tensor of shape {tuple(value.shape)}; log one number "
+                    "(e.g. value.mean()) or a Metric object."
+                )
+            else:
+                tensor = (value if enable_graph else value.detach()).reshape(())
+        elif is_metric_object(value):
             key.metric = value
             cached = getattr(value, "_forward_cache", None)
             if cached is None:
@@ -167,14 +177,6 @@ class ResultStore:
             key.latest = tensor
             key.step_seq = self.step_seq
             return
-        if isinstance(value, torch.Tensor):
-            if value.numel() != 1:
-                raise MisconfigurationException(
-                    f"self.log({name!r}, ...) got a tensor of shape {tuple(value.shape)}; log one number "
-                    "(e.g. value.mean()) or a Metric object."
-                )
-            tensor = value if enable_graph else value.detach()
-            tensor = tensor.reshape(())
         elif isinstance(value, bool | int | float):
             tensor = torch.tensor(float(value))
         else:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from trainer_core.exceptions import MisconfigurationException
+from trainer_core.trainer.hooks import set_current_hook
 from trainer_core.trainer.logged_results import ResultStore
 
 if TYPE_CHECKING:
@@ -46,13 +47,13 @@ class StepClosure:
         optimizer = trainer.optimizers[opt_idx]
         optimizer.zero_grad()
         with torch.enable_grad():
-            module._current_fx_name = "training_step"
+            set_current_hook(module, "training_step")
             out = (
                 trainer.strategy.training_step(self.batch, self.batch_idx, self.opt_idx)
                 if len(trainer.optimizers) > 1
                 else trainer.strategy.training_step(self.batch, self.batch_idx)
             )
-            module._current_fx_name = None
+            set_current_hook(module, None)
             loss = out["loss"] if isinstance(out, dict) else out
             scale = self.accumulate
             trainer.strategy.backward(loss / scale if scale > 1 else loss, optimizer, opt_idx)
@@ -100,24 +101,24 @@ def _legacy_result_dict(out: dict[str, Any], module: Any) -> None:
         DeprecationWarning,
         stacklevel=4,
     )
-    module._current_fx_name = "training_step"
+    set_current_hook(module, "training_step")
     for name, value in (out.get("log") or {}).items():
         module.log(name, value, prog_bar=False, logger=True)
     for name, value in (out.get("progress_bar") or {}).items():
         module.log(name, value, prog_bar=True, logger=False)
-    module._current_fx_name = None
+    set_current_hook(module, None)
 
 
 def _legacy_callback_keys(out: dict[str, Any], module: Any) -> None:
     """Lightning 1.0: the other scalar keys of a training_step dict become callback metrics
     (what EarlyStopping / ModelCheckpoint can monitor), for this step."""
-    module._current_fx_name = "training_step"
+    set_current_hook(module, "training_step")
     for name, value in out.items():
         if name not in _RESERVED_KEYS and _is_scalar(value):
             module.log(
                 name, value.detach() if isinstance(value, torch.Tensor) else value, logger=False
             )
-    module._current_fx_name = None
+    set_current_hook(module, None)
 
 
 _RESERVED_KEYS = ("loss", "log", "progress_bar", "hiddens")

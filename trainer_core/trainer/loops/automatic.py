@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from trainer_core.exceptions import MisconfigurationException
+from trainer_core.trainer.hooks import set_current_hook
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.step_outputs import (
     EpochOutputs,
@@ -63,11 +64,15 @@ class AutomaticOptimization:
         self.grad_flags = (
             [(p, p.requires_grad) for p in module.parameters()] if self.multiple else []
         )
+        # without optimizer frequencies every batch trains the same optimizers
+        self.every_batch: Sequence[int | None] = (
+            range(len(self.optimizers)) if self.optimizers else [None]
+        )
 
     def active_optimizers(self) -> Sequence[int | None]:
         if self.frequencies:
             return [_optimizer_for_frequency(self.frequencies, self.trainer.total_batch_idx)]
-        return range(len(self.optimizers)) if self.optimizers else [None]
+        return self.every_batch
 
     def run(self, batch: Any, batch_idx: int, stepping: bool) -> list[Any]:
         """Train on one batch; returns on_train_batch_end's `outputs` (per optimizer, splits)."""
@@ -110,12 +115,12 @@ class AutomaticOptimization:
         args: tuple[Any, ...] = (batch, batch_idx, opt_idx) if self.multiple else (batch, batch_idx)
         if tbptt:
             args = (*args, self.hiddens)
-        module._current_fx_name = "training_step"
+        set_current_hook(module, "training_step")
         out = strategy.training_step(*args)
         if self.step_end is not None:
-            module._current_fx_name = "training_step_end"
+            set_current_hook(module, "training_step_end")
             out = self.step_end(out)
-        module._current_fx_name = None
+        set_current_hook(module, None)
         if tbptt and isinstance(out, dict):
             self.hiddens = out.pop("hiddens", None)
         loss = extract_loss(out, self.store, module)

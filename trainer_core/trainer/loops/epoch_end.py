@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from trainer_core.exceptions import MisconfigurationException
+from trainer_core.trainer.hooks import set_current_hook
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.optimizers import step_epoch_schedulers
 from trainer_core.trainer.step_outputs import EpochOutputs
@@ -23,13 +24,13 @@ def end_training_epoch(trainer: Trainer, store: ResultStore, outputs: EpochOutpu
     assert hooks is not None
     trainer.loop_state.mid_epoch = False
     if outputs.gather:
-        module._current_fx_name = "training_epoch_end"
+        set_current_hook(module, "training_epoch_end")
         epoch_end: Any = module.training_epoch_end
         returned = epoch_end(outputs.training_epoch_end_input(module.automatic_optimization))
         if isinstance(returned, dict) and ("log" in returned or "progress_bar" in returned):
             _legacy_epoch_end_dict(returned, module)
             returned = None
-        module._current_fx_name = None
+        set_current_hook(module, None)
         if returned is not None:
             raise MisconfigurationException(
                 "training_epoch_end must return None; log values with self.log(...) instead of returning them."

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from trainer_core.trainer.data import iterate_with_last
+from trainer_core.trainer.hooks import set_current_hook
 from trainer_core.trainer.logged_results import ResultStore
 
 if TYPE_CHECKING:
@@ -51,11 +52,11 @@ class EvaluationLoop:
                 ]
                 store.dataloader_idx = None
                 if epoch_end is not None:
-                    module._current_fx_name = f"{stage}_epoch_end"
+                    set_current_hook(module, f"{stage}_epoch_end")
                     returned = epoch_end(
                         all_outputs if several else all_outputs[0] if all_outputs else []
                     )
-                    module._current_fx_name = None
+                    set_current_hook(module, None)
                     if returned is not None:
                         _legacy_epoch_end_return(returned, module, stage)
                 results = _publish(trainer, store, len(loaders))
@@ -67,7 +68,7 @@ class EvaluationLoop:
                 for merged, extra in zip(results, extras, strict=True):
                     merged.update(extra)
         finally:
-            module._current_fx_name = None
+            set_current_hook(module, None)
             getattr(module, f"on_{stage}_model_train")()
             module._results = previous_results
         hooks.call(f"on_{stage}_end")
@@ -88,21 +89,27 @@ class EvaluationLoop:
             strategy.needs_batch_transfer
             or hooks.module_method("transfer_batch_to_device") is not None
         )
+        # the per-batch hooks and names, resolved once per loader
+        batch_start = hooks.batch_hook(f"on_{stage}_batch_start")
+        batch_end = hooks.batch_hook(f"on_{stage}_batch_end")
+        step_name, step_end_name = f"{stage}_step", f"{stage}_step_end"
         store.dataloader_idx = dl_idx if several else None
         outputs: list[Any] = []
         for batch_idx, batch, _ in iterate_with_last(loader, limit):
             store.new_batch(batch)
             if transfer:
                 batch = strategy.batch_to_device(batch, dl_idx)
-            hooks.call(f"on_{stage}_batch_start", batch, batch_idx, dl_idx)
-            module._current_fx_name = f"{stage}_step"
+            if batch_start is not None:
+                batch_start(batch, batch_idx, dl_idx)
+            set_current_hook(module, step_name)
             out = step_fn(batch, batch_idx, dl_idx) if several else step_fn(batch, batch_idx)
             if step_end is not None:
-                module._current_fx_name = f"{stage}_step_end"
+                set_current_hook(module, step_end_name)
                 out = step_end(out)
-            module._current_fx_name = None
+            set_current_hook(module, None)
             out = _detach(out)
-            hooks.call(f"on_{stage}_batch_end", out, batch, batch_idx, dl_idx)
+            if batch_end is not None:
+                batch_end(out, batch, batch_idx, dl_idx)
             self.last_output = out
             if keep and out is not None:
                 outputs.append(out)
@@ -130,7 +137,7 @@ def _legacy_epoch_end_return(returned: Any, module: Any, stage: str) -> None:
     )
     if not isinstance(returned, dict):
         return
-    module._current_fx_name = f"{stage}_epoch_end"
+    set_current_hook(module, f"{stage}_epoch_end")
     for name, value in (returned.get("log") or {}).items():
         module.log(name, value)
     for name, value in (returned.get("progress_bar") or {}).items():
@@ -138,7 +145,7 @@ def _legacy_epoch_end_return(returned: Any, module: Any, stage: str) -> None:
     for name, value in returned.items():
         if name not in ("log", "progress_bar") and isinstance(value, torch.Tensor | float | int):
             module.log(name, value, logger=False)
-    module._current_fx_name = None
+    set_current_hook(module, None)
 
 
 def _legacy_step_dict(trainer: Trainer, out: Any, results: list[dict[str, float]]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from trainer_core.precision import ScaledOptimizer
-from trainer_core.trainer.hooks import positional_arity
+from trainer_core.trainer.hooks import positional_arity, set_current_hook
 from trainer_core.trainer.logged_results import ResultStore
 from trainer_core.trainer.step_outputs import EpochOutputs, detached_output
 
@@ -44,16 +44,16 @@ class ManualOptimization:
 
     def run(self, batch: Any, batch_idx: int, stepping: bool) -> list[Any]:
         module, outputs = self.module, self.outputs
-        module._current_fx_name = "training_step"
+        set_current_hook(module, "training_step")
         out = (
             self.training_step(batch, batch_idx, 0)
             if self.pass_opt_idx
             else self.training_step(batch, batch_idx)
         )
         if self.step_end is not None:
-            module._current_fx_name = "training_step_end"
+            set_current_hook(module, "training_step_end")
             out = self.step_end(out)
-        module._current_fx_name = None
+        set_current_hook(module, None)
         if self.precision.uses_scaler and any(o.stepped for o in self.scaled):
             self.precision.after_step()
             for optimizer in self.scaled:

@@ -140,7 +140,7 @@ class TrainingEpochLoop:
                 for config in step_schedulers:
                     if (batch_idx + 1) % config.frequency == 0:
                         step_scheduler(config, trainer.callback_metrics)
-            trainer.total_batch_idx += 1
+            state.total_batch_idx += 1  # trainer.total_batch_idx, without the property
 
             if validate_this_epoch and (
                 (batch_idx + 1) % val_check_batch == 0 if val_check_batch != math.inf else is_last
