@@ -37,9 +37,19 @@ class PrecisionPlugin:
     ) -> Any:
         """`optimizer.step`, with `closure=` when there is one; `args`/`kwargs` go with it."""
         step: Any = optimizer.step  # a subclass's step may take more than torch's signature
-        if closure is not None:
-            return step(*args, closure=closure, **kwargs)
-        return step(*args, **kwargs)
+        if closure is None:
+            return step(*args, **kwargs)
+        if (
+            getattr(closure, "precomputed", False)
+            and not (args or kwargs)
+            and _calls_closure_once(optimizer)
+        ):
+            # this batch's loss is already computed: torch's own optimizers (LBFGS aside) would
+            # call the closure once, under enable_grad, only to read it back (~5 us a step)
+            loss = closure()
+            step()
+            return loss
+        return step(*args, closure=closure, **kwargs)
 
     def after_step(self) -> None:
         """Called once per optimizer step after the user's `optimizer_step` hook."""
@@ -52,6 +62,13 @@ class PrecisionPlugin:
 
 
 _FULL_PRECISION = contextlib.nullcontext()
+
+
+def _calls_closure_once(optimizer: torch.optim.Optimizer) -> bool:
+    """True for torch's built-in optimizers that evaluate a closure once, before updating
+    (all but LBFGS); a subclass's own `step`, or any other optimizer, may call it again."""
+    step_module = getattr(type(optimizer).step, "__module__", "") or ""
+    return step_module.startswith("torch.optim.") and not isinstance(optimizer, torch.optim.LBFGS)
 
 
 class AutocastPrecisionPlugin(PrecisionPlugin):

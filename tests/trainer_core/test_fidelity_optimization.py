@@ -87,6 +87,42 @@ def test_an_optimizer_step_override_gets_a_closure_returning_the_batch_loss(
     assert all(returned == pytest.approx(step) for returned, step in losses)
 
 
+class TwoLookSGD(torch.optim.SGD):
+    """A sharpness-aware style optimizer: its own `step` evaluates the closure twice."""
+
+    def __init__(self, params: Any, evaluations: list[float]) -> None:
+        super().__init__(params, lr=0.01)
+        self.evaluations = evaluations
+
+    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+        assert closure is not None, "a closure-driven optimizer must get the closure"
+        self.evaluations.append(float(closure()))
+        self.evaluations.append(float(closure()))
+        return super().step()
+
+
+def test_an_optimizer_with_its_own_step_gets_a_closure_that_evaluates_again(
+    tmp_path: Any,
+) -> None:
+    """torch's built-in optimizers read the loss the loop computed without a second look; an
+    optimizer whose own `step` calls the closure again re-runs the batch's training_step."""
+    evaluations: list[float] = []
+    steps: list[int] = []
+
+    class Sharp(RegressionModel):
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            steps.append(batch_idx)
+            return super().training_step(batch, batch_idx)
+
+        def configure_optimizers(self) -> Any:
+            return TwoLookSGD(self.parameters(), evaluations)
+
+    trainer = quiet_trainer(tmp_path, logger=False, checkpoint_callback=False)
+    trainer.fit(Sharp(), loader(n=32))  # two batches
+    assert steps == [0, 0, 1, 1]
+    assert len(evaluations) == 4
+
+
 class ManualSteps(RegressionModel):
     """Manual optimization through manual_optimizer_step; records the weights each batch."""
 

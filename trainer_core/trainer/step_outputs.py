@@ -37,6 +37,11 @@ class StepClosure:
         self.batch, self.batch_idx, self.opt_idx = batch, batch_idx, opt_idx
         self.pending = loss.detach()
 
+    @property
+    def precomputed(self) -> bool:
+        """The next call hands back the loss the loop already computed (evaluates nothing)."""
+        return self.pending is not None
+
     def __call__(self) -> torch.Tensor:
         if self.pending is not None:
             loss, self.pending = self.pending, None
