@@ -151,6 +151,11 @@ RULES: list[tuple[str, str, str]] = [
         "tests/base assert_ok_model_acc: trainer.logger_connector.callback_metrics",
     ),
     (
+        "tests/models/test_cpu.py::test_running_test_no_val",
+        "internal",
+        "tests/base assert_ok_model_acc: trainer.logger_connector.callback_metrics",
+    ),
+    (
         "tests/core/test_datamodules.py::test_train*_loop_only",
         "internal",
         "trainer.logger_connector.callback_metrics",

@@ -56,11 +56,12 @@ class ModelCheckpoint(Callback):
         if filepath:  # 1.0.0 form: one path, split into folder and template
             if dirpath or filename:
                 raise MisconfigurationException(
-                    f"ModelCheckpoint: pass either filepath={filepath!r} or dirpath={dirpath!r} and "
-                    f"filename={filename!r}, not both."
+                    f"ModelCheckpoint(filepath={filepath!r}, dirpath={dirpath!r}, filename={filename!r}): "
+                    "inputs which are not feasible together; pass either filepath, or dirpath and filename."
                 )
             warnings.warn(
-                "ModelCheckpoint(filepath=...) is deprecated since Lightning 1.0; use dirpath and filename.",
+                "ModelCheckpoint(filepath=...) is deprecated since Lightning 1.0 and will be removed in v1.2; "
+                "use dirpath and filename.",
                 DeprecationWarning,
                 stacklevel=2,
             )

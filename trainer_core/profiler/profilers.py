@@ -12,6 +12,7 @@ import io
 import os
 import pstats
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -206,10 +207,16 @@ def make_profiler(profiler: Any) -> BaseProfiler:
     """The Trainer's `profiler` flag as a profiler object."""
     if isinstance(profiler, BaseProfiler):
         return profiler
-    if profiler is None or profiler is False:
+    if profiler is None:
         return PassThroughProfiler()
-    if profiler is True:
-        return SimpleProfiler()
+    if isinstance(profiler, bool):
+        warnings.warn(
+            f"Trainer(profiler={profiler}): a bool profiler is deprecated since Lightning 1.0 and will be "
+            "removed in v1.3; pass profiler='simple' (or 'advanced', or leave it out) instead.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return SimpleProfiler() if profiler else PassThroughProfiler()
     if isinstance(profiler, str):
         kinds: dict[str, type[BaseProfiler]] = {
             "simple": SimpleProfiler,

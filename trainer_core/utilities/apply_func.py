@@ -1,8 +1,9 @@
-"""Lightning 1.0's `utilities.apply_func`: moving nested batches between devices."""
+"""Lightning 1.0's `utilities.apply_func`: applying a function inside nested collections and
+moving nested batches between devices."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -22,3 +23,26 @@ def move_data_to_device(batch: Any, device: torch.device) -> Any:
     if hasattr(batch, "to") and callable(batch.to):
         return batch.to(device)
     return batch
+
+
+def apply_to_collection(
+    data: Any,
+    dtype: type | tuple[type, ...],
+    function: Callable[..., Any],
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """`function(element, *args, **kwargs)` for every element of type `dtype` inside `data`
+    (dicts, lists, tuples and named tuples, nested); the containers keep their types and
+    everything else (strings included) is returned as it is."""
+    if isinstance(data, dtype):
+        return function(data, *args, **kwargs)
+    if isinstance(data, Mapping):
+        return type(data)(
+            {k: apply_to_collection(v, dtype, function, *args, **kwargs) for k, v in data.items()}
+        )
+    if isinstance(data, tuple) and hasattr(data, "_fields"):  # a named tuple
+        return type(data)(*(apply_to_collection(d, dtype, function, *args, **kwargs) for d in data))
+    if isinstance(data, Sequence) and not isinstance(data, str | bytes):
+        return type(data)([apply_to_collection(d, dtype, function, *args, **kwargs) for d in data])
+    return data

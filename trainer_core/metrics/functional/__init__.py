@@ -2,6 +2,7 @@
 
 from trainer_core.metrics.functional.accuracy import accuracy
 from trainer_core.metrics.functional.auroc import auroc
+from trainer_core.metrics.functional.classification import auc
 from trainer_core.metrics.functional.confusion_matrix import confusion_matrix
 from trainer_core.metrics.functional.precision_recall import f1, fbeta, precision, recall
 from trainer_core.metrics.functional.regression import (
@@ -12,6 +13,7 @@ from trainer_core.metrics.functional.regression import (
 
 __all__ = [
     "accuracy",
+    "auc",
     "auroc",
     "confusion_matrix",
     "explained_variance",
