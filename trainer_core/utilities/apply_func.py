@@ -37,12 +37,13 @@ def apply_to_collection(
     everything else (strings included) is returned as it is."""
     if isinstance(data, dtype):
         return function(data, *args, **kwargs)
+    container: Any = type(data)  # dict, list and tuple subclasses rebuild from their items
     if isinstance(data, Mapping):
-        return type(data)(
+        return container(
             {k: apply_to_collection(v, dtype, function, *args, **kwargs) for k, v in data.items()}
         )
     if isinstance(data, tuple) and hasattr(data, "_fields"):  # a named tuple
-        return type(data)(*(apply_to_collection(d, dtype, function, *args, **kwargs) for d in data))
+        return container(*(apply_to_collection(d, dtype, function, *args, **kwargs) for d in data))
     if isinstance(data, Sequence) and not isinstance(data, str | bytes):
-        return type(data)([apply_to_collection(d, dtype, function, *args, **kwargs) for d in data])
+        return container([apply_to_collection(d, dtype, function, *args, **kwargs) for d in data])
     return data
