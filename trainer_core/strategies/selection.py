@@ -16,6 +16,7 @@ from trainer_core.strategies.ddp import DDPStrategy
 from trainer_core.strategies.ddp2 import DDP2Strategy
 from trainer_core.strategies.ddp_spawn import DDPSpawnStrategy
 from trainer_core.strategies.dp import DataParallelStrategy
+from trainer_core.strategies.environment import ClusterEnvironment
 from trainer_core.strategies.single_device import SingleDeviceStrategy
 
 # Lightning 1.0 accelerator names that need more than one process or device.
@@ -139,6 +140,16 @@ def _distributed(name: str, gpus: GpuFlag, num_processes: int, num_nodes: int) -
             f"{available}). Run it on a machine with GPUs (e.g. gpus=2), or train on CPU processes with "
             "accelerator='ddp_cpu' and num_processes=2."
         )
+    if (
+        name in ("ddp", "ddp_spawn")
+        and not gpu_ids
+        and num_processes == 1
+        and num_nodes == 1
+        and ClusterEnvironment.from_env().world_size is None
+    ):
+        # Lightning 1.0: ddp over one CPU process on one node is no ddp, just this process
+        # (a launcher's WORLD_SIZE still goes to DDPStrategy, which checks it against the flags)
+        return SingleDeviceStrategy(torch.device("cpu"))
     devices = [torch.device("cuda", i) for i in gpu_ids]
     if not devices:
         devices = [torch.device("cpu")] * num_processes

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
+import trainer_core as pl
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.strategies import (
     DDPSpawnStrategy,
     DDPStrategy,
+    SingleDeviceStrategy,
     select_strategy,
 )
 from trainer_core.strategies.environment import ClusterEnvironment
@@ -42,6 +44,17 @@ def test_ddp_without_gpus_runs_num_processes_cpu_ranks() -> None:
     strategy = select_strategy(accelerator="ddp", num_processes=3)
     assert type(strategy) is DDPStrategy
     assert (strategy.world_size, strategy.global_rank, strategy.is_global_zero) == (3, 0, True)
+
+
+@pytest.mark.parametrize("backend", ["ddp", "ddp_spawn"])
+def test_ddp_over_one_cpu_process_on_one_node_trains_in_this_process(backend: str) -> None:
+    """Lightning 1.0: `Trainer(accelerator='ddp')` without GPUs, processes or nodes to spread
+    over is no ddp (use_ddp is False); the run stays in the launching process."""
+    strategy = select_strategy(accelerator=backend)
+    assert type(strategy) is SingleDeviceStrategy
+    assert strategy.root_device == torch.device("cpu")
+    trainer = pl.Trainer(accelerator=backend, logger=False, checkpoint_callback=False)
+    assert (trainer.use_ddp, trainer.num_processes, trainer.on_gpu) == (False, 1, False)
 
 
 def test_num_processes_without_accelerator_means_ddp_cpu_as_in_1_0() -> None:
