@@ -36,6 +36,23 @@ def test_tuning_flags_parse_as_switches_or_names(argv: list[str], lr_find: Any, 
     assert (trainer.auto_lr_find, trainer.auto_scale_batch_size) == (lr_find, scale)
 
 
+@pytest.mark.parametrize(
+    ("argv", "parsed", "profiler"),
+    [
+        (["--profiler"], True, "SimpleProfiler"),
+        (["--profiler", "True"], True, "SimpleProfiler"),
+        (["--profiler", "False"], False, "PassThroughProfiler"),
+        (["--profiler", "advanced"], "advanced", "AdvancedProfiler"),
+        ([], None, "PassThroughProfiler"),
+    ],
+)
+def test_profiler_flag_is_a_switch_or_a_name(argv: list[str], parsed: Any, profiler: str) -> None:
+    args = _parse(argv)
+    assert args.profiler == parsed
+    trainer = pl.Trainer.from_argparse_args(args, logger=False)
+    assert type(trainer.profiler).__name__ == profiler
+
+
 def test_from_argparse_args_ignores_unknown_namespace_entries_but_not_unknown_overrides() -> None:
     trainer = pl.Trainer.from_argparse_args(Namespace(max_epochs=3, my_script_flag=1))
     assert trainer.max_epochs == 3

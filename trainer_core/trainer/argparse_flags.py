@@ -74,6 +74,11 @@ def add_argparse_args(trainer_cls: type, parent_parser: ArgumentParser) -> Argum
             parser.add_argument(
                 f"--{name}", type=_bool_or_text, nargs="?", const=True, default=default
             )
+        elif "bool" in kinds and kinds <= {"bool", "str", "None", "BaseProfiler"}:
+            # `--profiler` alone switches it on; `--profiler simple` names one (Lightning 1.0)
+            parser.add_argument(
+                f"--{name}", type=_bool_or_text, nargs="?", const=True, default=default
+            )
         elif kinds <= {"int", "None"}:
             parser.add_argument(f"--{name}", type=int, default=default)
         elif kinds <= {"float", "None"}:

@@ -24,7 +24,7 @@ from trainer_core.core.module import LightningModule
 from trainer_core.exceptions import MisconfigurationException
 from trainer_core.loggers.base import LightningLoggerBase
 from trainer_core.precision import ScaledOptimizer, make_precision_plugin
-from trainer_core.profiler import make_profiler
+from trainer_core.profiler import BaseProfiler, make_profiler
 from trainer_core.strategies import Strategy, select_strategy
 from trainer_core.trainer import checkpointing
 from trainer_core.trainer.argparse_flags import TrainerArgparseMixin
@@ -101,7 +101,7 @@ class Trainer(
         num_sanity_val_steps: int = 2,
         truncated_bptt_steps: int | None = None,
         resume_from_checkpoint: str | None = None,
-        profiler: Any = None,
+        profiler: BaseProfiler | bool | str | None = None,
         benchmark: bool = False,
         deterministic: bool = False,
         reload_dataloaders_every_epoch: bool = False,
