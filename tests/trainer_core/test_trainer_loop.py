@@ -85,6 +85,73 @@ def test_callback_hooks_run_in_lightning_order_for_one_epoch(tmp_path: Any) -> N
     ]
 
 
+_MODULE_HOOKS = [
+    name
+    for name in dir(pl.LightningModule)
+    if name.startswith("on_") and name not in ("on_gpu", "on_save_checkpoint", "on_load_checkpoint")
+] + ["on_validation_start", "on_validation_end", "on_test_start", "on_test_end"]
+
+
+def test_module_hooks_run_in_lightning_1_0_order_and_the_stage_start_end_hooks_are_callbacks_only(
+    tmp_path: Any,
+) -> None:
+    """Lightning 1.0.8's module has no on_validation_start/_end or on_test_start/_end (only
+    callbacks do): a module method of one of those names is never called."""
+    recording = {name: _recording_hook(name) for name in _MODULE_HOOKS}
+    Recorded = type("Recorded", (RegressionModel,), recording)
+
+    def recorded() -> Any:
+        module = Recorded()
+        module.calls = []
+        return module
+
+    model = recorded()
+    trainer = quiet_trainer(
+        tmp_path, logger=False, checkpoint_callback=False, limit_train_batches=1
+    )
+    trainer.fit(model, loader(n=16, batch_size=8), loader(n=8, batch_size=8))
+    evaluation = [
+        "on_validation_model_eval",
+        "on_validation_epoch_start",
+        "on_validation_batch_start",
+        "on_validation_batch_end",
+        "on_validation_epoch_end",
+        "on_validation_model_train",
+    ]
+    assert model.calls == [
+        "on_fit_start",
+        "on_pretrain_routine_start",
+        "on_pretrain_routine_end",
+        *evaluation,  # the sanity check
+        "on_train_start",
+        "on_epoch_start",
+        "on_train_epoch_start",
+        "on_train_batch_start",
+        "on_after_backward",
+        "on_before_zero_grad",
+        "on_train_batch_end",
+        *evaluation,
+        "on_epoch_end",
+        "on_train_epoch_end",
+        "on_train_end",
+        "on_fit_end",
+    ]
+    tested = recorded()
+    trainer.test(tested, loader(n=8, batch_size=8))
+    assert tested.calls == [
+        "on_fit_start",
+        "on_pretrain_routine_start",
+        "on_pretrain_routine_end",
+        "on_test_model_eval",
+        "on_test_epoch_start",
+        "on_test_batch_start",
+        "on_test_batch_end",
+        "on_test_epoch_end",
+        "on_test_model_train",
+        "on_fit_end",
+    ]
+
+
 def test_global_step_counts_optimizer_steps_with_accumulation(tmp_path: Any) -> None:
     trainer = quiet_trainer(tmp_path, logger=False, max_epochs=2, accumulate_grad_batches=2)
     trainer.fit(RegressionModel(), loader(n=48, batch_size=16))  # 3 batches: steps after 2 and 3

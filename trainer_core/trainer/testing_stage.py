@@ -80,10 +80,14 @@ class TrainerTesting:
             trainer._call_setup("test")
             trainer.strategy.setup_environment()
             trainer.strategy.setup(trainer, model)
+            # Lightning 1.0 tests through fit's routine: its start and end hooks run here too
+            trainer._call_hook("on_fit_start")
             if trainer.logger is not None and trainer.is_global_zero:
                 # as in 1.0, a test run records the hyperparameters it ran with too
                 trainer.logger.log_hyperparams(model.hparams_initial or model.hparams)
                 trainer.logger.save()
+            trainer._call_hook("on_pretrain_routine_start")
+            trainer._call_hook("on_pretrain_routine_end")
             if test_dataloaders is None:
                 source = (
                     datamodule
@@ -110,6 +114,7 @@ class TrainerTesting:
             # limit_test_batches=0: no test hooks and no test_epoch_end (on zero outputs) at all
             skip = sum(trainer.num_test_batches) == 0
             results = [] if skip else trainer.test_loop.run(loaders, trainer.num_test_batches)
+            trainer._call_hook("on_fit_end")
             trainer._call_teardown("test")
         trainer.testing = False
         if trainer.state == TrainerState.RUNNING:

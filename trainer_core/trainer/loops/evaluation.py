@@ -44,7 +44,8 @@ class EvaluationLoop:
         getattr(module, f"on_{stage}_model_eval")()
         try:
             with torch.no_grad():
-                hooks.call(f"on_{stage}_start")
+                # callbacks only: Lightning 1.0's module has no on_validation_start/_end
+                hooks.call_callbacks(f"on_{stage}_start")
                 hooks.call(f"on_{stage}_epoch_start")
                 all_outputs = [
                     self._run_loader(loader, limits[dl_idx], dl_idx, several, store)
@@ -71,7 +72,7 @@ class EvaluationLoop:
             set_current_hook(module, None)
             getattr(module, f"on_{stage}_model_train")()
             module._results = previous_results
-        hooks.call(f"on_{stage}_end")
+        hooks.call_callbacks(f"on_{stage}_end")
         return results
 
     def _run_loader(
