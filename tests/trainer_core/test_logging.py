@@ -275,3 +275,29 @@ def test_values_logged_in_epoch_end_hooks_reach_callbacks_and_the_logger(tmp_pat
     assert trainer.callback_metrics["val_hook"].item() == 3.0
     logged = {key for _, metrics in logger.calls for key in metrics}
     assert {"train_hook", "val_hook"} <= logged
+
+
+def test_eval_step_values_logged_on_step_go_to_the_logger_as_one_line_per_epoch(
+    tmp_path: Any,
+) -> None:
+    """Lightning 1.0: a validation_step value logged with on_step=True reaches the logger as
+    `{name}_step/epoch_{N}` at the batch's index in the loop (no 'epoch' column), and callbacks
+    see its epoch value but no `_step` name."""
+
+    class StepLogs(RegressionModel):
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            self.log("v", float(batch_idx), on_step=True, on_epoch=True)
+
+    logger = MemoryLogger()
+    trainer = quiet_trainer(
+        tmp_path, logger=logger, max_epochs=2, num_sanity_val_steps=1, log_every_n_steps=50
+    )
+    trainer.fit(StepLogs(), loader(n=32), loader(n=48))  # three validation batches per epoch
+    step_rows = [(step, row) for step, row in logger.calls if any("/epoch_" in k for k in row)]
+    assert step_rows == [
+        (idx, {f"v_step/epoch_{epoch}": float(idx)}) for epoch in (0, 1) for idx in range(3)
+    ]  # the sanity check sends none
+    assert {"v_step/epoch_0", "v_step/epoch_1", "v_epoch"} <= set(trainer.logged_metrics)
+    assert trainer.callback_metrics["v"].item() == pytest.approx(1.0)
+    assert trainer.callback_metrics["v_epoch"].item() == pytest.approx(1.0)
+    assert "v_step" not in trainer.callback_metrics

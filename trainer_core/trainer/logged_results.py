@@ -211,13 +211,16 @@ class ResultStore:
             out[key.step_key] = key.latest
         return out
 
-    def callback_step_metrics(self) -> dict[str, torch.Tensor]:
-        """Latest step values under both their `_step` and plain names (what callbacks read)."""
+    def callback_step_metrics(self, step_names: bool = True) -> dict[str, torch.Tensor]:
+        """Latest step values under both their `_step` and plain names (what callbacks read);
+        `step_names=False` leaves out keys logged on step and epoch: their epoch value stands
+        for them (Lightning 1.0 keeps no eval step value such as `val_loss_step` for callbacks)."""
         out: dict[str, torch.Tensor] = {}
         for key in self.keys.values():
-            if key.latest is not None and key.on_step:
-                out[key.step_key] = key.latest
-                out[key.name] = key.latest
+            if key.latest is None or not key.on_step or (key.on_epoch and not step_names):
+                continue
+            out[key.step_key] = key.latest
+            out[key.name] = key.latest
         return out
 
     def epoch_values(self) -> list[tuple[LoggedKey, torch.Tensor]]:

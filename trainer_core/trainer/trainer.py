@@ -350,9 +350,10 @@ class Trainer(
         self.running_sanity_check = False
 
     # --- used by the loops -------------------------------------------------------------------
-    def _log_to_logger(self, metrics: dict[str, Any], step: int) -> None:
-        """Send `metrics` as floats (plus 'epoch') as one row at `step` (Lightning 1.0 sends
-        every batch of an accumulation window as its own row at the same step)."""
+    def _log_to_logger(self, metrics: dict[str, Any], step: int, add_epoch: bool = True) -> None:
+        """Send `metrics` as floats (plus 'epoch', unless `add_epoch` is False) as one row at
+        `step` (Lightning 1.0 sends every batch of an accumulation window as its own row at the
+        same step)."""
         if self.logger is None or not metrics or not self.is_global_zero:
             return
         scalars = {
@@ -360,7 +361,7 @@ class Trainer(
         }
         if "step" in scalars:  # 1.0: a logged 'step' value is the row's x-axis, not a metric
             step = int(scalars.pop("step"))
-        else:
+        elif add_epoch:
             scalars["epoch"] = float(self.current_epoch)
         self.logged_metrics.update(scalars)
         self.logger.agg_and_log_metrics(scalars, step)

@@ -94,6 +94,7 @@ class EvaluationLoop:
         batch_start = hooks.batch_hook(f"on_{stage}_batch_start")
         batch_end = hooks.batch_hook(f"on_{stage}_batch_end")
         step_name, step_end_name = f"{stage}_step", f"{stage}_step_end"
+        log_steps = trainer.logger is not None and not trainer.running_sanity_check
         store.dataloader_idx = dl_idx if several else None
         outputs: list[Any] = []
         for batch_idx, batch, _ in iterate_with_last(loader, limit):
@@ -114,7 +115,19 @@ class EvaluationLoop:
             self.last_output = out
             if keep and out is not None:
                 outputs.append(out)
+            if log_steps:
+                _log_step_values(trainer, store, batch_idx)
         return outputs
+
+
+def _log_step_values(trainer: Trainer, store: ResultStore, batch_idx: int) -> None:
+    """Lightning 1.0: what an eval step logs with on_step=True goes to the logger as one line
+    per epoch (`{name}/epoch_{N}`), its x-axis the batch index within this loop."""
+    values = store.step_metrics(only_fresh=True, for_logger=True)
+    if values:
+        epoch = trainer.current_epoch
+        by_epoch = {f"{name}/epoch_{epoch}": value for name, value in values.items()}
+        trainer._log_to_logger(by_epoch, batch_idx, add_epoch=False)
 
 
 def _detach(out: Any) -> Any:
@@ -166,7 +179,7 @@ def _legacy_step_dict(trainer: Trainer, out: Any, results: list[dict[str, float]
 
 def _publish(trainer: Trainer, store: ResultStore, n_loaders: int) -> list[dict[str, float]]:
     """Epoch values into callback/progress-bar metrics and the logger; per-loader results."""
-    trainer._callback_metrics.update(store.callback_step_metrics())
+    trainer._callback_metrics.update(store.callback_step_metrics(step_names=False))
     to_log: dict[str, torch.Tensor] = {}
     results: list[dict[str, float]] = [{} for _ in range(max(n_loaders, 1))]
     for key, value in store.epoch_values():
