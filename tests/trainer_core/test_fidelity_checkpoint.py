@@ -305,3 +305,27 @@ def test_training_epoch_end_may_return_0_9_log_dicts(tmp_path: Any) -> None:
         trainer.fit(LegacyEpochEnd(), loader())
     assert trainer.callback_metrics["train_acc"] == 0.25
     assert trainer.progress_bar_metrics["shown"] == 1.0
+
+
+def test_callbacks_keep_the_given_order_and_checkpoints_hold_the_state_after_this_validation(
+    tmp_path: Any,
+) -> None:
+    """`trainer.callbacks` is the user's list with the defaults appended (Lightning 1.0), but a
+    ModelCheckpoint given before EarlyStopping still saves after it: the stored EarlyStopping
+    state counts the validation the checkpoint was taken at, so a resumed run stops when the
+    uninterrupted one would."""
+
+    class Worsening(RegressionModel):
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            self.log("val_loss", float(self.current_epoch))
+
+    checkpoint = ModelCheckpoint(dirpath=tmp_path, save_last=True)
+    stopping = pl.callbacks.EarlyStopping(monitor="val_loss", patience=5)
+    trainer = quiet_trainer(tmp_path, logger=False, max_epochs=3, callbacks=[checkpoint, stopping])
+    assert trainer.callbacks[0] is checkpoint is trainer.checkpoint_callback
+    assert trainer.callbacks[1] is stopping
+    trainer.fit(Worsening(), loader(n=32), loader(n=16))
+    saved = torch.load(checkpoint.last_model_path, weights_only=True)["callbacks"]
+    (state,) = [value for name, value in saved.items() if "EarlyStopping" in name]
+    assert stopping.wait_count == 2
+    assert state["wait_count"] == stopping.wait_count

@@ -38,7 +38,8 @@ def build_callbacks(
     callbacks: Any, checkpoint_callback: Any, refresh_rate: int, process_position: int = 0
 ) -> list[Callback]:
     """User callbacks plus the defaults: a ModelCheckpoint (unless checkpoint_callback=False)
-    and a ProgressBar (unless the refresh rate is 0); ModelCheckpoint goes last."""
+    and a ProgressBar (unless the refresh rate is 0), appended in Lightning 1.0's order. (The
+    hooks run ModelCheckpoint after the others: see `HookTable`.)"""
     if isinstance(callbacks, Callback):
         callbacks = [callbacks]
     result = list(callbacks or [])
@@ -85,6 +86,4 @@ def build_callbacks(
     has_bar = bool(bars)
     if refresh_rate and refresh_rate > 0 and not has_bar:
         result.append(ProgressBar(refresh_rate=refresh_rate, process_position=process_position))
-    # ModelCheckpoint runs after the other callbacks (so EarlyStopping has decided first)
-    result.sort(key=lambda cb: isinstance(cb, ModelCheckpoint))
     return result

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from trainer_core.callbacks.base import Callback
+from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
 
 
 def is_overridden(name: str, obj: Any, base: type) -> bool:
@@ -41,7 +42,9 @@ class HookTable:
     """Per-hook lists of callback methods, and the module's overridden hooks."""
 
     def __init__(self, callbacks: list[Callback], module: Any, module_base: type) -> None:
-        self._callbacks = callbacks
+        # checkpoints are written after every other callback's hook, so a saved EarlyStopping
+        # (or any callback) state already includes this validation: exact resume rests on it
+        self._callbacks = sorted(callbacks, key=lambda cb: isinstance(cb, ModelCheckpoint))
         self._module = module
         self._module_base = module_base
         self._cb_cache: dict[str, list[Callable[..., Any]]] = {}
