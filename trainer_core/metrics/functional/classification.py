@@ -2,7 +2,8 @@
 
 They read predictions the 1.0 way (see `label_stats`): labels or class scores, the number of
 classes inferred from the data, and `class_reduction` instead of `average`. trainer_core's own
-`metrics.functional.accuracy` / `precision` / ... keep the newer signatures the classes use.
+`metrics.functional.accuracy` / `precision` / ... keep the newer signatures the classes use;
+`f1` / `fbeta` (in 1.0's `functional.f_beta`, not here) are re-exported with those.
 """
 
 from __future__ import annotations
