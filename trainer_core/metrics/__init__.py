@@ -15,6 +15,7 @@ from trainer_core.metrics.regression import (
     ExplainedVariance,
     MeanAbsoluteError,
     MeanSquaredError,
+    MeanSquaredLogError,
 )
 
 Fbeta = FBeta  # the name Lightning 1.0.0 shipped before 1.0.8 renamed it
@@ -29,6 +30,7 @@ __all__ = [
     "Fbeta",
     "MeanAbsoluteError",
     "MeanSquaredError",
+    "MeanSquaredLogError",
     "Metric",
     "MetricDefinitionError",
     "MetricError",

@@ -1,7 +1,7 @@
 """Gathering metric states across ranks with torch.distributed.
 
 A metric's `compute()` gathers every state from every rank, folds it with the state's
-reduction, computes, and then puts the local state back so accumulation continues. The
+reduction, computes, and then resets the states (Lightning 1.0.8). The
 gathers are collectives: every rank must call `compute()` (or a syncing `forward`) the same
 number of times, exactly as in Lightning 1.0.
 """
@@ -91,8 +91,9 @@ def sync_states(
 
     Tensor states: per-rank values are stacked along a new dim 0 (concatenated for "cat") and
     reduced. List states: each rank's rows are concatenated, then all ranks' rows are joined
-    in rank order; "cat" leaves a one-item list, None leaves one item per rank. `device` is
-    where a rank with an empty list state builds its (empty) contribution.
+    in rank order; "cat" leaves a one-item list, None leaves one item per rank, and a callable
+    gets the list of per-rank rows and its result becomes the state. `device` is where a rank
+    with an empty list state builds its (empty) contribution.
     """
     gather = gather_fn or gather_all_tensors
     list_states = {n: v for n, v in states.items() if isinstance(v, list)}
@@ -123,6 +124,6 @@ def sync_states(
             synced[name] = per_rank
         elif reduce is dim_zero_cat:
             synced[name] = [dim_zero_cat(per_rank)]
-        else:
-            synced[name] = [reduce(dim_zero_cat(per_rank))]
+        else:  # a callable folds the list of per-rank rows, as in Lightning 1.0.8
+            synced[name] = reduce(per_rank)  # type: ignore[arg-type]
     return synced

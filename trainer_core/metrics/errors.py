@@ -17,3 +17,7 @@ class MetricInputError(MetricError, ValueError):
 
 class MetricDefinitionError(MetricError, ValueError):
     """A metric built wrongly (bad `add_state` default, unknown reduction or argument)."""
+
+
+class MetricShapeError(MetricInputError, RuntimeError):
+    """preds and target of different shapes; a `RuntimeError` too, as Lightning 1.0.8 raised."""

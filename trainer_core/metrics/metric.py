@@ -2,9 +2,10 @@
 
 A metric keeps named states registered with `add_state`. `update` accumulates into them,
 `compute` turns them into a value (syncing across ranks first when torch.distributed runs with
-more than one process), `reset` puts them back to their defaults. Calling the metric updates the
-accumulated state and returns the value of the current batch alone, which is what a step log
-shows; the trainer logs `compute()` at epoch end and then calls `reset()`.
+more than one process) and then, as in Lightning 1.0.8, resets the states: the value stays
+cached until the next `update`, and the next `compute()` covers only the updates after it.
+`reset` puts the states back to their defaults. Calling the metric updates the accumulated state
+and returns the value of the current batch alone, which is what a step log shows.
 """
 
 import functools
@@ -56,28 +57,19 @@ def _synced_cached_compute(compute: Callable[..., Any]) -> Callable[..., Any]:
                 UserWarning,
                 stacklevel=2,
             )
-        local_states = None
         if self._to_sync and distributed_ready(self.process_group):
-            local_states = self._state_values()
-            self._set_states(
-                sync_states(
-                    local_states,
-                    self._reductions,
-                    group=self.process_group,
-                    gather_fn=self.dist_sync_fn,
-                    device=self._device,
-                )
-            )
+            self._sync_dist(self.dist_sync_fn)
         self._computing = True
         try:
             value = compute(self)
         finally:
             self._computing = False
-            if local_states is not None:  # keep accumulating on this rank's own data
-                self._set_states(local_states)
         if isinstance(value, Tensor) and any(value is v for v in self._state_values().values()):
             # a state returned as is would keep changing with later updates
             value = value.clone()
+        # Lightning 1.0.8: computing consumes the states, so the next compute() covers only
+        # the updates made after this one
+        self.reset()
         self._computed = value
         return value
 
@@ -177,6 +169,21 @@ class Metric(nn.Module, ABC):
         default = self._defaults[name]
         # a copy each time: a reset metric must never share storage with its defaults
         return [] if isinstance(default, list) else default.clone()
+
+    def _sync_dist(self, dist_sync_fn: GatherFn | None = None) -> None:
+        """Replace every state named in `_reductions` by its value gathered from all ranks.
+
+        A collective: every rank must call it. `dist_sync_fn` replaces the all-gather.
+        """
+        names = list(self._reductions)
+        synced = sync_states(
+            {name: getattr(self, name) for name in names},
+            self._reductions,
+            group=self.process_group,
+            gather_fn=dist_sync_fn,
+            device=self._device,
+        )
+        self._set_states(synced)
 
     def _state_values(self) -> dict[str, StateValue]:
         return {name: getattr(self, name) for name in self._defaults}

@@ -1,4 +1,5 @@
-"""`MeanSquaredError`, `MeanAbsoluteError` and `ExplainedVariance`, as in Lightning 1.0."""
+"""`MeanSquaredError`, `MeanAbsoluteError`, `MeanSquaredLogError` and `ExplainedVariance`
+(Lightning 1.0.8)."""
 
 from typing import Any
 
@@ -11,6 +12,7 @@ from trainer_core.metrics.functional.regression import (
     _mean_absolute_error_update,
     _mean_error_compute,
     _mean_squared_error_update,
+    _mean_squared_log_error_update,
     check_multioutput,
 )
 from trainer_core.metrics.metric import Metric
@@ -56,6 +58,13 @@ class MeanAbsoluteError(_MeanError):
         self._add(*_mean_absolute_error_update(preds, target))
 
 
+class MeanSquaredLogError(_MeanError):
+    """Mean of (log(1 + preds) - log(1 + target))^2 over every element seen."""
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        self._add(*_mean_squared_log_error_update(preds, target))
+
+
 class ExplainedVariance(Metric):
     """1 - Var(target - preds) / Var(target); `multioutput` combines several output columns:
     'uniform_average', 'raw_values' (one score per output) or 'variance_weighted'."""
@@ -77,6 +86,8 @@ class ExplainedVariance(Metric):
         super().__init__(compute_on_step, dist_sync_on_step, process_group, dist_sync_fn)
         check_multioutput(multioutput)
         self.multioutput = multioutput
+        # the sums are float64 (see _explained_variance_update); the score has the inputs' dtype
+        self._value_dtype = torch.get_default_dtype()
         self.add_state("count", torch.tensor(0), dist_reduce_fx="sum")
         for name in ("sum_error", "sum_squared_error", "sum_target", "sum_squared_target"):
             self.add_state(name, torch.tensor(0.0), dist_reduce_fx="sum")
@@ -86,6 +97,7 @@ class ExplainedVariance(Metric):
             preds, target
         )
         self.count += count
+        self._value_dtype = preds.dtype
         # out-of-place: the scalar defaults broadcast to one sum per output column
         self.sum_error = self.sum_error + sum_error
         self.sum_squared_error = self.sum_squared_error + sum_sq_error
@@ -100,4 +112,4 @@ class ExplainedVariance(Metric):
             self.sum_target,
             self.sum_squared_target,
             self.multioutput,
-        )
+        ).to(self._value_dtype)

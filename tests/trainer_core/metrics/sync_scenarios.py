@@ -78,10 +78,17 @@ def my_accuracy_synced(rank: int, world: int) -> dict[str, Any]:
     metric = MyAccuracy()
     for logits, y in batches[rank::world][:-1]:
         metric(logits, y)
+    local_total_before = metric.total.clone()
     before_last = metric.compute()
+    local_total_after = metric.total.clone()
     logits, y = batches[rank::world][-1]
     metric(logits, y)
-    return {"before_last": before_last, "all": metric.compute(), "local_total": metric.total}
+    return {
+        "before_last": before_last,
+        "local_total_before": local_total_before,
+        "local_total_after": local_total_after,
+        "last": metric.compute(),
+    }
 
 
 def accuracy_synced_on_step(rank: int, world: int) -> list[Tensor]:
@@ -145,10 +152,22 @@ def custom_gather_and_group(rank: int, world: int) -> dict[str, Tensor]:
     for logits, y in logits_batches(7, EVEN_BATCHES)[rank::world]:
         twice.update(logits, y)
         in_group.update(logits, y)
-    return {"twice": twice.compute(), "local": twice.confmat, "in_group": in_group.compute()}
+    local = twice.confmat.clone()  # compute() resets the states
+    return {"twice": twice.compute(), "local": local, "in_group": in_group.compute()}
+
+
+def sync_dist_with_torch_reductions(rank: int, world: int) -> dict[str, Any]:
+    """`_sync_dist()` over states set by hand, reduced by plain torch functions."""
+    metric = Rows()
+    metric._reductions = {"count": torch.sum, "seen": torch.cat}
+    metric.count = torch.tensor(rank + 1)
+    metric.seen = [torch.tensor([rank]), torch.tensor([10 + rank])]
+    metric._sync_dist()
+    return {"count": metric.count, "seen": metric.seen}
 
 
 SCENARIOS = (
+    sync_dist_with_torch_reductions,
     custom_gather_and_group,
     auroc_uneven,
     auroc_rank_one_empty,

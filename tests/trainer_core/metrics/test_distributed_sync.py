@@ -22,22 +22,26 @@ def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
 
 
 def test_seed_my_accuracy_synced_equals_single_process(ranks):
-    single = MyAccuracy()
-    for logits, y in sc.logits_batches(0, sc.EVEN_BATCHES):
-        single(logits, y)
-    for rank in ranks:
-        assert rank["my_accuracy_synced"]["all"] == single.compute()
-
-
-def test_compute_restores_local_state_so_accumulation_continues(ranks):
     batches = sc.logits_batches(0, sc.EVEN_BATCHES)
     single = MyAccuracy()
-    for logits, y in batches[:-2]:  # the first batches both ranks had seen before the last
+    for logits, y in batches[:-2]:  # the batches both ranks had seen before their last one
         single(logits, y)
     for rank_id, rank in enumerate(ranks):
         assert rank["my_accuracy_synced"]["before_last"] == single.compute()
-        own_samples = sum(len(y) for _, y in batches[rank_id::2])
-        assert rank["my_accuracy_synced"]["local_total"] == own_samples
+        own_samples = sum(len(y) for _, y in batches[rank_id::2][:-1])
+        assert rank["my_accuracy_synced"]["local_total_before"] == own_samples
+
+
+def test_synced_compute_resets_so_the_next_covers_only_later_batches(ranks):
+    # Lightning 1.0.8: compute() consumes the states on every rank; the next synced compute()
+    # scores only the last batch of each rank
+    batches = sc.logits_batches(0, sc.EVEN_BATCHES)
+    single = MyAccuracy()
+    for logits, y in batches[-2:]:
+        single(logits, y)
+    for rank in ranks:
+        assert rank["my_accuracy_synced"]["local_total_after"] == 0
+        assert rank["my_accuracy_synced"]["last"] == single.compute()
 
 
 def test_dist_sync_on_step_scores_the_batch_of_every_rank(ranks):
@@ -74,6 +78,15 @@ def test_named_and_callable_reductions_fold_ranks(ranks):
         assert values["high"] == 2.0 and values["low"] == 1.0
         assert values["avg"] == 1.5 and values["spread"] == 1.0
         assert torch.equal(values["stacked"], torch.tensor([[1.0, 10.0], [2.0, 20.0]]))
+
+
+def test_sync_dist_folds_states_with_any_torch_reduction(ranks):
+    # Lightning 1.0.8's `_sync_dist()`: tensor states stacked over ranks then reduced, list
+    # states handed to the reduction as the list of every rank's rows (in rank order)
+    for rank in ranks:
+        result = rank["sync_dist_with_torch_reductions"]
+        assert result["count"] == 1 + 2
+        assert torch.equal(result["seen"], torch.tensor([0, 10, 1, 11]))
 
 
 def test_auroc_cat_states_of_different_lengths_equal_single_process(ranks):

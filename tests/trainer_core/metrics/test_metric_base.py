@@ -32,8 +32,8 @@ def test_forward_returns_the_batch_value_and_compute_the_accumulated_one():
     metric = SumAndRows()
     assert metric(torch.tensor([1.0, 2.0])) == 3.0
     assert metric(torch.tensor([10.0])) == 10.0
-    assert metric.compute() == 13.0
     assert len(metric.rows) == 2
+    assert metric.compute() == 13.0
 
 
 def test_forward_keeps_the_batch_value_in_forward_cache():
@@ -55,16 +55,17 @@ def test_compute_is_cached_until_the_next_update():
     metric.compute()
     assert metric.compute_calls == 1
     metric.update(torch.tensor([1.0]))
-    assert metric.compute() == 2.0
+    assert metric.compute() == 1.0  # compute() reset the states: only the later update counts
     assert metric.compute_calls == 2
 
 
-def test_compute_does_not_reset_the_state():
+def test_compute_resets_the_state_as_lightning_1_0_8():
     metric = SumAndRows()
     metric.update(torch.tensor([5.0]))
-    metric.compute()
+    assert metric.compute() == 5.0
+    assert metric.total == 0.0 and metric.rows == []
     metric.update(torch.tensor([1.0]))
-    assert metric.compute() == 6.0
+    assert metric.compute() == 1.0
 
 
 def test_compute_before_update_warns():
@@ -157,7 +158,8 @@ def test_persistent_states_round_trip_through_state_dict():
     assert set(saved) == {"total", "rows"}
     restored = SumAndRows(persistent=True)
     restored.load_state_dict(saved)
-    assert restored.compute() == 3.0 and torch.equal(restored.rows[0], torch.tensor([1.0, 2.0]))
+    assert torch.equal(restored.rows[0], torch.tensor([1.0, 2.0]))
+    assert restored.compute() == 3.0
 
 
 def test_persistent_switches_every_state_into_the_state_dict():

@@ -121,3 +121,24 @@ def test_binary_probabilities_outside_unit_interval_are_refused():
 def test_unknown_average_is_refused_at_construction():
     with pytest.raises(MetricDefinitionError, match=r"average='samples'.*'micro'"):
         FBeta(num_classes=3, average="samples")
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.0, 2.0])
+def test_binary_float_targets_of_zeros_and_ones_are_accepted(beta: float):
+    # Lightning 1.0.8 scores 0./1. float targets for binary data; tp=1, fp=1, fn=1
+    preds, target = torch.tensor([1.0, 0.0, 1.0, 0.0]), torch.tensor([0.0, 1.0, 1.0, 0.0])
+    assert F.fbeta(preds, target, num_classes=1, beta=beta) == 0.5
+    assert F.f1(preds, target.bool(), num_classes=1) == 0.5
+
+
+def test_binary_float_targets_must_still_be_zero_or_one():
+    with pytest.raises(ValueError, match=r"target must hold only 0 and 1"):
+        F.f1(torch.tensor([1.0, 0.0]), torch.tensor([0.5, 1.0]), num_classes=1)
+
+
+def test_binary_average_none_gives_one_score_per_class():
+    # as Lightning 1.0.8: a one-item tensor (the other averages give a 0-d tensor)
+    preds, target = torch.tensor([1.0, 0.0, 1.0, 0.0]), torch.tensor([1.0, 0.0, 1.0, 0.0])
+    score = F.f1(preds, target, num_classes=1, average="none")
+    assert score.shape == (1,) and score.item() == 1.0
+    assert F.precision(preds, target, num_classes=1, average="macro").shape == ()

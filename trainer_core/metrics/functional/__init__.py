@@ -9,6 +9,7 @@ from trainer_core.metrics.functional.regression import (
     explained_variance,
     mean_absolute_error,
     mean_squared_error,
+    mean_squared_log_error,
 )
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "fbeta",
     "mean_absolute_error",
     "mean_squared_error",
+    "mean_squared_log_error",
     "precision",
     "recall",
 ]

@@ -8,7 +8,7 @@ a crash.
 import torch
 from torch import Tensor
 
-from trainer_core.metrics.errors import MetricInputError
+from trainer_core.metrics.errors import MetricInputError, MetricShapeError
 
 _PROBABILITY_HINT = (
     "pass probabilities (apply torch.sigmoid for binary/multilabel scores, or torch.softmax "
@@ -30,9 +30,10 @@ def check_tensors(preds: Tensor, target: Tensor) -> None:
 
 def check_same_shape(preds: Tensor, target: Tensor) -> None:
     if preds.shape != target.shape:
-        raise MetricInputError(
-            f"preds and target must have the same shape, got preds {_shape(preds)} and target "
-            f"{_shape(target)}; check the batch dimension and squeeze/reshape one of them"
+        raise MetricShapeError(
+            f"Predictions and targets are expected to have the same shape, got preds "
+            f"{_shape(preds)} and target {_shape(target)}; check the batch dimension and "
+            "squeeze/reshape one of them"
         )
 
 

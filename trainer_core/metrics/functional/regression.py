@@ -1,4 +1,4 @@
-"""Mean squared error, mean absolute error and explained variance from running sums."""
+"""Mean squared (log) error, mean absolute error and explained variance from running sums."""
 
 import torch
 from torch import Tensor
@@ -30,6 +30,12 @@ def _mean_absolute_error_update(preds: Tensor, target: Tensor) -> tuple[Tensor, 
     return (preds - target).abs().sum(), torch.tensor(target.numel(), device=target.device)
 
 
+def _mean_squared_log_error_update(preds: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    _check_regression_inputs(preds, target)
+    log_error = torch.log1p(preds) - torch.log1p(target)
+    return log_error.pow(2).sum(), torch.tensor(target.numel(), device=target.device)
+
+
 def _mean_error_compute(sum_error: Tensor, count: Tensor) -> Tensor:
     return sum_error / count
 
@@ -44,6 +50,11 @@ def mean_absolute_error(preds: Tensor, target: Tensor) -> Tensor:
     return _mean_error_compute(*_mean_absolute_error_update(preds, target))
 
 
+def mean_squared_log_error(preds: Tensor, target: Tensor) -> Tensor:
+    """Mean of (log(1 + preds) - log(1 + target))^2 over one batch; twin of `MeanSquaredLogError`."""
+    return _mean_error_compute(*_mean_squared_log_error_update(preds, target))
+
+
 def check_multioutput(multioutput: str) -> None:
     if multioutput not in MULTIOUTPUTS:
         raise MetricDefinitionError(
@@ -56,7 +67,8 @@ def _explained_variance_update(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """(count, sum of errors, sum of squared errors, sum of targets, sum of squared targets).
 
-    Sums per output column, so batches and ranks combine by addition.
+    Sums per output column, so batches and ranks combine by addition. They are float64: the
+    variances come from differences of these sums, which float32 would cancel away.
     """
     _check_regression_inputs(preds, target)
     if preds.ndim > 2:
@@ -64,7 +76,8 @@ def _explained_variance_update(
             f"explained variance takes preds/target shaped (N,) or (N, outputs), got "
             f"{tuple(preds.shape)}; flatten the extra dims into the sample dim"
         )
-    error = target - preds
+    error = (target - preds).double()
+    target = target.double()
     return (
         torch.tensor(target.shape[0], device=target.device),
         error.sum(dim=0),
@@ -104,4 +117,5 @@ def explained_variance(
 ) -> Tensor:
     """Explained variance of one batch; the functional twin of `ExplainedVariance`."""
     check_multioutput(multioutput)
-    return _explained_variance_compute(*_explained_variance_update(preds, target), multioutput)
+    score = _explained_variance_compute(*_explained_variance_update(preds, target), multioutput)
+    return score.to(preds.dtype)

@@ -48,12 +48,13 @@ def to_one_hot_decisions(
     """(predicted, actual) as boolean (samples, classes) matrices.
 
     - `multilabel`: preds/target shaped (N, num_classes, ...), probabilities or 0/1.
-    - `num_classes == 1`: binary; preds/target of the same shape, probabilities or 0/1.
+    - `num_classes == 1`: binary; preds/target of the same shape, probabilities or 0/1 (target
+      integer, bool or float 0./1.).
     - otherwise multiclass: class scores (N, C, ...) (argmax) or labels, target labels.
     """
     check_tensors(preds, target)
-    check_integer_target(target)
     if multilabel or num_classes == 1:
+        # 0/1 targets may come as floats here (Lightning 1.0.8); check_binary checks the values
         check_same_shape(preds, target)
         if multilabel and (preds.ndim < 2 or preds.shape[1] != num_classes):
             raise MetricInputError(
@@ -133,15 +134,15 @@ def reduce_class_scores(
 
     micro: one score from the summed counts. macro: unweighted mean over classes, skipping (for
     multiclass) classes that were neither predicted nor present. weighted: mean weighted by
-    support. none: the per-class scores.
+    support. none: the per-class scores (a one-item tensor for binary data).
     """
+    per_class = score_of(tp, fp, fn)
+    if average in (None, "none"):  # binary too: one score per class, shape (1,) (Lightning 1.0.8)
+        return per_class
     if tp.numel() == 1:  # binary: one class, every average is the same number
-        return score_of(tp, fp, fn)[0]
+        return per_class[0]
     if average == "micro":
         return score_of(tp.sum(), fp.sum(), fn.sum())
-    per_class = score_of(tp, fp, fn)
-    if average in (None, "none"):
-        return per_class
     if average == "weighted":
         weights = (tp + fn).float()
     else:
