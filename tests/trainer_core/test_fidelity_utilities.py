@@ -101,3 +101,17 @@ def test_model_checkpoint_filepath_warns_and_refuses_dirpath_beside_it() -> None
         ModelCheckpoint(".")
     with pytest.raises(MisconfigurationException, match="inputs which are not feasible"):
         ModelCheckpoint(filepath=".", dirpath=".")
+
+
+def test_warnings_from_building_a_trainer_point_at_the_line_that_built_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deprecations and advice given by `Trainer(...)` name the user's file and line (the
+    Trainer's environment-variable wrapper adds a frame the warnings must step over)."""
+    monkeypatch.setenv("COLAB_GPU", "1")
+    with pytest.warns(Warning) as caught:
+        pl.Trainer(profiler=True, logger=False)
+        pl.Trainer(checkpoint_callback=ModelCheckpoint(), logger=False)
+        pl.Trainer(num_processes=2, logger=False)
+    assert {type(w.message) for w in caught} >= {DeprecationWarning, UserWarning}
+    assert {w.filename for w in caught} == {__file__}

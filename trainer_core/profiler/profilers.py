@@ -214,7 +214,7 @@ def make_profiler(profiler: Any) -> BaseProfiler:
             f"Trainer(profiler={profiler}): a bool profiler is deprecated since Lightning 1.0 and will be "
             "removed in v1.3; pass profiler='simple' (or 'advanced', or leave it out) instead.",
             DeprecationWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         return SimpleProfiler() if profiler else PassThroughProfiler()
     if isinstance(profiler, str):

@@ -92,7 +92,7 @@ def select_strategy(
         # Lightning 1.0 did the same: several processes without a backend means ddp_cpu
         warnings.warn(
             f"num_processes={num_processes} without accelerator: using accelerator='ddp_cpu'.",
-            stacklevel=3,
+            stacklevel=4,
         )
         name = "ddp_cpu"
     if name in SUPPORTED_DISTRIBUTED:

@@ -54,7 +54,7 @@ def build_callbacks(
             "Passing a ModelCheckpoint instance to Trainer(checkpoint_callback=...) is deprecated "
             "and will no longer be supported in v1.3; pass it in callbacks=[...].",
             DeprecationWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         result.append(checkpoint_callback)
     elif checkpoint_callback is True:
@@ -75,7 +75,7 @@ def build_callbacks(
             "You have set progress_bar_refresh_rate < 20 on Google Colab. This may crash. "
             "Consider using progress_bar_refresh_rate >= 20 in Trainer.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     bars = [cb for cb in result if isinstance(cb, ProgressBarBase)]
     if len(bars) > 1:
