@@ -108,7 +108,12 @@ def test_a_run_that_ignores_the_request_is_stopped_after_the_grace_and_resumes(t
     ) as stack:
         client = client_for(stack)
         client.ensure_project("preempt")
-        [stubborn] = client.submit(spec("stubborn", model="StubbornClassifier"))["run_ids"]
+        # 12 epochs of ~1 s: after "epoch 1 batch 4" the run has ~10 s of work left, more than
+        # the preemption round trip plus its 3 s grace even on a loaded machine (with 5 epochs a
+        # slow round trip let it finish first, on attempt 1)
+        [stubborn] = client.submit(spec("stubborn", model="StubbornClassifier", epochs=12))[
+            "run_ids"
+        ]
         wait_for(
             lambda: printed(client, stubborn, "[chaos] epoch 1 batch 4"),
             timeout=240,
@@ -119,7 +124,9 @@ def test_a_run_that_ignores_the_request_is_stopped_after_the_grace_and_resumes(t
         resumed = finished(client, stubborn)
         assert resumed["state"] == "completed" and resumed["attempt"] == 2
         assert printed(client, stubborn, "did not stop within 3s of the preemption request")
-        [reference] = client.submit(spec("reference", model="StubbornClassifier"))["run_ids"]
+        [reference] = client.submit(spec("reference", model="StubbornClassifier", epochs=12))[
+            "run_ids"
+        ]
         assert finished(client, reference)["state"] == "completed"
         expected, got = weights(client, reference, tmp_path), weights(client, stubborn, tmp_path)
         for key in expected:
