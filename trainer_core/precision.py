@@ -42,7 +42,7 @@ class PrecisionPlugin:
         if (
             getattr(closure, "precomputed", False)
             and not (args or kwargs)
-            and _calls_closure_once(optimizer)
+            and calls_closure_once(optimizer)
         ):
             # this batch's loss is already computed: torch's own optimizers (LBFGS aside) would
             # call the closure once, under enable_grad, only to read it back (~5 us a step)
@@ -64,7 +64,7 @@ class PrecisionPlugin:
 _FULL_PRECISION = contextlib.nullcontext()
 
 
-def _calls_closure_once(optimizer: torch.optim.Optimizer) -> bool:
+def calls_closure_once(optimizer: torch.optim.Optimizer) -> bool:
     """True for torch's built-in optimizers that evaluate a closure once, before updating
     (all but LBFGS); a subclass's own `step`, or any other optimizer, may call it again."""
     step_module = getattr(type(optimizer).step, "__module__", "") or ""

@@ -172,17 +172,18 @@ class LightningModule(
             raise MisconfigurationException(
                 f"self.log({name!r}): on_step and on_epoch are both False; set one to True."
             )
+        # positional: a keyword call costs several times more, and this runs every step
         results.log(
             name,
             value,
-            on_step=on_step,
-            on_epoch=on_epoch,
-            prog_bar=prog_bar,
-            logger=logger,
-            reduce_fx=reduce_fx,
-            enable_graph=enable_graph,
-            sync_dist=sync_dist,
-            sync_dist_op=sync_dist_op,
+            on_step,
+            on_epoch,
+            prog_bar,
+            logger,
+            reduce_fx,
+            enable_graph,
+            sync_dist,
+            sync_dist_op,
         )
 
     def log_dict(self, dictionary: Mapping[str, Any], **kwargs: Any) -> None:

@@ -136,7 +136,6 @@ class ResultStore:
         self,
         name: str,
         value: Any,
-        *,
         on_step: bool,
         on_epoch: bool,
         prog_bar: bool,

@@ -10,6 +10,7 @@ updates once per batch, after all of its steps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from trainer_core.precision import ScaledOptimizer
@@ -41,6 +42,10 @@ class ManualOptimization:
         self.precision = trainer.strategy.precision_plugin
         self.scaled = [ScaledOptimizer(o, self.precision) for o in trainer.optimizers]
         trainer.stepping_optimizers = list(self.scaled) if self.precision.uses_scaler else []
+
+    def batch_runner(self) -> Callable[[Any, int, bool], list[Any]]:
+        """What trains one batch this epoch (the epoch loop calls it per batch)."""
+        return self.run
 
     def run(self, batch: Any, batch_idx: int, stepping: bool) -> list[Any]:
         module, outputs = self.module, self.outputs

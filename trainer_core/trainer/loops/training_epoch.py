@@ -66,6 +66,7 @@ class TrainingEpochLoop:
         optimization = self.automatic if automatic else self.manual
         accumulate = _accumulation_for(trainer, epoch)
         optimization.start_epoch(epoch, accumulate, outputs, store)
+        train_batch = optimization.batch_runner()
 
         # everything the batch loop needs, read once
         # Lightning 1.0 calls on_batch_start / on_batch_end on callbacks only, not the module
@@ -122,7 +123,7 @@ class TrainingEpochLoop:
                 if stepping:
                     trainer.global_step += 1
                 break
-            batch_outputs = optimization.run(batch, batch_idx, stepping)
+            batch_outputs = train_batch(batch, batch_idx, stepping)
 
             if batch_end is not None:
                 batch_end()
