@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+import trainer_core as pl
 from tests.trainer_core.models import RegressionModel, loader, quiet_trainer
 
 
@@ -28,3 +29,47 @@ def test_logged_tensors_are_0_d_and_detached_whatever_their_shape(tmp_path: Any)
     assert trainer.callback_metrics["zero_d_with_graph"].item() == (
         2 * trainer.callback_metrics["train_loss"].item()
     )
+
+
+class ReadsEveryBatch(pl.Callback):
+    def __init__(self) -> None:
+        self.seen: list[torch.Tensor] = []
+
+    def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any) -> None:
+        self.seen.append(trainer.callback_metrics["zero_d_with_graph"])
+
+
+class RemembersLosses(LogsTensors):
+    def __init__(self) -> None:
+        super().__init__()
+        self.losses: list[float] = []
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss = super().training_step(batch, batch_idx)
+        self.losses.append(2 * loss.item())
+        return loss
+
+
+def test_a_value_logged_from_the_graph_is_read_detached_at_every_batch(tmp_path: Any) -> None:
+    reader = ReadsEveryBatch()
+    model = RemembersLosses()
+    trainer = quiet_trainer(tmp_path, logger=False, callbacks=[reader])
+    trainer.fit(model, loader(n=64, batch_size=16))
+
+    assert [v.item() for v in reader.seen] == model.losses
+    assert not any(v.requires_grad for v in reader.seen)
+
+
+def test_no_value_the_trainer_keeps_after_fit_holds_a_graph(tmp_path: Any) -> None:
+    trainer = quiet_trainer(tmp_path)
+    trainer.fit(LogsTensors(), loader(n=32, batch_size=16))
+
+    kept = {
+        **trainer.callback_metrics,
+        **trainer.progress_bar_metrics,
+        **trainer.logged_metrics,
+    }
+    assert "zero_d_with_graph" in kept
+    for name, value in kept.items():
+        if isinstance(value, torch.Tensor):
+            assert value.grad_fn is None, name

@@ -2,6 +2,10 @@
 
 Hot-path design: `log()` only updates a per-key record (the latest value, appended to a list
 when it is aggregated over the epoch); nothing is converted, synchronised or copied per step.
+A step value logged from the graph (the loss, usually) is even kept as it is and detached
+only when read (`LoggedKey.current`): the detach would cost more than the rest of `log()`,
+and most steps' values are never read. Its graph holds no activations by then (backward has
+freed them), and every on_step value is read, hence detached, when the epoch ends.
 Dicts for callbacks, the progress bar and the loggers are built only when someone reads them
 (`step_*` methods) and epoch values only once, at the end (`epoch_values`).
 """
@@ -38,6 +42,7 @@ class LoggedKey:
     """Everything recorded for one `self.log` name during one loop run."""
 
     __slots__ = (
+        "attached",
         "batch_sizes",
         "dataloader_suffix",
         "latest",
@@ -68,11 +73,19 @@ class LoggedKey:
         self.logger = logger
         self.reduce_fx = reduce_fx
         self.latest: torch.Tensor | None = None
+        self.attached = False  # `latest` is still the logged tensor, graph and all
         self.metric: Any = None
         self.step_seq = -1
         self.values: list[torch.Tensor] = []
         self.batch_sizes: list[int] = []
         self.dataloader_suffix = ""
+
+    def current(self) -> torch.Tensor | None:
+        """The latest value, detached from the step's graph the first time it is read."""
+        if self.attached:
+            self.latest = self.latest.detach()  # type: ignore[union-attr]
+            self.attached = False
+        return self.latest
 
     @property
     def step_key(self) -> str:
@@ -156,7 +169,7 @@ class ResultStore:
             self.keys[store_name] = key
         if isinstance(value, torch.Tensor):
             if value.dim() == 0:  # the usual case, a loss: no reshape (a view costs ~3 us)
-                tensor = value if enable_graph else value.detach()
+                tensor = value  # detached below, or when read (see the module docstring)
             elif value.numel() != 1:
                 raise MisconfigurationException(
                     f"self.log({name!r}, ...) got a tensor of shape {tuple(value.shape)}; log one number "
@@ -174,6 +187,7 @@ class ResultStore:
                 cached.detach() if isinstance(cached, torch.Tensor) else torch.as_tensor(cached)
             )
             key.latest = tensor
+            key.attached = False
             key.step_seq = self.step_seq
             return
         elif isinstance(value, bool | int | float):
@@ -188,8 +202,15 @@ class ResultStore:
                 ) from exc
         if sync_dist:
             tensor = self._reduce_across(tensor, sync_dist_op)
-        key.latest = tensor
         key.step_seq = self.step_seq
+        if not enable_graph and tensor.requires_grad:
+            if key.on_step and not on_epoch:  # read (so detached) by the epoch's end at the latest
+                key.latest = tensor
+                key.attached = True
+                return
+            tensor = tensor.detach()
+        key.latest = tensor
+        key.attached = False
         if on_epoch:
             key.values.append(tensor)
             key.batch_sizes.append(self.batch_size)
@@ -207,7 +228,7 @@ class ResultStore:
                 continue
             if (for_logger and not key.logger) or (for_prog_bar and not key.prog_bar):
                 continue
-            out[key.step_key] = key.latest
+            out[key.step_key] = key.current()
         return out
 
     def callback_step_metrics(self, step_names: bool = True) -> dict[str, torch.Tensor]:
@@ -218,8 +239,7 @@ class ResultStore:
         for key in self.keys.values():
             if key.latest is None or not key.on_step or (key.on_epoch and not step_names):
                 continue
-            out[key.step_key] = key.latest
-            out[key.name] = key.latest
+            out[key.step_key] = out[key.name] = key.current()
         return out
 
     def epoch_values(self) -> list[tuple[LoggedKey, torch.Tensor]]:
@@ -250,7 +270,7 @@ class ResultStore:
                 "name": key.name,
                 "flags": [key.on_step, key.on_epoch, key.prog_bar, key.logger],
                 "reduce_fx": _REDUCE_NAMES.get(key.reduce_fx, "mean"),
-                "latest": key.latest,
+                "latest": key.current(),
                 "step_seq": key.step_seq,
                 "values": list(key.values),
                 "batch_sizes": list(key.batch_sizes),
