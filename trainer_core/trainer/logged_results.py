@@ -222,13 +222,13 @@ class ResultStore:
         """Step values (keys logged with on_step); `only_fresh` keeps only this batch's."""
         out: dict[str, torch.Tensor] = {}
         for key in self.keys.values():
-            if not key.on_step or key.latest is None:
-                continue
-            if only_fresh and key.step_seq != self.step_seq:
+            if not key.on_step or (only_fresh and key.step_seq != self.step_seq):
                 continue
             if (for_logger and not key.logger) or (for_prog_bar and not key.prog_bar):
                 continue
-            out[key.step_key] = key.current()
+            value = key.current()
+            if value is not None:
+                out[key.step_key] = value
         return out
 
     def callback_step_metrics(self, step_names: bool = True) -> dict[str, torch.Tensor]:
@@ -237,9 +237,11 @@ class ResultStore:
         for them (Lightning 1.0 keeps no eval step value such as `val_loss_step` for callbacks)."""
         out: dict[str, torch.Tensor] = {}
         for key in self.keys.values():
-            if key.latest is None or not key.on_step or (key.on_epoch and not step_names):
+            if not key.on_step or (key.on_epoch and not step_names):
                 continue
-            out[key.step_key] = out[key.name] = key.current()
+            value = key.current()
+            if value is not None:
+                out[key.step_key] = out[key.name] = value
         return out
 
     def epoch_values(self) -> list[tuple[LoggedKey, torch.Tensor]]:
