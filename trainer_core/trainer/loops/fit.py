@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from trainer_core.core import submodule_access
+from trainer_core.core.module import LightningModule
 from trainer_core.trainer.loops.training_epoch import TrainingEpochLoop
 from trainer_core.utilities.distributed import current_rank
 
@@ -28,6 +30,7 @@ class FitLoop:
         trainer = self.trainer
         hooks = trainer._hooks
         assert hooks is not None
+        submodule_access.install(trainer.lightning_module, LightningModule)
         hooks.call("on_train_start")
         first_epoch = trainer.current_epoch
         if not trainer.loop_state.resume_batches:
