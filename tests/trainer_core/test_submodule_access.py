@@ -97,3 +97,32 @@ def _saved(model: nn.Module, tmp_path: Any) -> Any:
     path = tmp_path / "model.pt"
     torch.save(model, path)
     return path
+
+
+class OwnGetattr(WithHead):
+    def __getattr__(self, name: str) -> Any:
+        if name == "head":
+            self.__dict__["asked_for_head"] = self.__dict__.get("asked_for_head", 0) + 1
+        return super().__getattr__(name)
+
+
+def test_a_class_with_its_own_getattr_keeps_answering_submodule_names(tmp_path: Any) -> None:
+    model = OwnGetattr()
+    quiet_trainer(tmp_path, logger=False, checkpoint_callback=False).fit(model, loader(n=16))
+    asked = model.asked_for_head
+
+    assert model.head is model._modules["head"]
+    assert model.asked_for_head == asked + 1  # its __getattr__ still answered
+
+
+def test_a_subclass_of_a_fitted_class_takes_the_usual_way_until_fitted_itself(
+    tmp_path: Any,
+) -> None:
+    _fitted(tmp_path)  # WithHead has its slots
+
+    class Sub(WithHead):
+        pass
+
+    model = Sub()
+    assert model.head is model._modules["head"]
+    assert "head" not in vars(Sub)

@@ -12,8 +12,9 @@ module's class one non-data descriptor per submodule name that reads `_modules` 
   (parameters, buffers, the usual error);
 - being a non-data descriptor, anything in the instance dict still wins over it, and
   assignments and deletions go through nn.Module as before;
-- names the class (or a base) already defines are left alone, as are classes outside the
-  user's own LightningModule subclasses.
+- names the class (or a base) already defines are left alone, and so are classes with their
+  own `__getattr__` and the LightningModule base itself; a slot answers only for instances
+  of exactly its class (a subclass's instances take the usual way until fitted themselves).
 """
 
 from __future__ import annotations
@@ -24,30 +25,33 @@ from torch import nn
 
 
 class SubmoduleSlot:
-    __slots__ = ("name",)
+    __slots__ = ("cls", "name")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, cls: type, name: str) -> None:
+        self.cls = cls
         self.name = name
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        modules = instance.__dict__.get("_modules")
-        if modules is not None and self.name in modules:
-            return modules[self.name]
-        raise AttributeError(self.name)  # nn.Module.__getattr__ answers from here on
+        # only for instances of the class it was made for: a subclass may answer otherwise
+        if type(instance) is self.cls:
+            modules = instance.__dict__.get("_modules")
+            if modules is not None and self.name in modules:
+                return modules[self.name]
+        raise AttributeError(self.name)  # the class's __getattr__ answers from here on
 
     def __repr__(self) -> str:
-        return f"SubmoduleSlot({self.name!r})"
+        return f"SubmoduleSlot({self.cls.__qualname__}.{self.name})"
 
 
 def install(module: nn.Module, base: type) -> None:
     """A slot on `type(module)` for each of its direct submodules' names not already
     defined anywhere in the class hierarchy (`base` itself is never changed)."""
     cls = type(module)
-    if cls is base:
-        return
+    if cls is base or cls.__getattr__ is not nn.Module.__getattr__:  # type: ignore[comparison-overlap]
+        return  # a class with its own __getattr__ may answer submodule names differently
     for name in module._modules:
         if not name.isidentifier() or any(name in vars(klass) for klass in cls.__mro__):
             continue
-        setattr(cls, name, SubmoduleSlot(name))
+        setattr(cls, name, SubmoduleSlot(cls, name))
