@@ -4,8 +4,9 @@ Hot-path design: `log()` only updates a per-key record (the latest value, append
 when it is aggregated over the epoch); nothing is converted, synchronised or copied per step.
 A step value logged from the graph (the loss, usually) is even kept as it is and detached
 only when read (`LoggedKey.current`): the detach would cost more than the rest of `log()`,
-and most steps' values are never read. Its graph holds no activations by then (backward has
-freed them), and every on_step value is read, hence detached, when the epoch ends.
+and most steps' values are never read. A loss's graph holds no activations by then (backward
+has freed them); a value that took no part in the loss keeps its graph until it is read or
+logged again; every on_step value is read, hence detached, when the epoch ends.
 Dicts for callbacks, the progress bar and the loggers are built only when someone reads them
 (`step_*` methods) and epoch values only once, at the end (`epoch_values`).
 """
