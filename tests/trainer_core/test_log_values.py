@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import torch
 
 import trainer_core as pl
@@ -73,3 +74,44 @@ def test_no_value_the_trainer_keeps_after_fit_holds_a_graph(tmp_path: Any) -> No
     for name, value in kept.items():
         if isinstance(value, torch.Tensor):
             assert value.grad_fn is None, name
+
+
+class LogsASideValue(RegressionModel):
+    """Logs a value computed from the graph that takes no part in the loss."""
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        prediction = self(x)
+        self.log("side", (prediction * 3).mean())
+        loss = torch.nn.functional.mse_loss(prediction, y)
+        self.log("train_loss", loss)
+        self.loss = loss
+        return loss
+
+    def record_store(self) -> None:
+        kept = self.trainer._train_results.keys
+        self.side_kept_attached = kept["side"].latest.grad_fn is not None
+        self.loss_kept = kept["train_loss"].latest is self.loss
+
+
+class ChecksAfterTheBatch(LogsASideValue):
+    def on_train_batch_end(self, *args: Any) -> None:  # keeps the direct path
+        self.record_store()
+
+
+class ChecksDuringBackward(LogsASideValue):
+    def on_after_backward(self) -> None:  # takes the general path
+        self.record_store()
+
+
+@pytest.mark.parametrize("model_cls", [ChecksAfterTheBatch, ChecksDuringBackward])
+def test_a_side_value_from_the_graph_is_detached_before_backward(
+    tmp_path: Any, model_cls: type
+) -> None:
+    model = model_cls()
+    trainer = quiet_trainer(tmp_path, logger=False)
+    trainer.fit(model, loader(n=32, batch_size=16))
+
+    assert trainer.fit_loop.epoch_loop.automatic.direct is (model_cls is ChecksAfterTheBatch)
+    assert model.side_kept_attached is False
+    assert model.loss_kept is True  # the loss itself needs no copy

@@ -4,9 +4,11 @@ Hot-path design: `log()` only updates a per-key record (the latest value, append
 when it is aggregated over the epoch); nothing is converted, synchronised or copied per step.
 A step value logged from the graph (the loss, usually) is even kept as it is and detached
 only when read (`LoggedKey.current`): the detach would cost more than the rest of `log()`,
-and most steps' values are never read. A loss's graph holds no activations by then (backward
-has freed them); a value that took no part in the loss keeps its graph until it is read or
-logged again; every on_step value is read, hence detached, when the epoch ends.
+and most steps' values are never read. Only the loss itself stays attached past its step:
+the training loop detaches every other such value as soon as training_step returns
+(`detach_all_but`), before backward, so no side value's graph (activations and all) outlives
+the step as it would not have in 1.0; the loss's graph holds no activations once backward has
+run, and every on_step value is read, hence detached, when the epoch ends.
 Dicts for callbacks, the progress bar and the loggers are built only when someone reads them
 (`step_*` methods) and epoch values only once, at the end (`epoch_values`).
 """
@@ -134,6 +136,7 @@ class ResultStore:
         self.dataloader_idx: int | None = None  # set with several val/test loaders
         self._reduce_across = reduce_across
         self._reduced: set[str] = set()  # keys whose epoch value was already taken
+        self.attached: list[LoggedKey] = []  # keys whose value this step kept attached
 
     def new_batch(self, batch: Any) -> None:
         self.step_seq += 1
@@ -208,6 +211,7 @@ class ResultStore:
             if key.on_step and not on_epoch:  # read (so detached) by the epoch's end at the latest
                 key.latest = tensor
                 key.attached = True
+                self.attached.append(key)
                 return
             tensor = tensor.detach()
         key.latest = tensor
@@ -215,6 +219,14 @@ class ResultStore:
         if on_epoch:
             key.values.append(tensor)
             key.batch_sizes.append(self.batch_size)
+
+    def detach_all_but(self, loss: torch.Tensor | None) -> None:
+        """Detach the values this step kept attached, except `loss` (what training_step
+        returned), whose graph backward is about to free anyway."""
+        for key in self.attached:
+            if key.latest is not loss:
+                key.current()
+        self.attached.clear()
 
     # --- reading back ---------------------------------------------------------------------
     def step_metrics(

@@ -120,6 +120,8 @@ class AutomaticOptimization:
             if type(out) is torch.Tensor and out.requires_grad
             else extract_loss(out, self.store, module)
         )
+        if self.store.attached:
+            self.store.detach_all_but(loss)
         if loss is None:
             return []
         outputs.usable_losses += 1
@@ -188,6 +190,8 @@ class AutomaticOptimization:
         if tbptt and isinstance(out, dict):
             self.hiddens = out.pop("hiddens", None)
         loss = extract_loss(out, self.store, module)
+        if self.store.attached:
+            self.store.detach_all_but(loss)
         if loss is None:
             return None
         outputs.usable_losses += 1

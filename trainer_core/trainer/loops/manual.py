@@ -59,6 +59,8 @@ class ManualOptimization:
             set_current_hook(module, "training_step_end")
             out = self.step_end(out)
         set_current_hook(module, None)
+        if self.store.attached:  # the step's own backward calls are done
+            self.store.detach_all_but(None)
         if self.precision.uses_scaler and any(o.stepped for o in self.scaled):
             self.precision.after_step()
             for optimizer in self.scaled:
