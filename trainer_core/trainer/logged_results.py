@@ -6,8 +6,8 @@ A step value logged from the graph (the loss, usually) is even kept as it is and
 only when read (`LoggedKey.current`): the detach would cost more than the rest of `log()`,
 and most steps' values are never read. Only the loss itself stays attached past its step:
 the training loop detaches every other such value as soon as training_step returns
-(`detach_all_but`), before backward, so no side value's graph (activations and all) outlives
-the step as it would not have in 1.0; the loss's graph holds no activations once backward has
+(`detach_all_but`), before backward, so a side value's graph (activations and all) never
+lives through backward, as in 1.0; the loss's graph holds no activations once backward has
 run, and every on_step value is read, hence detached, when the epoch ends.
 Dicts for callbacks, the progress bar and the loggers are built only when someone reads them
 (`step_*` methods) and epoch values only once, at the end (`epoch_values`).
