@@ -32,13 +32,14 @@ class SubmoduleSlot:
         self.name = name
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
         # only for instances of the class it was made for: a subclass may answer otherwise
         if type(instance) is self.cls:
-            modules = instance.__dict__.get("_modules")
-            if modules is not None and self.name in modules:
-                return modules[self.name]
+            try:
+                return instance.__dict__["_modules"][self.name]
+            except KeyError:
+                pass  # not (or no longer) a submodule of this instance
+        elif instance is None:
+            return self
         raise AttributeError(self.name)  # the class's __getattr__ answers from here on
 
     def __repr__(self) -> str:
