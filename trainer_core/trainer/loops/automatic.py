@@ -120,8 +120,12 @@ class AutomaticOptimization:
             if type(out) is torch.Tensor and out.requires_grad
             else extract_loss(out, self.store, module)
         )
-        if self.store.attached:
-            self.store.detach_all_but(loss)
+        attached = self.store.attached
+        if attached:
+            if len(attached) == 1 and attached[0].latest is loss:
+                attached.clear()  # only the loss itself, whose graph backward frees
+            else:
+                self.store.detach_all_but(loss)
         if loss is None:
             return []
         outputs.usable_losses += 1
