@@ -7,13 +7,13 @@ defaults cost nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from trainer_core.attribute_dict import AttributeDict
-from trainer_core.core import export
+from trainer_core.core import export, module_log
 from trainer_core.core.grads import GradInformation
 from trainer_core.core.hooks import ModelHooks
 from trainer_core.core.hparams_mixin import HyperparametersMixin
@@ -28,24 +28,6 @@ if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
 
 __all__ = ["LightningModule", "load_module_state", "move_data_to_device"]
-
-# (on_step, on_epoch) defaults of self.log, by the hook it is called from (Lightning 1.0 table)
-_STEP_HOOKS = frozenset(
-    {
-        "training_step",
-        "training_step_end",
-        "on_train_batch_start",
-        "on_train_batch_end",
-        "on_batch_start",
-        "on_batch_end",
-        "backward",
-        "on_after_backward",
-        "on_before_zero_grad",
-        "optimizer_step",
-        "optimizer_zero_grad",
-    }
-)
-_EPOCH_END_HOOKS = frozenset({"training_epoch_end", "validation_epoch_end", "test_epoch_end"})
 
 
 class LightningModule(
@@ -125,66 +107,7 @@ class LightningModule(
             print(*args, **kwargs)
 
     # --- logging ----------------------------------------------------------------------------
-    def log(
-        self,
-        name: str,
-        value: Any,
-        prog_bar: bool = False,
-        logger: bool = True,
-        on_step: bool | None = None,
-        on_epoch: bool | None = None,
-        reduce_fx: Callable[..., Any] = torch.mean,
-        tbptt_reduce_fx: Callable[..., Any] = torch.mean,
-        tbptt_pad_token: int = 0,
-        enable_graph: bool = False,
-        sync_dist: bool = False,
-        sync_dist_op: str = "mean",
-        sync_dist_group: Any = None,
-    ) -> None:
-        """Record `value` under `name` for callbacks, the progress bar and the logger.
-
-        Defaults follow Lightning 1.0: from training_step, on_step=True/on_epoch=False; from
-        validation/test steps and every *_epoch_end, on_step=False/on_epoch=True. Epoch values
-        are the batch-size-weighted mean (or `reduce_fx` of the step values). A Metric object
-        logs its last forward value per step and `compute()` (then `reset()`) per epoch.
-        """
-        results = self._results
-        fx = self._current_fx_name
-        if results is None or fx is None:
-            return  # outside a loop there is nowhere to log to (Lightning 1.0 drops it too)
-        if fx in _EPOCH_END_HOOKS:
-            if on_step:
-                raise MisconfigurationException(
-                    f"self.log({name!r}, on_step=True) is not allowed in {fx}; drop on_step."
-                )
-            if on_epoch is False:
-                raise MisconfigurationException(
-                    f"self.log({name!r}, on_epoch=False) is not allowed in {fx}; drop on_epoch."
-                )
-            on_step, on_epoch = False, True
-        else:
-            step_like = fx in _STEP_HOOKS
-            if on_step is None:
-                on_step = step_like
-            if on_epoch is None:
-                on_epoch = not step_like
-        if not (on_step or on_epoch):
-            raise MisconfigurationException(
-                f"self.log({name!r}): on_step and on_epoch are both False; set one to True."
-            )
-        # positional: a keyword call costs several times more, and this runs every step
-        results.log(
-            name,
-            value,
-            on_step,
-            on_epoch,
-            prog_bar,
-            logger,
-            reduce_fx,
-            enable_graph,
-            sync_dist,
-            sync_dist_op,
-        )
+    log = module_log.log  # (self, name, value, prog_bar=False, ...): Lightning 1.0's self.log
 
     def log_dict(self, dictionary: Mapping[str, Any], **kwargs: Any) -> None:
         """`self.log(name, value, **kwargs)` for every item."""

@@ -2,6 +2,8 @@
 
 Hot-path design: `log()` only updates a per-key record (the latest value, appended to a list
 when it is aggregated over the epoch); nothing is converted, synchronised or copied per step.
+`LightningModule.log` (core/module_log.py) makes that update itself for training_step's usual
+call, a scalar tensor under a known step key.
 A step value logged from the graph (the loss, usually) is even kept as it is and detached
 only when read (`LoggedKey.current`): the detach would cost more than the rest of `log()`,
 and most steps' values are never read. Only the loss itself stays attached past its step:
