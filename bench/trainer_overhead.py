@@ -12,8 +12,12 @@ and CPU time come from one `StampedBatches` sampler that every loader reads its 
 through, so all frameworks are timed by the same code. Runs are interleaved across
 frameworks in rounds (the order rotates each round); a framework's line gives the median over
 the rounds, and a comparison line the median over rounds of each round's ratio to (and
-difference from) the plain loop of the same round, the baseline. Every line carries the load
-average as it was when the figure was taken. The model's `self(x)` and `self.log` are part of
+difference from) the plain loop of the same round, the baseline, with the quartiles of the
+per-round ratio (`_q25_q75`). On a shared 2-core machine single steps vary by 20 % and one
+round's ratio by several percent, so the median needs many rounds: about 0.5 % apart from run
+to run at 41 rounds (`--batch-sizes 32 --logging off --repeats 41` takes about a minute); the
+instruction counts of bench/trainer_instructions.py do not move with the load at all. Every
+line carries the load average as it was when the figure was taken. The model's `self(x)` and `self.log` are part of
 the trainer_core and Lightning steps (what a LightningModule does), not of the plain loop.
 Prints JSON lines, asserts nothing.
 
@@ -22,7 +26,7 @@ callbacks' batch hooks inside a real fit, against the same fit without them) and
 `hook_dispatch_call` (ns per hook call through the Trainer's dispatcher, through the batch
 loop's pre-resolved method lists, and as a direct method call, with no training around it).
 
-    python bench/trainer_overhead.py [--steps 600] [--repeats 7] [--batch-sizes 32 256]
+    python bench/trainer_overhead.py [--steps 600] [--repeats 21] [--batch-sizes 32 256]
         [--logging off on] [--no-lightning] [--dispatch-only]
 """
 
@@ -250,6 +254,19 @@ def paired(samples: Samples, name: str, base: str, timing: str) -> tuple[float, 
     return ratio, extra_us
 
 
+def ratio_quartiles(samples: Samples, name: str, base: str, timing: str) -> list[float]:
+    """The first and third quartile of the round-by-round ratio: how far one round's figure
+    strays (on a shared 2-core machine, one round's ratio moves by several percent)."""
+    ratios = [
+        ours / theirs
+        for ours, theirs in zip(samples[name][timing], samples[base][timing], strict=True)
+    ]
+    if len(ratios) < 2:
+        return [round(ratios[0], 4)] * 2
+    first, _, third = statistics.quantiles(ratios, n=4)
+    return [round(first, 4), round(third, 4)]
+
+
 def measure_hook_dispatch(steps: int, repeats: int, root: str, callbacks: int = 8) -> None:
     """Per-step cost of calling the per-batch hooks of `callbacks` no-op callbacks (4 hooks
     each), against the same run without them: the hook dispatcher's own cost."""
@@ -387,6 +404,9 @@ def compare(batch_size: int, logging_on: bool, figures: Samples) -> dict[str, An
             ratio, extra_us = paired(figures, name, "plain", timing)
             comparison[f"{name}_over_plain{suffix}"] = round(ratio, 4)
             comparison[f"{name}_overhead_us_per_step{suffix}"] = round(extra_us, 1)
+        comparison[f"{name}_over_plain_q25_q75"] = ratio_quartiles(
+            figures, name, "plain", "ms_per_step"
+        )
     comparison["loadavg"] = load_average()
     return comparison
 
@@ -394,7 +414,12 @@ def compare(batch_size: int, logging_on: bool, figures: Samples) -> dict[str, An
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=21,
+        help="interleaved rounds (the ratio's median settles to about 0.5 %% at 41 here)",
+    )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 256])
     parser.add_argument(
         "--logging",

@@ -2,7 +2,7 @@
 
 Where `self.log` is called from decides its defaults (Lightning 1.0's table): step-like hooks
 log on_step, validation/test steps and the other hooks on_epoch, and the *_epoch_end methods
-on_epoch only. Values go to the `ResultStore` of the loop that runs (`module._results`).
+on_epoch only. Values go to the `ResultStore` of the loop that runs (`self._results`).
 
 `self.log("loss", loss)` from training_step runs once per batch, and in its usual form (a
 scalar tensor, 1.0's default flags, a name this epoch has logged before) `log` records it
@@ -42,7 +42,7 @@ EPOCH_END_HOOKS = frozenset({"training_epoch_end", "validation_epoch_end", "test
 
 
 def log(
-    module: Any,
+    self: Any,
     name: str,
     value: Any,
     prog_bar: bool = False,
@@ -64,8 +64,8 @@ def log(
     are the batch-size-weighted mean (or `reduce_fx` of the step values). A Metric object
     logs its last forward value per step and `compute()` (then `reset()`) per epoch.
     """
-    store = module._results
-    fx = module._current_fx_name
+    store = self._results
+    fx = self._current_fx_name
     if store is None or fx is None:
         return  # outside a loop there is nowhere to log to (Lightning 1.0 drops it too)
     if on_step is None and on_epoch is None and fx in STEP_HOOKS:
