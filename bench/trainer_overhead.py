@@ -489,14 +489,10 @@ def main() -> None:
                                 "framework": name,
                                 "batch_size": batch_size,
                                 "logger_and_progress_bar": logging_on,
-                                "ms_per_step": round(median_of(figures, name, "ms_per_step"), 4),
-                                "median_step_ms": round(
-                                    median_of(figures, name, "median_step_ms"), 4
-                                ),
-                                "fast_step_ms": round(median_of(figures, name, "fast_step_ms"), 4),
-                                "cpu_ms_per_step": round(
-                                    median_of(figures, name, "cpu_ms_per_step"), 4
-                                ),
+                                **{
+                                    timing: round(median_of(figures, name, timing), 4)
+                                    for timing in TIMINGS
+                                },
                                 "steps": args.steps,
                                 "repeats": args.repeats,
                                 "torch_threads": torch.get_num_threads(),
